@@ -1,0 +1,128 @@
+"""The command line: `python -m harness list | run | report`. Exit 0 ok, 1 strict divergence, 2 bad input."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from harness import artifacts, backends, registry
+
+EXIT_OK, EXIT_DIVERGENCE, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad usage or bad input: printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not argparse's usage block
+        raise UsageError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m harness", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def add_scenario_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--scenarios", action="append", metavar="MOD_OR_FILE",
+                         help="scenario module or .py file (repeatable; default: scenarios)")
+        sub.add_argument("--select", action="append", metavar="GLOB",
+                         help="keep scenarios whose name or a tag matches (repeatable)")
+
+    listing = commands.add_parser("list", help="list scenarios with descriptions and tags")
+    add_scenario_options(listing)
+
+    run = commands.add_parser("run", help="run scenarios under one backend, write its artifact")
+    run.add_argument("--backend", required=True, help="tensorflow (tf), jax or torch")
+    add_scenario_options(run)
+    run.add_argument("--results", type=Path, default=Path("reports/results"), metavar="DIR")
+    run.add_argument("--label", help="run label, the artifact's file name (default: BACKEND-DEVICE)")
+    run.add_argument("--timeout", type=float, default=600.0, metavar="S",
+                     help="seconds one scenario may run before it is stopped (default 600)")
+    run.add_argument("--no-compiled", dest="compiled", action="store_false",
+                     help="skip the compiled (jit) pass")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+
+    report = commands.add_parser("report", help="compare artifacts and render the report")
+    report.add_argument("--results", type=Path, default=Path("reports/results"), metavar="DIR")
+    report.add_argument("--out", type=Path, default=Path("reports/report.md"), metavar="FILE")
+    report.add_argument("--json", type=Path, default=Path("reports/summary.json"), metavar="FILE")
+    report.add_argument("--known", type=Path, default=Path("scenarios/known_divergences.toml"),
+                        metavar="FILE", help="registry of understood divergences")
+    report.add_argument("--baseline", type=Path, metavar="DIR",
+                        help="earlier artifacts to compare against")
+    report.add_argument("--strict", action="store_true",
+                        help="exit 1 when an unexpected divergence is found")
+
+    worker = commands.add_parser("_worker")  # internal: the process that imports keras
+    worker.add_argument("--backend", required=True)
+    worker.add_argument("--scenarios", action="append")
+    worker.add_argument("--journal", type=Path, required=True)
+    worker.add_argument("--names-file", type=Path, required=True)
+    worker.add_argument("--compiled", action=argparse.BooleanOptionalAction, default=True)
+    return parser
+
+
+def _load(args: argparse.Namespace) -> list[registry.Scenario]:
+    return registry.select(registry.load(args.scenarios or registry.DEFAULT_SOURCES), args.select)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    chosen = _load(args)
+    width = max(len(s.name) for s in chosen)
+    for s in chosen:
+        tags = f"  [{', '.join(s.tags)}]" if s.tags else ""
+        print(f"{s.name:<{width}}  {s.description}{tags}")
+    print(f"{len(chosen)} scenarios")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from harness import runner
+
+    backend = backends.canonical(args.backend)
+    backends.check_runnable(backend)
+    backends.prepare_process(backend)  # a user file that imports keras at the top gets this backend
+    chosen = _load(args)
+    label = args.label and artifacts.check_label(args.label)
+    options = runner.RunOptions(backend=backend, sources=args.scenarios or list(registry.DEFAULT_SOURCES),
+                                names=[s.name for s in chosen], results_dir=args.results,
+                                label=label, timeout_s=args.timeout, quiet=args.quiet,
+                                compiled=args.compiled)
+    runner.run(chosen, options)
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness import publish
+
+    return publish.build_report(args)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from harness import runner
+
+    names = args.names_file.read_text().splitlines()
+    return runner.worker_main(args.backend, args.scenarios or list(registry.DEFAULT_SOURCES),
+                              names, args.journal, args.compiled)
+
+
+COMMANDS = {"list": cmd_list, "run": cmd_run, "report": cmd_report, "_worker": cmd_worker}
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except (UsageError, registry.ScenarioError, backends.BackendError,
+            artifacts.ArtifactError) as exc:
+        print(f"harness: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("harness: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""The contract between run and report: one JSON manifest plus one NPZ of arrays per backend run.
+
+Writes are atomic (temporary file in the same folder, then rename), the NPZ before the JSON, so a
+reader sees a complete pair or the previous one. Reads never unpickle: `allow_pickle=False`, and a
+manifest that does not match its arrays is refused with one line naming the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.captured import Captured, ErrorInfo, Probe, WarningInfo
+
+SCHEMA_VERSION = 1
+LABEL_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+_ALLOWED_KINDS = set("biuf")  # bool, signed and unsigned ints, floats: nothing that needs pickle
+
+
+class ArtifactError(Exception):
+    """An artifact that cannot be used; the message names the file and what to do."""
+
+
+@dataclass
+class ScenarioRecord:
+    """One scenario's entry in an artifact: the manifest data plus its arrays."""
+
+    name: str
+    status: str  # ok | error | skipped | crashed | timeout
+    duration_s: float
+    captured: Captured
+    meta: dict[str, Any]  # description, tags, hash, expectations, tolerances, extra dimensions
+
+
+@dataclass
+class Artifact:
+    label: str
+    environment: dict[str, Any]
+    records: dict[str, ScenarioRecord]
+    path: Path | None = None
+
+    @property
+    def backend(self) -> str:
+        return self.environment.get("backend", self.label)
+
+
+def check_label(label: str) -> str:
+    """A run label becomes a file name: refuse anything that could leave the results folder."""
+    if not LABEL_RE.match(label):
+        raise ArtifactError(f"invalid run label {label!r}: use lower-case letters, digits, '.', '_', '-'")
+    return label
+
+
+def _array_key(scenario: str, probe: str, part: str) -> str:
+    return f"{scenario}::{probe}::{part}"
+
+
+def write(artifact: Artifact, results_dir: Path) -> Path:
+    """Write `<label>.npz` then `<label>.json` atomically; return the JSON path."""
+    label = check_label(artifact.label)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, np.ndarray] = {}
+    scenarios = []
+    for record in artifact.records.values():
+        probes = []
+        for key, probe in record.captured.probes.items():
+            arrays[_array_key(record.name, key, "values")] = probe.values
+            if probe.mask is not None:
+                arrays[_array_key(record.name, key, "mask")] = probe.mask.astype(bool)
+            probes.append({"key": key, "dtype": probe.dtype, "shape": list(probe.values.shape),
+                           "has_mask": probe.mask is not None})
+        error = record.captured.error
+        scenarios.append({
+            "name": record.name,
+            "status": record.status,
+            "duration_s": round(record.duration_s, 4),
+            "error": None if error is None else
+            {"type": error.type, "message": error.message, "traceback": list(error.traceback)},
+            "warnings": [{"category": w.category, "message": w.message}
+                         for w in record.captured.warnings],
+            "probes": probes,
+            **record.meta,
+        })
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    npz_bytes = buffer.getvalue()
+    _atomic_write(results_dir / f"{label}.npz", npz_bytes)
+    manifest = {
+        "schema_version": SCHEMA_VERSION,
+        "label": label,
+        "environment": artifact.environment,
+        "npz_sha256": hashlib.sha256(npz_bytes).hexdigest(),
+        "scenarios": scenarios,
+    }
+    json_path = results_dir / f"{label}.json"
+    _atomic_write(json_path, json.dumps(manifest, indent=1, sort_keys=True, default=str).encode())
+    return json_path
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read(json_path: Path) -> Artifact:
+    """Read one artifact pair, refusing anything malformed with an ArtifactError."""
+    name = str(json_path)
+    fix = "rerun `harness run` for this backend or remove the file"
+    try:
+        manifest = json.loads(json_path.read_bytes())
+    except FileNotFoundError:
+        raise ArtifactError(f"{name}: artifact not found") from None
+    except (ValueError, UnicodeDecodeError):
+        raise ArtifactError(f"{name}: not valid JSON (truncated or corrupt); {fix}") from None
+    if not isinstance(manifest, dict) or "schema_version" not in manifest:
+        raise ArtifactError(f"{name}: not a harness artifact (no schema_version); {fix}")
+    if manifest["schema_version"] != SCHEMA_VERSION:
+        raise ArtifactError(f"{name}: schema_version {manifest['schema_version']!r} is not "
+                            f"{SCHEMA_VERSION}; {fix}")
+    try:
+        label = check_label(str(manifest["label"]))
+        environment = dict(manifest["environment"])
+        entries = list(manifest["scenarios"])
+        expected_sha = str(manifest["npz_sha256"])
+    except (KeyError, TypeError, ValueError, ArtifactError) as exc:
+        raise ArtifactError(f"{name}: malformed manifest ({exc}); {fix}") from None
+    npz_path = json_path.with_suffix(".npz")
+    try:
+        npz_bytes = npz_path.read_bytes()
+    except FileNotFoundError:
+        raise ArtifactError(f"{name}: its arrays file {npz_path.name} is missing; {fix}") from None
+    if hashlib.sha256(npz_bytes).hexdigest() != expected_sha:
+        raise ArtifactError(f"{name}: {npz_path.name} does not belong to this manifest "
+                            f"(checksum differs); {fix}")
+    arrays = _load_npz(npz_bytes, npz_path)
+    records = {}
+    try:
+        for entry in entries:
+            record = _record_from(entry, arrays, label)
+            records[record.name] = record
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ArtifactError(f"{name}: manifest does not match its arrays ({exc}); {fix}") from None
+    return Artifact(label=label, environment=environment, records=records, path=json_path)
+
+
+def _load_npz(data: bytes, path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        reason = "holds object arrays (would need pickle)" if "pickle" in str(exc) else "corrupt"
+        raise ArtifactError(f"{path}: {reason}; refusing to read it") from None
+    for key, array in arrays.items():
+        if array.dtype.kind not in _ALLOWED_KINDS:
+            raise ArtifactError(f"{path}: array {key!r} has dtype {array.dtype}; refusing to read it")
+    return arrays
+
+
+def _record_from(entry: dict[str, Any], arrays: dict[str, np.ndarray], label: str) -> ScenarioRecord:
+    name = str(entry["name"])
+    probes = {}
+    for spec in entry["probes"]:
+        key = str(spec["key"])
+        values = arrays[_array_key(name, key, "values")]
+        if list(values.shape) != list(spec["shape"]):
+            raise ValueError(f"{name}/{key}: shape {list(values.shape)} != manifest {spec['shape']}")
+        mask = arrays[_array_key(name, key, "mask")] if spec["has_mask"] else None
+        probes[key] = Probe(values=values, mask=mask, dtype=str(spec["dtype"]))
+    error = entry.get("error")
+    captured = Captured(
+        scenario=name,
+        backend=label,
+        probes=probes,
+        error=None if error is None else ErrorInfo(str(error["type"]), str(error["message"]),
+                                                   tuple(error.get("traceback", ()))),
+        warnings=[WarningInfo(str(w["category"]), str(w["message"])) for w in entry["warnings"]],
+    )
+    meta = {k: v for k, v in entry.items()
+            if k not in {"name", "status", "duration_s", "error", "warnings", "probes"}}
+    return ScenarioRecord(name=name, status=str(entry["status"]),
+                          duration_s=float(entry["duration_s"]), captured=captured, meta=meta)
+
+
+def read_all(results_dir: Path) -> list[Artifact]:
+    """Every artifact in a folder, in a stable order; an error if there are none."""
+    paths = sorted(results_dir.glob("*.json")) if results_dir.is_dir() else []
+    if not paths:
+        raise ArtifactError(f"no artifacts in {results_dir}: run `nox -s tf jax torch` "
+                            f"(or `python -m harness run --backend B`) first")
+    return [read(p) for p in paths]

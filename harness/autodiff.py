@@ -1,0 +1,106 @@
+"""A scalar loss, its gradients and one optimizer step, through each backend's own autodiff.
+
+Keys of the returned probes: "loss", "grad/input/<input name>" (float inputs only),
+"grad/<layer>#<i>" and "step/<layer>#<i>" (the variable after one optimizer step), where
+<layer>#<i> is the i-th weight of the layer, the same key `capture.set_weights` seeds it by.
+The forward pass runs with training=False so that dropout and friends do not bring in backend RNGs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+
+from harness.registry import Train
+
+
+def train_step(model: Any, inputs: list[np.ndarray], train: Train) -> dict[str, tuple[np.ndarray, str]]:
+    loss_fn = keras.losses.get({"class_name": train.loss, "config": {"reduction": train.reduction}})
+    targets = train.targets if isinstance(train.targets, (list, tuple)) else [train.targets]
+
+    def loss_of(outputs: Any) -> Any:
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        total = 0.0
+        for y_true, y_pred in zip(targets, outputs):
+            total = total + loss_fn(y_true, y_pred)
+        return total
+
+    float_inputs = [i for i, x in enumerate(inputs) if x.dtype.kind == "f"] if train.input_gradients else []
+    loss, weight_grads, input_grads = _GRADIENTS[keras.backend.backend()](model, inputs, float_inputs, loss_of)
+    keys = _variable_keys(model)
+    result: dict[str, tuple[np.ndarray, str]] = {"loss": _np(loss)}
+    for variable, grad in zip(model.trainable_variables, weight_grads):
+        result[f"grad/{keys[id(variable)]}"] = _np(grad)
+    for index, grad in zip(float_inputs, input_grads):
+        result[f"grad/input/{model.inputs[index].name}"] = _np(grad)
+    optimizer = keras.optimizers.get({"class_name": train.optimizer,
+                                      "config": {"learning_rate": train.learning_rate}})
+    optimizer.apply_gradients(zip(weight_grads, model.trainable_variables))
+    for variable in model.trainable_variables:
+        result[f"step/{keys[id(variable)]}"] = _np(variable.value)
+    return result
+
+
+def _variable_keys(model: Any) -> dict[int, str]:
+    return {id(v): f"{layer.name}#{i}" for layer in model.layers for i, v in enumerate(layer.weights)}
+
+
+def _np(tensor: Any) -> tuple[np.ndarray, str]:
+    dtype = keras.backend.standardize_dtype(tensor.dtype)
+    if dtype == "bfloat16":
+        tensor = keras.ops.cast(tensor, "float32")
+    return np.asarray(keras.ops.convert_to_numpy(tensor)), dtype
+
+
+def _tensorflow(model, inputs, float_inputs, loss_of):
+    import tensorflow as tf
+
+    xs = [tf.convert_to_tensor(x) for x in inputs]
+    with tf.GradientTape() as tape:
+        for i in float_inputs:
+            tape.watch(xs[i])
+        loss = loss_of(model(xs, training=False))
+    sources = [v.value for v in model.trainable_variables] + [xs[i] for i in float_inputs]
+    grads = tape.gradient(loss, sources, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    n = len(model.trainable_variables)
+    return loss, grads[:n], grads[n:]
+
+
+def _jax(model, inputs, float_inputs, loss_of):
+    import jax
+    import jax.numpy as jnp
+
+    trainable = [v.value for v in model.trainable_variables]
+    non_trainable = [v.value for v in model.non_trainable_variables]
+    xs = [jnp.asarray(x) for x in inputs]
+
+    def loss_fn(weights, float_xs):
+        full = list(xs)
+        for i, x in zip(float_inputs, float_xs):
+            full[i] = x
+        outputs, _ = model.stateless_call(weights, non_trainable, full, training=False)
+        return loss_of(outputs)
+
+    loss, (weight_grads, input_grads) = jax.value_and_grad(loss_fn, argnums=(0, 1))(
+        trainable, [xs[i] for i in float_inputs])
+    return loss, weight_grads, input_grads
+
+
+def _torch(model, inputs, float_inputs, loss_of):
+    import torch
+
+    xs = [torch.tensor(x, requires_grad=i in float_inputs) for i, x in enumerate(inputs)]
+    for v in model.trainable_variables:
+        v.value.grad = None
+    loss = loss_of(model(xs, training=False))
+    loss.backward()
+    weight_grads = [v.value.grad if v.value.grad is not None else torch.zeros_like(v.value)
+                    for v in model.trainable_variables]
+    input_grads = [xs[i].grad if xs[i].grad is not None else torch.zeros_like(xs[i])
+                   for i in float_inputs]
+    return loss.detach(), [g.detach() for g in weight_grads], [g.detach() for g in input_grads]
+
+
+_GRADIENTS = {"tensorflow": _tensorflow, "jax": _jax, "torch": _torch}

@@ -1,0 +1,262 @@
+"""Execute one scenario in the current backend and capture what it produced, as numpy.
+
+Imported only by the run stage, after `backends.prepare_process` has chosen the backend.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import traceback
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+from keras.src.backend import get_keras_mask  # public API has no getter for the runtime mask
+
+from harness import autodiff
+from harness.captured import Captured, ErrorInfo, Probe, WarningInfo
+from harness.registry import Scenario
+from harness.weights import weight_values
+
+
+class ScenarioDefinitionError(Exception):
+    """The scenario's build returned something the harness cannot run."""
+
+
+@dataclass
+class Outcome:
+    status: str  # ok | error
+    duration_s: float
+    captured: Captured
+    meta: dict[str, Any]
+
+
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
+_PATH = re.compile(r"(/[\w.+-]+)+/([\w.+-]+\.py)")
+
+
+def normalize_warning(message: str) -> str:
+    """Drop what differs between machines and runs: addresses and file paths."""
+    message = _ADDRESS.sub("0x…", message)
+    return _PATH.sub(r"\2", message).strip()
+
+
+def run_scenario(scn: Scenario, backend: str, *, repeat: bool = True,
+                 compiled: bool = True) -> Outcome:
+    """Build, weight, call (twice, for determinism), call compiled, optionally train."""
+    started = time.perf_counter()
+    captured = Captured(scenario=scn.name, backend=backend)
+    meta: dict[str, Any] = {}
+    previous_policy = keras.config.dtype_policy()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            if scn.dtype_policy:
+                keras.config.set_dtype_policy(scn.dtype_policy)
+            model, inputs = _build(scn)
+            set_weights(model, scn.name)
+            layers = probe_layers(model, scn)
+            probe_model = keras.Model(model.inputs, [layer.output for layer in layers])
+            captured.probes.update(_probes(layers, _call(probe_model, inputs)))
+            if repeat:
+                again = _probes(layers, _call(probe_model, inputs))
+                meta["deterministic"] = _identical(captured.probes, again)
+            if compiled:
+                meta["compiled"] = _capture_compiled(probe_model, layers, inputs, captured)
+            if scn.train is not None:
+                for key, (values, dtype) in autodiff.train_step(model, inputs, scn.train).items():
+                    captured.probes[key] = Probe(values=values, mask=None, dtype=dtype)
+        except ScenarioDefinitionError:
+            raise
+        except Exception as exc:  # the behaviour under test may be an error (C1)
+            captured.error = error_info(exc)
+        finally:
+            keras.config.set_dtype_policy(previous_policy)
+            keras.backend.clear_session()
+    captured.warnings = _unique_warnings(caught)
+    meta["expectations"] = evaluate_expectations(scn, captured)
+    status = "error" if captured.error else "ok"
+    return Outcome(status, time.perf_counter() - started, captured, meta)
+
+
+def _build(scn: Scenario) -> tuple[Any, Any]:
+    result = scn.build()
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise ScenarioDefinitionError(f"{scn.name}: build() must return (model, inputs), "
+                                      f"got {type(result).__name__}")
+    model, inputs = result
+    if not isinstance(model, keras.Model):
+        raise ScenarioDefinitionError(f"{scn.name}: build() returned {type(model).__name__}, "
+                                      f"not a keras.Model")
+    names = [t.name for t in model.inputs]
+    if isinstance(inputs, dict):
+        if sorted(inputs) != sorted(names):
+            raise ScenarioDefinitionError(f"{scn.name}: inputs {sorted(inputs)} do not match the "
+                                          f"model's inputs {names}")
+        inputs = [inputs[n] for n in names]
+    inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    if len(inputs) != len(names):
+        raise ScenarioDefinitionError(f"{scn.name}: {len(inputs)} input arrays for "
+                                      f"{len(names)} model inputs {names}")
+    for name, array, tensor in zip(names, inputs, model.inputs):
+        expected = tuple(tensor.shape)[1:]
+        if not isinstance(array, np.ndarray) or tuple(array.shape)[1:] != expected:
+            shape = getattr(array, "shape", type(array).__name__)
+            raise ScenarioDefinitionError(f"{scn.name}: input {name!r} has shape {shape}, "
+                                          f"model expects (batch, {', '.join(map(str, expected))})")
+    return model, inputs
+
+
+def set_weights(model: Any, scenario: str) -> None:
+    """Overwrite every trainable float variable with numpy values seeded by scenario and key."""
+    for layer in model.layers:
+        for index, variable in enumerate(layer.weights):
+            if variable.trainable and "float" in str(variable.dtype):
+                values = weight_values(scenario, f"{layer.name}#{index}", tuple(variable.shape))
+                variable.assign(values.astype(keras.backend.standardize_dtype(variable.dtype)))
+
+
+def probe_layers(model: Any, scn: Scenario) -> list[Any]:
+    """The layers to probe: the scenario's list, or every non-input layer called once."""
+    candidates = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    if scn.probes is None:
+        return [layer for layer in candidates if len(layer._inbound_nodes) == 1]
+    by_name = {layer.name: layer for layer in candidates}
+    missing = [p for p in scn.probes if p not in by_name]
+    if missing:
+        raise ScenarioDefinitionError(f"{scn.name}: probe(s) {missing} name no layer of the model "
+                                      f"(layers: {sorted(by_name)})")
+    return [by_name[p] for p in scn.probes]
+
+
+def _call(probe_model: Any, inputs: list[np.ndarray]) -> list[Any]:
+    """One eager call of the probe model: every probed layer's outputs, masks attached."""
+    results = probe_model(inputs, training=False)
+    return list(results) if isinstance(results, (list, tuple)) else [results]
+
+
+def _capture_compiled(probe_model: Any, layers: list[Any], inputs: list[np.ndarray],
+                      captured: Captured) -> dict[str, str]:
+    """The same forward pass through the backend's compiler, stored as "jit/<probe>" probes."""
+    try:
+        forward = compile_forward(probe_model)
+    except NotImplementedError as exc:
+        return {"status": "unsupported", "detail": str(exc)}
+    try:
+        results = forward(inputs)
+    except Exception as exc:
+        info = error_info(exc)
+        return {"status": "error", "detail": f"{info.type}: {info.message}"}
+    for key, probe in _probes(layers, results[0], results[1]).items():
+        captured.probes[f"jit/{key}"] = probe
+    return {"status": "ok", "detail": COMPILERS[keras.backend.backend()]}
+
+
+COMPILERS = {"tensorflow": "tf.function(jit_compile=True)", "jax": "jax.jit",
+             "torch": "torch.compile"}
+
+
+def compile_forward(probe_model: Any):
+    """A compiled function returning (outputs, masks): masks are read inside the trace."""
+    import os
+
+    backend = keras.backend.backend()
+
+    def with_masks(results: Any) -> tuple[list[Any], list[Any]]:
+        results = list(results) if isinstance(results, (list, tuple)) else [results]
+        return results, [get_keras_mask(r) for r in results]
+
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        traced = tf.function(lambda xs: with_masks(probe_model(xs, training=False)),
+                             jit_compile=True)
+        return lambda inputs: traced([tf.constant(x) for x in inputs])
+    if backend == "jax":
+        import jax
+
+        def pure(trainable, non_trainable, xs):
+            results, _ = probe_model.stateless_call(trainable, non_trainable, xs, training=False)
+            return with_masks(results)
+
+        jitted = jax.jit(pure)
+        trainable = [v.value for v in probe_model.trainable_variables]
+        non_trainable = [v.value for v in probe_model.non_trainable_variables]
+        return lambda inputs: jitted(trainable, non_trainable, inputs)
+    if os.environ.get("HARNESS_TORCH_COMPILE", "0") != "1":
+        raise NotImplementedError("torch.compile skipped: set HARNESS_TORCH_COMPILE=1 "
+                                  "(needs a C++ compiler; slow on CPU)")
+    import torch
+
+    compiled = torch.compile(lambda xs: with_masks(probe_model(xs, training=False)))
+    return lambda inputs: compiled([torch.as_tensor(x) for x in inputs])
+
+
+def _probes(layers: list[Any], results: list[Any], masks: list[Any] | None = None
+            ) -> dict[str, Probe]:
+    """Name each result by its layer; masks come from the tensors unless given (compiled)."""
+    probes: dict[str, Probe] = {}
+    flat = iter(results)
+    masks = iter(masks) if masks is not None else None
+    for layer in layers:
+        outs = layer.output if isinstance(layer.output, (list, tuple)) else [layer.output]
+        for index in range(len(outs)):
+            tensor = next(flat)
+            key = layer.name if index == 0 else f"{layer.name}[{index}]"
+            mask = next(masks) if masks is not None else get_keras_mask(tensor)
+            probes[key] = _probe(tensor, mask)
+    return probes
+
+
+def _probe(tensor: Any, mask: Any) -> Probe:
+    values, dtype = to_numpy(tensor)
+    mask_np = None if mask is None else np.asarray(keras.ops.convert_to_numpy(mask)).astype(bool)
+    return Probe(values=values, mask=mask_np, dtype=dtype)
+
+
+def to_numpy(tensor: Any) -> tuple[np.ndarray, str]:
+    """numpy has no bfloat16: widen it to float32 (exactly) and remember the original dtype."""
+    dtype = keras.backend.standardize_dtype(tensor.dtype)
+    if dtype == "bfloat16":
+        tensor = keras.ops.cast(tensor, "float32")
+    return np.asarray(keras.ops.convert_to_numpy(tensor)), dtype
+
+
+def _identical(first: dict[str, Probe], second: dict[str, Probe]) -> bool:
+    return all(
+        np.array_equal(first[k].values, second[k].values, equal_nan=first[k].values.dtype.kind == "f")
+        for k in first
+    )
+
+
+def error_info(exc: BaseException) -> ErrorInfo:
+    frames = traceback.extract_tb(exc.__traceback__)[-3:]
+    tail = tuple(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name}" for f in frames)
+    message = normalize_warning(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
+    return ErrorInfo(type=type(exc).__name__, message=message[:500], traceback=tail)
+
+
+def _unique_warnings(caught: list[warnings.WarningMessage]) -> list[WarningInfo]:
+    seen: dict[tuple[str, str], WarningInfo] = {}
+    for w in caught:
+        info = WarningInfo(w.category.__name__, normalize_warning(str(w.message))[:500])
+        seen.setdefault((info.category, info.message), info)
+    return list(seen.values())
+
+
+def evaluate_expectations(scn: Scenario, captured: Captured) -> list[dict[str, Any]]:
+    """Each expectation's verdict on this backend; a check that raises counts as not holding."""
+    results = []
+    for expectation in scn.expectations:
+        try:
+            verdict = expectation.check(captured)
+            passed, evidence = verdict if isinstance(verdict, tuple) else (verdict, "")
+            passed = bool(passed)
+        except Exception as exc:
+            passed, evidence = False, f"check raised {type(exc).__name__}: {exc}"
+        results.append({"name": expectation.name, "claim": expectation.claim,
+                        "passed": passed, "evidence": str(evidence)})
+    return results

@@ -1,0 +1,202 @@
+"""Scenario definitions and the registry. Imports no keras: the decorator only records.
+
+A scenario is a build function plus data about it (description, tags, probes, expectations,
+tolerance overrides, an optional training step). The build function runs later, in the run
+stage, after the backend has been chosen.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import pkgutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+
+class ScenarioError(Exception):
+    """A problem with a scenario definition or selection; shown to the user as one line."""
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """An override of the per-dtype default tolerance, with the reason it is needed."""
+
+    atol: float
+    rtol: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """A claim about one backend's captured results.
+
+    `check` receives a `harness.captured.Captured` and returns a bool, or a (bool, evidence) pair
+    where evidence is one line drawn from the data. `claim` ties it to a seed conclusion (C1..C6).
+    """
+
+    name: str
+    check: Callable[[Any], Any]
+    claim: str | None = None
+
+
+@dataclass(frozen=True)
+class Train:
+    """Ask the harness for a loss, its gradients and one optimizer step.
+
+    `targets` are numpy arrays matching the model's outputs; `loss` is a keras loss name;
+    `reduction` is passed to the loss; `optimizer` is a keras optimizer name with `learning_rate`.
+    """
+
+    targets: Any
+    loss: str = "mean_squared_error"
+    reduction: str = "sum_over_batch_size"
+    optimizer: str = "sgd"
+    learning_rate: float = 0.1
+    input_gradients: bool = True
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    build: Callable[[], Any]
+    tags: tuple[str, ...] = ()
+    probes: tuple[str, ...] | None = None  # None: every layer of the model
+    expectations: tuple[Expectation, ...] = ()
+    tolerances: Mapping[str, Tolerance] = field(default_factory=dict)  # probe glob -> override
+    train: Train | None = None
+    dtype_policy: str | None = None  # e.g. "mixed_float16"; None keeps float32
+    source_file: str = ""
+
+    @property
+    def definition_hash(self) -> str:
+        """Changes when the build function's source or the scenario's data changes."""
+        try:
+            source = inspect.getsource(self.build)
+        except (OSError, TypeError):
+            source = repr(self.build)
+        data = repr((self.name, self.tags, self.probes, [e.name for e in self.expectations],
+                     sorted(self.tolerances.items()), self.dtype_policy))
+        return hashlib.sha256((source + data).encode()).hexdigest()[:16]
+
+
+_REGISTRY: dict[str, Scenario] = {}
+
+
+def scenario(
+    name: str,
+    *,
+    description: str,
+    tags: Iterable[str] = (),
+    probes: Iterable[str] | None = None,
+    expect: Iterable[Expectation] = (),
+    tolerance: Mapping[str, Tolerance] | None = None,
+    train: Train | None = None,
+    dtype_policy: str | None = None,
+) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
+    """Register `build` as a scenario. `build()` returns (model, inputs)."""
+
+    def register(build: Callable[[], Any]) -> Callable[[], Any]:
+        if name in _REGISTRY and _REGISTRY[name].build is not build:
+            other = _REGISTRY[name].source_file
+            raise ScenarioError(f"duplicate scenario name {name!r} (also defined in {other})")
+        _REGISTRY[name] = Scenario(
+            name=name,
+            description=description,
+            build=build,
+            tags=tuple(tags),
+            probes=None if probes is None else tuple(probes),
+            expectations=tuple(expect),
+            tolerances=dict(tolerance or {}),
+            train=train,
+            dtype_policy=dtype_policy,
+            source_file=getattr(build, "__module__", ""),
+        )
+        return build
+
+    return register
+
+
+DEFAULT_SOURCES = ("scenarios",)
+
+
+def load(sources: Iterable[str] = DEFAULT_SOURCES) -> list[Scenario]:
+    """Import scenario modules (dotted names, packages or .py paths); return what they registered."""
+    _REGISTRY.clear()
+    for source in sources:
+        _import_source(source)
+    return sorted(_REGISTRY.values(), key=lambda s: s.name)
+
+
+def _import_source(source: str) -> None:
+    path = Path(source)
+    if source.endswith(".py") or "/" in source:
+        if not path.is_file():
+            raise ScenarioError(f"scenario file not found: {source}")
+        module_name = "harness_user_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        _exec_user_code(source, lambda: spec.loader.exec_module(module))
+        return
+    try:
+        package = importlib.import_module(source)
+    except ModuleNotFoundError as exc:
+        if exc.name and source.startswith(exc.name):
+            raise ScenarioError(f"scenario module not found: {source}") from None
+        raise ScenarioError(f"{source}: {_one_line(exc)}") from None
+    except ScenarioError:
+        raise
+    except Exception as exc:  # the user's module failed while importing
+        raise ScenarioError(f"{source}: {_one_line(exc)}") from None
+    for info in pkgutil.iter_modules(getattr(package, "__path__", [])):
+        if not info.name.startswith("_"):
+            full = f"{source}.{info.name}"
+            _exec_user_code(full, lambda full=full: importlib.import_module(full))
+
+
+def _exec_user_code(label: str, action: Callable[[], Any]) -> None:
+    try:
+        action()
+    except ScenarioError:
+        raise
+    except Exception as exc:
+        raise ScenarioError(f"{label}: {_one_line(exc)}") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    """The exception as the user would want to see it: type, message, and where in their file."""
+    where = ""
+    tb = exc.__traceback__
+    while tb is not None:
+        frame_file = tb.tb_frame.f_code.co_filename
+        if "importlib" not in frame_file and not frame_file.endswith("harness/registry.py"):
+            where = f" ({Path(frame_file).name}:{tb.tb_lineno})"
+        tb = tb.tb_next
+    if isinstance(exc, SyntaxError) and exc.filename:
+        where = f" ({Path(exc.filename).name}:{exc.lineno})"
+    message = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {message}{where}"
+
+
+def select(scenarios: list[Scenario], patterns: Iterable[str] | None) -> list[Scenario]:
+    """Keep scenarios whose name or any tag matches one of the glob patterns."""
+    patterns = list(patterns or [])
+    if not patterns:
+        return scenarios
+    chosen = [
+        s for s in scenarios
+        if any(fnmatch.fnmatchcase(s.name, p) or any(fnmatch.fnmatchcase(t, p) for t in s.tags)
+               for p in patterns)
+    ]
+    if not chosen:
+        raise ScenarioError(f"--select {' '.join(patterns)!s} matches no scenario "
+                            f"(try `python -m harness list`)")
+    return chosen

@@ -1,0 +1,270 @@
+"""Run a selection of scenarios under one backend and write the artifact.
+
+Two processes: a light supervisor (this module's `run`, which never imports keras) and a worker
+(`worker_main`, which does). The worker appends each finished scenario to a journal as it goes; the
+supervisor reads the journal, prints progress, stops a scenario that runs past its timeout, and
+starts a fresh worker for the remaining scenarios when one dies (abort, segfault, out of memory).
+A crash therefore costs one scenario, never the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from harness import artifacts, backends
+from harness.artifacts import Artifact, ScenarioRecord
+from harness.captured import Captured, ErrorInfo, Probe, WarningInfo
+from harness.registry import Scenario
+
+POLL_S = 0.02
+
+
+@dataclass
+class RunOptions:
+    backend: str
+    sources: list[str]
+    names: list[str]
+    results_dir: Path
+    label: str | None  # None: BACKEND-DEVICE, once the worker has said which device
+    timeout_s: float = 600.0
+    quiet: bool = False
+    compiled: bool = True
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+
+
+def run(scenarios: list[Scenario], options: RunOptions) -> Path:
+    """Supervise workers until every selected scenario has a record; write the artifact."""
+    journal_dir = options.results_dir / f".partial-{options.label or options.backend}"
+    journal_dir.mkdir(parents=True, exist_ok=True)
+    for stale in journal_dir.iterdir():
+        stale.unlink()
+    by_name = {s.name: s for s in scenarios}
+    records: dict[str, ScenarioRecord] = {}
+    environment: dict[str, Any] = {}
+    remaining = [s.name for s in scenarios]
+    started = time.perf_counter()
+    attempt = 0
+    while remaining:
+        attempt += 1
+        journal = journal_dir / f"journal-{attempt}.jsonl"
+        in_flight, env = _supervise_worker(options, remaining, journal, records, by_name)
+        environment = environment or env
+        if in_flight is not None:
+            remaining = remaining[remaining.index(in_flight) + 1:]
+        else:
+            remaining = [n for n in remaining if n not in records]
+            for name in remaining:  # the worker exited cleanly without them: should not happen
+                records[name] = _failed(by_name[name], "crashed", "worker exited early", 0.0)
+                _progress(options, records[name])
+            remaining = []
+    environment["command"] = "python -m harness " + " ".join(sys.argv[1:])
+    environment["time"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    environment["run_wall_s"] = round(time.perf_counter() - started, 3)
+    ordered = {name: records[name] for name in by_name}
+    label = options.label or f"{options.backend}-{environment.get('device', 'unknown')}"
+    path = artifacts.write(Artifact(label, environment, ordered), options.results_dir)
+    for leftover in journal_dir.iterdir():
+        leftover.unlink()
+    journal_dir.rmdir()
+    _summary_line(label, options, ordered, time.perf_counter() - started, path)
+    return path
+
+
+def _supervise_worker(options: RunOptions, names: list[str], journal: Path,
+                      records: dict[str, ScenarioRecord],
+                      by_name: dict[str, Scenario]) -> tuple[str | None, dict[str, Any]]:
+    """Run one worker; return the scenario it died or hung on (or None) and the environment."""
+    names_file = journal.with_suffix(".names")
+    names_file.write_text("\n".join(names))
+    command = [sys.executable, "-m", "harness", "_worker", "--backend", options.backend,
+               "--journal", str(journal), "--names-file", str(names_file),
+               "--compiled" if options.compiled else "--no-compiled"]
+    for source in options.sources:
+        command += ["--scenarios", source]
+    journal.touch()
+    worker = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True)
+    environment: dict[str, Any] = {}
+    in_flight: str | None = None
+    in_flight_since = 0.0
+    with journal.open() as reader:
+        while True:
+            finished = worker.poll() is not None
+            for line in _complete_lines(reader):
+                entry = json.loads(line)
+                if entry["event"] == "environment":
+                    environment = entry["environment"]
+                elif entry["event"] == "start":
+                    in_flight, in_flight_since = entry["name"], time.perf_counter()
+                elif entry["event"] == "done":
+                    record = _record_from_journal(entry, journal.parent)
+                    records[record.name] = record
+                    in_flight = None
+                    _progress(options, record)
+            if finished:
+                break
+            if in_flight and time.perf_counter() - in_flight_since > options.timeout_s:
+                _kill(worker)
+                records[in_flight] = _failed(by_name[in_flight], "timeout",
+                                             f"stopped after {options.timeout_s:g} s",
+                                             options.timeout_s)
+                _progress(options, records[in_flight])
+                return in_flight, environment
+            time.sleep(POLL_S)
+    if in_flight is not None:
+        why = _describe_exit(worker.returncode)
+        records[in_flight] = _failed(by_name[in_flight], "crashed", why,
+                                     time.perf_counter() - in_flight_since)
+        _progress(options, records[in_flight])
+    return in_flight, environment
+
+
+def _complete_lines(reader: TextIO):
+    """Yield whole lines only: the worker may be half-way through writing the last one."""
+    while True:
+        position = reader.tell()
+        line = reader.readline()
+        if not line.endswith("\n"):
+            reader.seek(position)
+            return
+        yield line
+
+
+def _kill(worker: subprocess.Popen) -> None:
+    try:
+        os.killpg(worker.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    worker.wait()
+
+
+def _describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            return f"worker killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"worker killed by signal {-code}"
+    return f"worker exited with status {code}"
+
+
+def _failed(scn: Scenario, status: str, message: str, duration: float) -> ScenarioRecord:
+    captured = Captured(scenario=scn.name, backend="", error=ErrorInfo(status, message))
+    return ScenarioRecord(scn.name, status, duration, captured, scenario_meta(scn))
+
+
+def scenario_meta(scn: Scenario) -> dict[str, Any]:
+    """What the report needs to know about a scenario without importing it."""
+    return {
+        "description": scn.description,
+        "tags": list(scn.tags),
+        "definition_hash": scn.definition_hash,
+        "tolerances": {glob: {"atol": t.atol, "rtol": t.rtol, "reason": t.reason}
+                       for glob, t in scn.tolerances.items()},
+        "dtype_policy": scn.dtype_policy,
+        "expectations": [],
+    }
+
+
+def _record_from_journal(entry: dict[str, Any], folder: Path) -> ScenarioRecord:
+    arrays: dict[str, np.ndarray] = {}
+    if entry["arrays"]:
+        with np.load(folder / entry["arrays"], allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    probes = {p["key"]: Probe(arrays[f"{i}.values"],
+                              arrays.get(f"{i}.mask"), p["dtype"])
+              for i, p in enumerate(entry["probes"])}
+    error = entry["error"]
+    captured = Captured(
+        scenario=entry["name"], backend="", probes=probes,
+        error=None if error is None else ErrorInfo(error["type"], error["message"],
+                                                   tuple(error["traceback"])),
+        warnings=[WarningInfo(**w) for w in entry["warnings"]],
+    )
+    return ScenarioRecord(entry["name"], entry["status"], entry["duration_s"], captured,
+                          entry["meta"])
+
+
+def _progress(options: RunOptions, record: ScenarioRecord) -> None:
+    if options.quiet:
+        return
+    print(f"  {record.status:<8} {record.duration_s:7.2f}s  {record.name}", file=options.out,
+          flush=True)
+
+
+def _summary_line(label: str, options: RunOptions, records: dict[str, ScenarioRecord], wall: float,
+                  path: Path) -> None:
+    counts: dict[str, int] = {}
+    for record in records.values():
+        counts[record.status] = counts.get(record.status, 0) + 1
+    detail = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    print(f"{label}: {len(records)} scenarios ({detail}) in {wall:.1f}s -> {path}",
+          file=options.out, flush=True)
+
+
+# ---- worker side: imports keras ----------------------------------------------------------------
+
+def worker_main(backend: str, sources: list[str], names: list[str], journal: Path,
+                compiled: bool) -> int:
+    backends.prepare_process(backend)
+    from harness import registry
+
+    selected = {s.name: s for s in registry.load(sources)}
+    if backend == "tensorflow":
+        backends.silence_tensorflow()
+    from harness import capture
+
+    with journal.open("a") as out:
+        _journal(out, {"event": "environment", "environment": backends.environment(backend)})
+        for index, name in enumerate(names):
+            scn = selected[name]
+            _journal(out, {"event": "start", "name": name})
+            try:
+                outcome = capture.run_scenario(scn, backend, compiled=compiled)
+                status, captured, meta, duration = (outcome.status, outcome.captured,
+                                                    {**scenario_meta(scn), **outcome.meta},
+                                                    outcome.duration_s)
+            except capture.ScenarioDefinitionError as exc:
+                captured = Captured(scn.name, backend, error=ErrorInfo("ScenarioDefinitionError",
+                                                                        str(exc)))
+                status, meta, duration = "error", {**scenario_meta(scn), "definition_error": True}, 0.0
+            arrays_name = f"{journal.stem}-{index}.npz"
+            arrays = {}
+            for i, probe in enumerate(captured.probes.values()):
+                arrays[f"{i}.values"] = probe.values
+                if probe.mask is not None:
+                    arrays[f"{i}.mask"] = probe.mask
+            if arrays:
+                np.savez(journal.parent / arrays_name, **arrays)
+            error = captured.error
+            _journal(out, {
+                "event": "done", "name": name, "status": status, "duration_s": duration,
+                "arrays": arrays_name if arrays else None,
+                "probes": [{"key": k, "dtype": p.dtype} for k, p in captured.probes.items()],
+                "error": None if error is None else {"type": error.type, "message": error.message,
+                                                     "traceback": list(error.traceback)},
+                "warnings": [{"category": w.category, "message": w.message}
+                             for w in captured.warnings],
+                "meta": meta,
+            })
+    return 0
+
+
+def _journal(out: TextIO, entry: dict[str, Any]) -> None:
+    out.write(json.dumps(entry, default=_json_default) + "\n")
+    out.flush()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.generic,)):
+        return value.item()
+    return str(value)
