@@ -94,7 +94,7 @@ def write(artifact: Artifact, results_dir: Path) -> Path:
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     npz_bytes = buffer.getvalue()
-    _atomic_write(results_dir / f"{label}.npz", npz_bytes)
+    atomic_write(results_dir / f"{label}.npz", npz_bytes)
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "label": label,
@@ -103,11 +103,11 @@ def write(artifact: Artifact, results_dir: Path) -> Path:
         "scenarios": scenarios,
     }
     json_path = results_dir / f"{label}.json"
-    _atomic_write(json_path, json.dumps(manifest, indent=1, sort_keys=True, default=str).encode())
+    atomic_write(json_path, json.dumps(manifest, indent=1, sort_keys=True, default=str).encode())
     return json_path
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:

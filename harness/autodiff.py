@@ -14,6 +14,7 @@ import keras
 import numpy as np
 
 from harness.registry import Train
+from harness.tensors import to_numpy
 
 
 def train_step(model: Any, inputs: list[np.ndarray], train: Train) -> dict[str, tuple[np.ndarray, str]]:
@@ -30,28 +31,21 @@ def train_step(model: Any, inputs: list[np.ndarray], train: Train) -> dict[str, 
     float_inputs = [i for i, x in enumerate(inputs) if x.dtype.kind == "f"] if train.input_gradients else []
     loss, weight_grads, input_grads = _GRADIENTS[keras.backend.backend()](model, inputs, float_inputs, loss_of)
     keys = _variable_keys(model)
-    result: dict[str, tuple[np.ndarray, str]] = {"loss": _np(loss)}
+    result: dict[str, tuple[np.ndarray, str]] = {"loss": to_numpy(loss)}
     for variable, grad in zip(model.trainable_variables, weight_grads):
-        result[f"grad/{keys[id(variable)]}"] = _np(grad)
+        result[f"grad/{keys[id(variable)]}"] = to_numpy(grad)
     for index, grad in zip(float_inputs, input_grads):
-        result[f"grad/input/{model.inputs[index].name}"] = _np(grad)
+        result[f"grad/input/{model.inputs[index].name}"] = to_numpy(grad)
     optimizer = keras.optimizers.get({"class_name": train.optimizer,
                                       "config": {"learning_rate": train.learning_rate}})
     optimizer.apply_gradients(zip(weight_grads, model.trainable_variables))
     for variable in model.trainable_variables:
-        result[f"step/{keys[id(variable)]}"] = _np(variable.value)
+        result[f"step/{keys[id(variable)]}"] = to_numpy(variable.value)
     return result
 
 
 def _variable_keys(model: Any) -> dict[int, str]:
     return {id(v): f"{layer.name}#{i}" for layer in model.layers for i, v in enumerate(layer.weights)}
-
-
-def _np(tensor: Any) -> tuple[np.ndarray, str]:
-    dtype = keras.backend.standardize_dtype(tensor.dtype)
-    if dtype == "bfloat16":
-        tensor = keras.ops.cast(tensor, "float32")
-    return np.asarray(keras.ops.convert_to_numpy(tensor)), dtype
 
 
 def _tensorflow(model, inputs, float_inputs, loss_of):

@@ -19,6 +19,7 @@ from keras.src.backend import get_keras_mask  # public API has no getter for the
 from harness import autodiff
 from harness.captured import Captured, ErrorInfo, Probe, WarningInfo
 from harness.registry import Scenario
+from harness.tensors import mask_to_numpy, to_numpy
 from harness.weights import weight_values
 
 
@@ -213,16 +214,7 @@ def _probes(layers: list[Any], results: list[Any], masks: list[Any] | None = Non
 
 def _probe(tensor: Any, mask: Any) -> Probe:
     values, dtype = to_numpy(tensor)
-    mask_np = None if mask is None else np.asarray(keras.ops.convert_to_numpy(mask)).astype(bool)
-    return Probe(values=values, mask=mask_np, dtype=dtype)
-
-
-def to_numpy(tensor: Any) -> tuple[np.ndarray, str]:
-    """numpy has no bfloat16: widen it to float32 (exactly) and remember the original dtype."""
-    dtype = keras.backend.standardize_dtype(tensor.dtype)
-    if dtype == "bfloat16":
-        tensor = keras.ops.cast(tensor, "float32")
-    return np.asarray(keras.ops.convert_to_numpy(tensor)), dtype
+    return Probe(values=values, mask=mask_to_numpy(mask), dtype=dtype)
 
 
 def _identical(first: dict[str, Probe], second: dict[str, Probe]) -> bool:

@@ -14,9 +14,10 @@ import importlib.util
 import inspect
 import pkgutil
 import sys
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 
 class ScenarioError(Exception):
@@ -75,12 +76,22 @@ class Scenario:
     source_file: str = ""
 
     @property
+    def source(self) -> str:
+        """The build function and the module-level functions it calls: a reproduction to read."""
+        parts = []
+        helpers = [self.build.__globals__.get(n) for n in self.build.__code__.co_names]
+        for function in [*(h for h in helpers if inspect.isfunction(h)
+                           and h.__module__ == self.build.__module__), self.build]:
+            try:
+                parts.append(inspect.getsource(function).rstrip())
+            except (OSError, TypeError):
+                parts.append(f"# source of {function.__name__} is not available")
+        return "\n\n\n".join(dict.fromkeys(parts))
+
+    @property
     def definition_hash(self) -> str:
         """Changes when the build function's source or the scenario's data changes."""
-        try:
-            source = inspect.getsource(self.build)
-        except (OSError, TypeError):
-            source = repr(self.build)
+        source = self.source
         data = repr((self.name, self.tags, self.probes, [e.name for e in self.expectations],
                      sorted(self.tolerances.items()), self.dtype_policy))
         return hashlib.sha256((source + data).encode()).hexdigest()[:16]

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -69,7 +69,7 @@ def run(scenarios: list[Scenario], options: RunOptions) -> Path:
                 _progress(options, records[name])
             remaining = []
     environment["command"] = "python -m harness " + " ".join(sys.argv[1:])
-    environment["time"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    environment["time"] = datetime.now(UTC).isoformat(timespec="seconds")
     environment["run_wall_s"] = round(time.perf_counter() - started, 3)
     ordered = {name: records[name] for name in by_name}
     label = options.label or f"{options.backend}-{environment.get('device', 'unknown')}"
@@ -168,6 +168,7 @@ def scenario_meta(scn: Scenario) -> dict[str, Any]:
         "description": scn.description,
         "tags": list(scn.tags),
         "definition_hash": scn.definition_hash,
+        "source": scn.source,
         "tolerances": {glob: {"atol": t.atol, "rtol": t.rtol, "reason": t.reason}
                        for glob, t in scn.tolerances.items()},
         "dtype_policy": scn.dtype_policy,

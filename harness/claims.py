@@ -1,0 +1,64 @@
+"""The seed's conclusions (C1-C6) judged per run from the expectations the scenarios recorded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.artifacts import Artifact
+
+CLAIMS = {
+    "C1": "A mask travels with each layer's output; a layer that cannot take a mask raises an error.",
+    "C2": "Embedding(mask_zero=True) creates a mask (of the input's zeros).",
+    "C3": "Masking before Concatenate or Dense: their outputs look unaffected, the mask passes on "
+          "and acts on later layers.",
+    "C4": "RNN layers skip masked timesteps; a masked step's output is 0 or repeats the previous step.",
+    "C5": "Before Concatenate, a timestep masked in any one input is masked in the concatenation.",
+    "C6": "A second Masking redefines the mask; after an Embedding, mask_value=0 no longer matches.",
+}
+HOLDS, PARTLY, DOES_NOT_HOLD, UNTESTED = "holds", "partly", "does-not-hold", "untested"
+
+
+@dataclass(frozen=True)
+class Check:
+    scenario: str
+    name: str
+    passed: bool
+    evidence: str
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    claim: str
+    verdict: str
+    checks: tuple[Check, ...]
+
+    @property
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if not c.passed]
+
+    @property
+    def evidence(self) -> str:
+        """One line: the first failing check if any (the interesting part), else the first check."""
+        if not self.checks:
+            return "no scenario tests this claim"
+        check = (self.failed or list(self.checks))[0]
+        text = check.evidence or check.name
+        return f"{check.name}: {text}" if check.evidence else text
+
+
+def judge(run: Artifact) -> dict[str, ClaimResult]:
+    checks: dict[str, list[Check]] = {claim: [] for claim in CLAIMS}
+    for record in run.records.values():
+        for result in record.meta.get("expectations", []):
+            claim = result.get("claim")
+            if claim in checks:
+                checks[claim].append(Check(record.name, str(result["name"]), bool(result["passed"]),
+                                           str(result.get("evidence", ""))))
+    return {claim: ClaimResult(claim, _verdict(found), tuple(found)) for claim, found in checks.items()}
+
+
+def _verdict(checks: list[Check]) -> str:
+    if not checks:
+        return UNTESTED
+    passed = sum(c.passed for c in checks)
+    return HOLDS if passed == len(checks) else DOES_NOT_HOLD if passed == 0 else PARTLY

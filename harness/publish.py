@@ -1,0 +1,138 @@
+"""The `report` command: artifacts in, report.md + summary.json (+ heatmap) out. numpy only."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from harness import artifacts, claims, compare, report
+from harness.artifacts import Artifact
+from harness.known import KnownDivergenceError, load_known
+
+REPRODUCE = """pip install nox
+nox -s tf jax torch          # one venv per backend; each session refreshes this report
+nox -s report                # rebuild the report from reports/results/ without running anything"""
+
+
+def build(runs: list[Artifact], known_path: Path, figure: str | None = None,
+          baseline_runs: list[Artifact] | None = None, baseline_name: str | None = None
+          ) -> tuple[report.ReportInput, dict[str, Any]]:
+    """Everything the report shows, computed once: the markdown input and the summary."""
+    try:
+        known = load_known(known_path)
+    except KnownDivergenceError as exc:
+        raise artifacts.ArtifactError(str(exc)) from None
+    try:
+        comparison = compare.compare(runs, known)
+    except ValueError as exc:
+        raise artifacts.ArtifactError(str(exc)) from None
+    judged = {run.label: claims.judge(run) for run in runs}
+    compiled = {run.label: compare.eager_vs_compiled(run) for run in runs}
+    changes, claim_changes = [], []
+    if baseline_runs is not None:
+        before = compare.compare(baseline_runs, known)
+        changes = baseline_changes(before, comparison)
+        old_claims = {run.label: claims.judge(run) for run in baseline_runs}
+        claim_changes = [(c, label, old_claims[label][c].verdict, judged[label][c].verdict)
+                         for label in judged if label in old_claims for c in claims.CLAIMS
+                         if old_claims[label][c].verdict != judged[label][c].verdict]
+    data = report.ReportInput(runs=runs, comparison=comparison, claims=judged, compiled=compiled,
+                              reproduce=REPRODUCE, figure=figure, baseline=baseline_name,
+                              baseline_changes=changes, claim_changes=claim_changes)
+    return data, summary(data)
+
+
+def baseline_changes(before: compare.Comparison, after: compare.Comparison) -> list[report.BaselineChange]:
+    """Pairs whose verdict moved across the expected/unexpected line, or appeared."""
+    out = []
+    for key, pair in after.results.items():
+        old = before.results.get(key)
+        old_verdict = old.verdict if old else "absent"
+        was_bad = old is not None and old.verdict not in compare.EXPECTED
+        is_bad = pair.verdict not in compare.EXPECTED
+        if was_bad != is_bad or (is_bad and old_verdict != pair.verdict):
+            out.append(report.BaselineChange(pair.scenario, pair.key, old_verdict, pair.verdict))
+    return sorted(out, key=lambda c: (c.scenario, c.pair))
+
+
+def summary(data: report.ReportInput) -> dict[str, Any]:
+    cmp = data.comparison
+    scenarios = []
+    for name in cmp.scenarios:
+        pairs = {}
+        for a, b in cmp.pairs:
+            p = cmp.get(name, a, b)
+            pairs[p.key] = {"verdict": p.verdict, "max_abs_diff": _finite(p.max_abs),
+                            "detail": p.detail, **({"known": p.known.why} if p.known else {})}
+        scenarios.append({"name": name, "verdict": compare.scenario_verdict(cmp, name), "pairs": pairs})
+    return {
+        "backends": cmp.labels,
+        "environments": {r.label: r.environment for r in data.runs},
+        "counts": compare.counts(cmp),
+        "claims": [
+            {"id": claim, "text": text,
+             "verdicts": {label: data.claims[label][claim].verdict for label in cmp.labels},
+             "evidence": {label: data.claims[label][claim].evidence for label in cmp.labels}}
+            for claim, text in claims.CLAIMS.items()
+        ],
+        "findings": [s["name"] for s in scenarios if s["verdict"] not in compare.EXPECTED],
+        "stale_known": [k.scenario for k in cmp.stale_known],
+        "compiled": {label: {s: p.verdict for s, p in v.items()} for label, v in data.compiled.items()},
+        "scenarios": scenarios,
+        **({"baseline_changes": [c.__dict__ for c in data.baseline_changes]} if data.baseline else {}),
+    }
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def heatmap(data: report.ReportInput, path: Path) -> bool:
+    """log10 max abs diff per scenario and pair; False when matplotlib is not installed."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        import numpy as np
+    except ImportError:
+        return False
+    cmp = data.comparison
+    grid = np.full((len(cmp.scenarios), len(cmp.pairs)), np.nan)
+    for i, name in enumerate(cmp.scenarios):
+        for j, (a, b) in enumerate(cmp.pairs):
+            value = cmp.get(name, a, b).max_abs
+            grid[i, j] = math.log10(value) if value > 0 else -12.0
+    fig, ax = plt.subplots(figsize=(2 + 1.6 * len(cmp.pairs), 1.5 + 0.18 * len(cmp.scenarios)))
+    image = ax.imshow(grid, aspect="auto", cmap="viridis", vmin=-12, vmax=max(0.0, np.nanmax(grid)))
+    ax.set_xticks(range(len(cmp.pairs)), [f"{a}\nvs {b}" for a, b in cmp.pairs], fontsize=8)
+    ax.set_yticks(range(len(cmp.scenarios)), cmp.scenarios, fontsize=6)
+    fig.colorbar(image, ax=ax, label="log10 max abs diff (-12: identical)")
+    ax.set_title("Largest difference per scenario and backend pair")
+    fig.tight_layout()
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=90, metadata={"Software": None})  # no timestamp: same input, same bytes
+    plt.close(fig)
+    tmp.replace(path)
+    return True
+
+
+def build_report(args: Any) -> int:
+    runs = artifacts.read_all(args.results)
+    baseline_runs = artifacts.read_all(args.baseline) if args.baseline else None
+    figure_path = args.out.parent / "heatmap.png"
+    figure_rel = None
+    data, facts = build(runs, args.known, None, baseline_runs, str(args.baseline) if args.baseline else None)
+    if heatmap(data, figure_path):
+        figure_rel = figure_path.name
+        data = report.ReportInput(**{**data.__dict__, "figure": figure_rel})
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    artifacts.atomic_write(args.out, report.render(data).encode())
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    artifacts.atomic_write(args.json, (json.dumps(facts, indent=1, sort_keys=True) + "\n").encode())
+    unexpected = len(facts["findings"])
+    print(f"report: {len(runs)} runs, {len(data.comparison.scenarios)} scenarios, "
+          f"{unexpected} with unexpected divergences -> {args.out}, {args.json}")
+    return 1 if args.strict and unexpected else 0

@@ -1,0 +1,388 @@
+"""Markdown rendering: a pure function of the comparison results. Deterministic for equal input."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from harness import markdown as md
+from harness.artifacts import Artifact
+from harness.claims import CLAIMS, ClaimResult
+from harness.compare import (
+    EXPECTED,
+    SEVERITY,
+    Comparison,
+    PairComparison,
+    ProbeComparison,
+    counts,
+    scenario_verdict,
+)
+
+MAX_SEQUENCES = 8  # mask rows drawn per probe before eliding
+
+
+@dataclass(frozen=True)
+class BaselineChange:
+    scenario: str
+    pair: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    runs: list[Artifact]
+    comparison: Comparison
+    claims: dict[str, dict[str, ClaimResult]]  # run label -> claim id -> result
+    compiled: dict[str, dict[str, PairComparison]]  # run label -> scenario -> eager vs jit
+    reproduce: str
+    figure: str | None = None
+    baseline: str | None = None  # the baseline folder, when one was given
+    baseline_changes: list[BaselineChange] = field(default_factory=list)
+    claim_changes: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+
+def render(data: ReportInput) -> str:
+    sections = [
+        _header(data),
+        _findings(data),
+        _claims(data),
+        _summary(data),
+        _baseline(data),
+        _matrix(data),
+        _compiled(data),
+        _environment(data),
+        _known(data),
+        _scenarios(data),
+    ]
+    return "\n\n".join(s for s in sections if s) + "\n"
+
+
+def _short(label: str) -> str:
+    return label.removesuffix("-cpu")
+
+
+def _pair_name(a: str, b: str) -> str:
+    return f"{_short(a)} vs {_short(b)}"
+
+
+def _header(data: ReportInput) -> str:
+    labels = ", ".join(md.code(r.label) for r in sorted(data.runs, key=lambda r: data.comparison.labels.index(r.label)))
+    return "\n".join([
+        "# Keras mask harness report",
+        "",
+        f"{len(data.comparison.scenarios)} scenarios compared across {len(data.runs)} runs ({labels}), "
+        f"every pair of runs. Produced by `python -m harness report` from the artifacts in "
+        f"`reports/results/`; nothing in this file is edited by hand.",
+        "",
+        "Reproduce:",
+        "",
+        md.fenced(data.reproduce, "sh"),
+    ])
+
+
+def _findings(data: ReportInput) -> str:
+    cmp = data.comparison
+    lines = ["## Findings", ""]
+    unexpected = [s for s in cmp.scenarios if scenario_verdict(cmp, s) not in EXPECTED]
+    if not unexpected:
+        return "\n".join(lines + ["No unexpected divergence between backends: every pair matches, "
+                                  "fails the same way, or differs for a known reason."])
+    lines.append(f"{len(unexpected)} scenarios diverge between backends for no recorded reason "
+                 "(each section has a reproduction):")
+    lines.append("")
+    for name in sorted(unexpected, key=lambda s: (SEVERITY.index(scenario_verdict(cmp, s)), s)):
+        pairs = [cmp.get(name, a, b) for a, b in cmp.pairs]
+        bad = "; ".join(f"{_pair_name(p.a, p.b)}: {p.verdict}" + (f" ({md.text(p.detail)})" if p.detail else "")
+                        for p in pairs if p.verdict not in EXPECTED)
+        lines.append(f"- [{md.text(name)}](#{md.slug(name)}): {bad}")
+    return "\n".join(lines)
+
+
+def _claims(data: ReportInput) -> str:
+    labels = data.comparison.labels
+    rows = []
+    for claim, text in CLAIMS.items():
+        cells = [claim, md.text(text)]
+        evidence = []
+        scenarios: list[str] = []
+        for label in labels:
+            result = data.claims.get(label, {}).get(claim)
+            if result is None:
+                cells.append("—")
+                continue
+            verdict = result.verdict.replace("-", " ")
+            if result.verdict == "partly":
+                verdict += " (fails: " + ", ".join(md.text(c.name) for c in result.failed[:3]) + \
+                    (", …" if len(result.failed) > 3 else "") + ")"
+            cells.append(verdict)
+            evidence.append(f"{_short(label)}: {md.text(result.evidence, 160)}")
+            scenarios += [c.scenario for c in result.checks if c.scenario not in scenarios]
+        links = ", ".join(f"[{md.text(s)}](#{md.slug(s)})" for s in scenarios[:4])
+        if len(scenarios) > 4:
+            links += f", +{len(scenarios) - 4}"
+        rows.append(cells + ["<br>".join(dict.fromkeys(evidence)), links or "—"])
+    header = ["claim", "what the seed concluded (Keras 2)", *(_short(x) for x in labels),
+              "evidence", "scenarios"]
+    return "\n".join(["## Seed conclusions under Keras 3", "",
+                      "Each claim is judged per backend from the expectations its scenarios "
+                      "recorded: holds (all pass), does not hold (none pass), partly (the failing "
+                      "parts are named).", "", md.table(header, rows)])
+
+
+def _summary(data: ReportInput) -> str:
+    tally = counts(data.comparison)
+    rows = [[verdict, str(n)] for verdict, n in sorted(tally.items(), key=lambda kv: _rank(kv[0]))]
+    return "\n".join(["## Summary", "",
+                      f"Verdicts over {len(data.comparison.results)} scenario × pair comparisons:",
+                      "", md.table(["verdict", "count"], rows)])
+
+
+def _rank(verdict: str) -> int:
+    return SEVERITY.index(verdict) if verdict in SEVERITY else len(SEVERITY)
+
+
+def _baseline(data: ReportInput) -> str:
+    if data.baseline is None:
+        return ""
+    lines = ["## Changed since baseline", "", f"Baseline: {md.code(data.baseline)}.", ""]
+    new = [c for c in data.baseline_changes if c.after not in EXPECTED]
+    fixed = [c for c in data.baseline_changes if c.after in EXPECTED]
+    for title, changes in (("New divergences", new), ("Fixed divergences", fixed)):
+        lines.append(f"**{title}:** {len(changes)}")
+        if changes:
+            lines += ["", md.table(["scenario", "pair", "before", "now"],
+                                   [[md.text(c.scenario), md.text(c.pair), c.before, c.after]
+                                    for c in changes])]
+        lines.append("")
+    lines.append(f"**Changed claim verdicts:** {len(data.claim_changes)}")
+    if data.claim_changes:
+        lines += ["", md.table(["claim", "run", "before", "now"],
+                               [[c, md.text(r), b, a] for c, r, b, a in data.claim_changes])]
+    return "\n".join(lines).rstrip()
+
+
+def _matrix(data: ReportInput) -> str:
+    cmp = data.comparison
+    header = ["scenario", *(_pair_name(a, b) for a, b in cmp.pairs)]
+    rows = []
+    for name in cmp.scenarios:
+        cells = [f"[{md.text(name)}](#{md.slug(name)})"]
+        for a, b in cmp.pairs:
+            pair = cmp.get(name, a, b)
+            cells.append(f"{pair.verdict} {_num(pair.max_abs)}" if pair.probes else pair.verdict)
+        rows.append(cells)
+    figure = f"\n\n![log10 max abs diff per scenario and pair]({data.figure})" if data.figure else ""
+    return "\n".join(["## Scenarios by backend pair", "",
+                      "Verdict and the largest absolute difference over all probes.", "",
+                      md.table(header, rows)]) + figure
+
+
+def _num(value: float) -> str:
+    if value == 0:
+        return "0"
+    if not np.isfinite(value):
+        return "inf"
+    return f"{value:.1e}"
+
+
+def _compiled(data: ReportInput) -> str:
+    runs = {r.label: r for r in data.runs}
+    rows = []
+    for label in data.comparison.labels:
+        records = runs[label].records.values()
+        compiled = [r.meta.get("compiled", {}) for r in records]
+        statuses: dict[str, int] = {}
+        for c in compiled:
+            statuses[c.get("status", "not run")] = statuses.get(c.get("status", "not run"), 0) + 1
+        versus = data.compiled.get(label, {})
+        differing = sorted(s for s, p in versus.items() if p.verdict != "match")
+        nondeterministic = sorted(r.name for r in records if r.meta.get("deterministic") is False)
+        detail = next((c.get("detail", "") for c in compiled if c.get("status") == "unsupported"), "")
+        rows.append([
+            md.code(label),
+            ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) + (f" ({md.text(detail)})" if detail else ""),
+            f"{len(versus) - len(differing)} of {len(versus)} match" +
+            (": differs in " + ", ".join(md.text(s) for s in differing[:5]) if differing else ""),
+            f"{len(records) - len(nondeterministic)} of {len(records)} bit-identical" +
+            (": not in " + ", ".join(md.text(s) for s in nondeterministic[:5]) if nondeterministic else ""),
+        ])
+    return "\n".join(["## Compiled mode and determinism", "",
+                      "Each scenario also runs compiled (`jit/` probes) and eagerly twice in the "
+                      "same process.", "",
+                      md.table(["run", "compiled pass", "eager vs compiled", "two eager calls"], rows)])
+
+
+ENV_ROWS = ("backend", "backend_version", "keras", "numpy", "python", "platform", "device",
+            "device_name", "floatx", "harness", "git_revision", "time", "run_wall_s")
+
+
+def _environment(data: ReportInput) -> str:
+    runs = sorted(data.runs, key=lambda r: data.comparison.labels.index(r.label))
+    rows = [[key] + [md.text(r.environment.get(key, "—")) for r in runs] for key in ENV_ROWS]
+    return "\n".join(["## Environment", "", md.table(["", *(md.code(r.label) for r in runs)], rows)])
+
+
+def _known(data: ReportInput) -> str:
+    cmp = data.comparison
+    used = [p for p in cmp.results.values() if p.known is not None]
+    lines = ["## Known divergences", ""]
+    if not used and not cmp.stale_known:
+        return "\n".join(lines + ["None recorded or matched."])
+    if used:
+        rows = [[f"[{md.text(p.scenario)}](#{md.slug(p.scenario)})", _pair_name(p.a, p.b), p.raw_verdict,
+                 md.text(p.known.what), md.text(p.known.why), _link(p.known.link)] for p in used]
+        lines.append(md.table(["scenario", "pair", "verdict", "what differs", "why", "upstream"], rows))
+    if cmp.stale_known:
+        lines += ["", "Stale registry entries (they match no divergence in this report):", ""]
+        lines += [f"- {md.code(k.scenario)} on {', '.join(md.text(b) for b in k.backends)}: "
+                  f"{md.text(k.what)}" for k in cmp.stale_known]
+    return "\n".join(lines)
+
+
+def _link(url: str) -> str:
+    if not url.startswith("https://"):
+        return "—"
+    return f"[link]({url.replace(' ', '%20').replace(')', '%29').replace('|', '%7C')})"
+
+
+def _scenarios(data: ReportInput) -> str:
+    cmp = data.comparison
+    order = sorted(cmp.scenarios, key=lambda s: (_rank(scenario_verdict(cmp, s)) if
+                                                 scenario_verdict(cmp, s) not in EXPECTED else 99, s))
+    runs = {r.label: r for r in data.runs}
+    return "\n\n".join(["## Scenarios\n\nDivergent scenarios first."] +
+                       [_scenario(name, cmp, runs) for name in order])
+
+
+def _scenario(name: str, cmp: Comparison, runs: dict[str, Artifact]) -> str:
+    records = {label: runs[label].records.get(name) for label in cmp.labels}
+    present = [r for r in records.values() if r is not None]
+    meta = present[0].meta if present else {}
+    verdict = scenario_verdict(cmp, name)
+    lines = [f"### {md.text(name)}", "", md.text(meta.get("description", "")), "",
+             f"Verdict: **{verdict}**. " + "; ".join(
+                 f"{_pair_name(a, b)}: {cmp.get(name, a, b).verdict}" for a, b in cmp.pairs)]
+    status = []
+    for label, record in records.items():
+        if record is None:
+            status.append(f"{_short(label)}: not run")
+        elif record.captured.error:
+            e = record.captured.error
+            status.append(f"{_short(label)}: {record.status} {md.code(e.type + ': ' + e.message, 200)}")
+        else:
+            status.append(f"{_short(label)}: {record.status} ({record.duration_s:.2f}s)")
+    lines += ["", "Status: " + "; ".join(status)]
+    lines += _expectations(records)
+    lines += _warnings(records)
+    pairs = [cmp.get(name, a, b) for a, b in cmp.pairs]
+    if any(p.probes for p in pairs):
+        lines += ["", _probe_table(pairs, records)]
+        details = [_probe_detail(p, pr) for p in pairs for pr in p.probes if pr.verdict != "match"]
+        if details:
+            lines += ["", "Differences:", ""] + details
+    if verdict not in EXPECTED and meta.get("source"):
+        lines += ["", "Reproduction (the scenario's build; weights are set by the harness):", "",
+                  md.fenced(meta["source"], "python")]
+    return "\n".join(lines)
+
+
+def _expectations(records: dict) -> list[str]:
+    rows: dict[str, list[str]] = {}
+    labels = list(records)
+    for index, label in enumerate(labels):
+        record = records[label]
+        for e in (record.meta.get("expectations", []) if record else []):
+            key = e["name"]
+            rows.setdefault(key, ["—"] * len(labels))
+            mark = "yes" if e["passed"] else "**no**"
+            rows[key][index] = f"{mark}: {md.text(e.get('evidence', ''), 120)}" if e.get("evidence") else mark
+    if not rows:
+        return []
+    claims = {e["name"]: e.get("claim") or "" for r in records.values() if r
+              for e in r.meta.get("expectations", [])}
+    table = [[md.text(k), claims.get(k, ""), *v] for k, v in rows.items()]
+    return ["", md.table(["expectation", "claim", *(_short(x) for x in labels)], table)]
+
+
+def _warnings(records: dict) -> list[str]:
+    seen: dict[tuple[str, str], list[str]] = {}
+    for label, record in records.items():
+        for w in (record.captured.warnings if record else []):
+            seen.setdefault((w.category, w.message), []).append(_short(label))
+    if not seen:
+        return []
+    lines = ["", "Warnings:", ""]
+    for (category, message), where in seen.items():
+        lines.append(f"- {md.code(category)} on {', '.join(where)}: {md.text(message, 240)}")
+    return lines
+
+
+def _probe_table(pairs: list[PairComparison], records: dict) -> str:
+    by_probe: dict[str, dict[str, ProbeComparison]] = {}
+    for pair in pairs:
+        for probe in pair.probes:
+            by_probe.setdefault(probe.probe, {})[pair.key] = probe
+    rows = []
+    for probe, per_pair in by_probe.items():
+        first = next(iter(per_pair.values()))
+        shape = "×".join(map(str, first.shape_a)) if first.shape_a is not None else "—"
+        masks = {}
+        for label, record in records.items():
+            p = record.captured.probes.get(probe) if record else None
+            if p is not None:
+                masks[_short(label)] = draw_mask(p.mask)
+        if len(set(masks.values())) <= 1:
+            mask_cell = next(iter(masks.values()), "—")
+        else:
+            mask_cell = "<br>".join(f"{k}: {v}" for k, v in masks.items())
+        cells = [md.code(probe), shape, first.dtype_a or "—", mask_cell]
+        for pair in pairs:
+            pc = per_pair.get(pair.key)
+            if pc is None:
+                cells.append("—")
+            elif pc.verdict == "match":
+                cells.append(f"match {_num(pc.max_abs)}")
+            else:
+                cells.append(f"**{pc.verdict}** {_num(pc.kept.max_abs)}"
+                             + (f" / masked {_num(pc.masked.max_abs)}" if pc.masked.n_total else ""))
+        rows.append(cells)
+    header = ["probe", "shape", "dtype", "mask", *(_pair_name(p.a, p.b) for p in pairs)]
+    return md.table(header, rows)
+
+
+def draw_mask(mask: np.ndarray | None) -> str:
+    """A (batch, time) mask as one 0/1 string per sequence, in a code span; 'no mask' if None."""
+    if mask is None:
+        return "no mask"
+    rows = mask.reshape(mask.shape[0], -1) if mask.ndim > 1 else mask.reshape(1, -1)
+    strings = ["".join("1" if v else "0" for v in row) for row in rows[:MAX_SEQUENCES]]
+    more = f" +{rows.shape[0] - MAX_SEQUENCES}" if rows.shape[0] > MAX_SEQUENCES else ""
+    return md.code(" ".join(strings)) + more
+
+
+def _probe_detail(pair: PairComparison, probe: ProbeComparison) -> str:
+    head = f"- {_pair_name(pair.a, pair.b)}, {md.code(probe.probe)}: **{probe.verdict}**"
+    if probe.verdict in ("shape-differs", "missing"):
+        return f"{head}: {probe.shape_a} vs {probe.shape_b}"
+    if probe.verdict == "dtype-differs":
+        return f"{head}: {probe.dtype_a} vs {probe.dtype_b}"
+    parts = []
+    if probe.verdict == "mask-differs":
+        parts.append(f"masks {draw_mask(probe.mask_a)} vs {draw_mask(probe.mask_b)}")
+    for where, diff in (("kept", probe.kept), ("masked", probe.masked)):
+        if diff.n_total == 0:
+            continue
+        text = (f"{where}: {diff.n_diff}/{diff.n_total} differ ({diff.share:.0%}), max abs "
+                f"{_num(diff.max_abs)}, max rel {_num(diff.max_rel)}, {diff.max_ulp} ulp")
+        if diff.first_index is not None and diff.first_values is not None:
+            a, b = diff.first_values
+            text += f", first at {list(diff.first_index)}: {a:.7g} vs {b:.7g}"
+        if diff.nonfinite:
+            text += f", {diff.nonfinite} NaN/Inf against a number"
+        parts.append(text)
+    tol = probe.tolerance
+    if tol is not None:
+        parts.append(f"tolerance atol {tol.atol:g} rtol {tol.rtol:g} ({md.text(tol.source, 160)})")
+    return head + ": " + "; ".join(parts)
