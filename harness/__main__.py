@@ -34,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     add_scenario_options(listing)
 
     run = commands.add_parser("run", help="run scenarios under one backend, write its artifact")
-    run.add_argument("--backend", required=True, help="tensorflow (tf), jax or torch")
+    run.add_argument("--backend", required=True,
+                     help="tensorflow (tf), jax, torch, or all (every installed one, in parallel)")
     add_scenario_options(run)
     run.add_argument("--results", type=Path, default=Path("reports/results"), metavar="DIR")
     run.add_argument("--label", help="run label, the artifact's file name (default: BACKEND-DEVICE)")
@@ -81,6 +82,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from harness import runner
 
+    if args.backend == "all":
+        if args.label:
+            raise UsageError("--label names one run; it cannot be used with --backend all")
+        return runner.run_all(_run_flags(args))
     backend = backends.canonical(args.backend)
     backends.check_runnable(backend)
     backends.prepare_process(backend)  # a user file that imports keras at the top gets this backend
@@ -92,6 +97,16 @@ def cmd_run(args: argparse.Namespace) -> int:
                                 compiled=args.compiled)
     runner.run(chosen, options)
     return EXIT_OK
+
+
+def _run_flags(args: argparse.Namespace) -> list[str]:
+    """The `run` flags other than --backend, to hand to one process per backend."""
+    flags = ["--results", str(args.results), "--timeout", str(args.timeout)]
+    for source in args.scenarios or []:
+        flags += ["--scenarios", source]
+    for pattern in args.select or []:
+        flags += ["--select", pattern]
+    return flags + ([] if args.compiled else ["--no-compiled"]) + (["-q"] if args.quiet else [])
 
 
 def cmd_report(args: argparse.Namespace) -> int:

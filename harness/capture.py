@@ -60,7 +60,7 @@ def run_scenario(scn: Scenario, backend: str, *, repeat: bool = True,
             model, inputs = _build(scn)
             set_weights(model, scn.name)
             layers = probe_layers(model, scn)
-            probe_model = keras.Model(model.inputs, [layer.output for layer in layers])
+            probe_model = keras.Model(model.inputs, [t for layer in layers for t in _outputs(layer)])
             captured.probes.update(_probes(layers, _call(probe_model, inputs)))
             if repeat:
                 again = _probes(layers, _call(probe_model, inputs))
@@ -148,10 +148,11 @@ def _capture_compiled(probe_model: Any, layers: list[Any], inputs: list[np.ndarr
         return {"status": "unsupported", "detail": str(exc)}
     try:
         results = forward(inputs)
+        probes = _probes(layers, results[0], results[1])
     except Exception as exc:
         info = error_info(exc)
         return {"status": "error", "detail": f"{info.type}: {info.message}"}
-    for key, probe in _probes(layers, results[0], results[1]).items():
+    for key, probe in probes.items():
         captured.probes[f"jit/{key}"] = probe
     return {"status": "ok", "detail": COMPILERS[keras.backend.backend()]}
 
@@ -203,13 +204,16 @@ def _probes(layers: list[Any], results: list[Any], masks: list[Any] | None = Non
     flat = iter(results)
     masks = iter(masks) if masks is not None else None
     for layer in layers:
-        outs = layer.output if isinstance(layer.output, (list, tuple)) else [layer.output]
-        for index in range(len(outs)):
+        for index in range(len(_outputs(layer))):
             tensor = next(flat)
             key = layer.name if index == 0 else f"{layer.name}[{index}]"
             mask = next(masks) if masks is not None else get_keras_mask(tensor)
             probes[key] = _probe(tensor, mask)
     return probes
+
+
+def _outputs(layer: Any) -> list[Any]:
+    return list(layer.output) if isinstance(layer.output, (list, tuple)) else [layer.output]
 
 
 def _probe(tensor: Any, mask: Any) -> Probe:

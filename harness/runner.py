@@ -212,6 +212,24 @@ def _summary_line(label: str, options: RunOptions, records: dict[str, ScenarioRe
           file=options.out, flush=True)
 
 
+def run_all(flags: list[str]) -> int:
+    """Every installed backend as its own `harness run` process, in parallel; the worst exit code."""
+    import importlib.util
+
+    chosen = [b for b, (package, _, _) in backends.BACKENDS.items()
+              if importlib.util.find_spec(package) is not None]
+    if not chosen:
+        raise backends.BackendError("no backend is installed here; `nox -s tf jax torch` installs them")
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    processes = {b: subprocess.Popen([sys.executable, "-m", "harness", "run", "--backend", b, *flags],
+                                     stdin=subprocess.DEVNULL, env=env) for b in chosen}
+    codes = {b: p.wait() for b, p in processes.items()}
+    failed = {b: c for b, c in codes.items() if c}
+    if failed:
+        print(f"harness: error: backend run(s) failed: {failed}", file=sys.stderr)
+    return max(codes.values())
+
+
 # ---- worker side: imports keras ----------------------------------------------------------------
 
 def worker_main(backend: str, sources: list[str], names: list[str], journal: Path,
