@@ -26,3 +26,8 @@ def to_numpy(tensor: Any) -> tuple[np.ndarray, str]:
 
 def mask_to_numpy(mask: Any) -> np.ndarray | None:
     return None if mask is None else to_numpy(mask)[0].astype(bool)
+
+
+def as_model_input(arrays: list[Any]) -> Any:
+    """A single-input model takes the array itself: a one-item list makes Keras warn about structure."""
+    return arrays[0] if len(arrays) == 1 else list(arrays)

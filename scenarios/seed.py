@@ -74,3 +74,18 @@ def seed_rnn_model():
 )
 def seed_rnn_model_train():
     return build_seed_model(), [NUM, CODES, CODES]
+
+
+@scenario(
+    "seed/adam-repeated-index",
+    description="Minimal form of the seed-train divergence: one Adam step on an Embedding row used twice",
+    tags=("seed", "training", "optimizer", "embedding"),
+    train=Train(targets=np.zeros((1, 2, 1), dtype="float32"), loss="MeanSquaredError",
+                optimizer="Adam", learning_rate=1e-3),
+)
+def seed_adam_repeated_index():
+    import keras
+
+    codes = keras.Input((2,), dtype="int32", name="codes")
+    vectors = keras.layers.Embedding(4, 1, name="embedding")(codes)
+    return keras.Model(codes, vectors), [np.array([[1, 1]], dtype="int32")]
