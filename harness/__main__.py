@@ -134,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
             artifacts.ArtifactError) as exc:
         print(f"harness: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:  # an unwritable output path, a full disk: the user's to fix
+        print(f"harness: error: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("harness: interrupted", file=sys.stderr)
         return 130

@@ -122,13 +122,11 @@ def heatmap(data: report.ReportInput, path: Path) -> bool:
 def build_report(args: Any) -> int:
     runs = artifacts.read_all(args.results)
     baseline_runs = artifacts.read_all(args.baseline) if args.baseline else None
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     figure_path = args.out.parent / "heatmap.png"
-    figure_rel = None
     data, facts = build(runs, args.known, None, baseline_runs, str(args.baseline) if args.baseline else None)
     if heatmap(data, figure_path):
-        figure_rel = figure_path.name
-        data = report.ReportInput(**{**data.__dict__, "figure": figure_rel})
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+        data = report.ReportInput(**{**data.__dict__, "figure": figure_path.name})
     artifacts.atomic_write(args.out, report.render(data).encode())
     args.json.parent.mkdir(parents=True, exist_ok=True)
     artifacts.atomic_write(args.json, (json.dumps(facts, indent=1, sort_keys=True) + "\n").encode())
