@@ -55,7 +55,7 @@ def _tensorflow(model, inputs, float_inputs, loss_of):
     with tf.GradientTape() as tape:
         for i in float_inputs:
             tape.watch(xs[i])
-        loss = loss_of(model(as_model_input(xs), training=False))
+        loss = loss_of(model(as_model_input(model, xs), training=False))
     sources = [v.value for v in model.trainable_variables] + [xs[i] for i in float_inputs]
     grads = tape.gradient(loss, sources, unconnected_gradients=tf.UnconnectedGradients.ZERO)
     n = len(model.trainable_variables)
@@ -74,7 +74,7 @@ def _jax(model, inputs, float_inputs, loss_of):
         full = list(xs)
         for i, x in zip(float_inputs, float_xs):
             full[i] = x
-        outputs, _ = model.stateless_call(weights, non_trainable, as_model_input(full), training=False)
+        outputs, _ = model.stateless_call(weights, non_trainable, as_model_input(model, full), training=False)
         return loss_of(outputs)
 
     loss, (weight_grads, input_grads) = jax.value_and_grad(loss_fn, argnums=(0, 1))(
@@ -88,7 +88,7 @@ def _torch(model, inputs, float_inputs, loss_of):
     xs = [torch.tensor(x, requires_grad=i in float_inputs) for i, x in enumerate(inputs)]
     for v in model.trainable_variables:
         v.value.grad = None
-    loss = loss_of(model(as_model_input(xs), training=False))
+    loss = loss_of(model(as_model_input(model, xs), training=False))
     loss.backward()
     weight_grads = [v.value.grad if v.value.grad is not None else torch.zeros_like(v.value)
                     for v in model.trainable_variables]

@@ -60,7 +60,7 @@ def run_scenario(scn: Scenario, backend: str, *, repeat: bool = True,
             model, inputs = _build(scn)
             set_weights(model, scn.name)
             layers = probe_layers(model, scn)
-            probe_model = keras.Model(model.inputs, [t for layer in layers for t in _outputs(layer)])
+            probe_model = keras.Model(model.input, [t for layer in layers for t in _outputs(layer)])
             captured.probes.update(_probes(layers, _call(probe_model, inputs)))
             if repeat:
                 again = _probes(layers, _call(probe_model, inputs))
@@ -135,7 +135,7 @@ def probe_layers(model: Any, scn: Scenario) -> list[Any]:
 
 def _call(probe_model: Any, inputs: list[np.ndarray]) -> list[Any]:
     """One eager call of the probe model: every probed layer's outputs, masks attached."""
-    results = probe_model(as_model_input(inputs), training=False)
+    results = probe_model(as_model_input(probe_model, inputs), training=False)
     return list(results) if isinstance(results, (list, tuple)) else [results]
 
 
@@ -174,14 +174,14 @@ def compile_forward(probe_model: Any):
     if backend == "tensorflow":
         import tensorflow as tf
 
-        traced = tf.function(lambda xs: with_masks(probe_model(as_model_input(xs), training=False)),
+        traced = tf.function(lambda xs: with_masks(probe_model(as_model_input(probe_model, xs), training=False)),
                              jit_compile=True)
         return lambda inputs: traced([tf.constant(x) for x in inputs])
     if backend == "jax":
         import jax
 
         def pure(trainable, non_trainable, xs):
-            results, _ = probe_model.stateless_call(trainable, non_trainable, as_model_input(xs), training=False)
+            results, _ = probe_model.stateless_call(trainable, non_trainable, as_model_input(probe_model, xs), training=False)
             return with_masks(results)
 
         jitted = jax.jit(pure)
@@ -193,7 +193,7 @@ def compile_forward(probe_model: Any):
                                   "(needs a C++ compiler; slow on CPU)")
     import torch
 
-    compiled = torch.compile(lambda xs: with_masks(probe_model(as_model_input(xs), training=False)))
+    compiled = torch.compile(lambda xs: with_masks(probe_model(as_model_input(probe_model, xs), training=False)))
     return lambda inputs: compiled([torch.as_tensor(x) for x in inputs])
 
 

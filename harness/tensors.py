@@ -28,6 +28,16 @@ def mask_to_numpy(mask: Any) -> np.ndarray | None:
     return None if mask is None else to_numpy(mask)[0].astype(bool)
 
 
-def as_model_input(arrays: list[Any]) -> Any:
-    """A single-input model takes the array itself: a one-item list makes Keras warn about structure."""
-    return arrays[0] if len(arrays) == 1 else list(arrays)
+def as_model_input(model: Any, arrays: list[Any]) -> Any:
+    """Arrays (in `model.inputs` order) shaped like the structure the model was built with.
+
+    A model built on one Input takes the array itself, one built on a list takes a list, one built
+    on a dict takes a dict: anything else makes Keras warn that the structure does not match.
+    """
+    structure = model.input
+    if isinstance(structure, dict):
+        position = {id(tensor): i for i, tensor in enumerate(model.inputs)}
+        return {key: arrays[position[id(tensor)]] for key, tensor in structure.items()}
+    if isinstance(structure, (list, tuple)):
+        return list(arrays)
+    return arrays[0]
