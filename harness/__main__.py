@@ -49,8 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--results", type=Path, default=Path("reports/results"), metavar="DIR")
     report.add_argument("--out", type=Path, default=Path("reports/report.md"), metavar="FILE")
     report.add_argument("--json", type=Path, default=Path("reports/summary.json"), metavar="FILE")
-    report.add_argument("--known", type=Path, default=Path("scenarios/known_divergences.toml"),
-                        metavar="FILE", help="registry of understood divergences")
+    report.add_argument("--known", type=Path, metavar="FILE",
+                        help="registry of understood divergences (default scenarios/known_divergences.toml)")
     report.add_argument("--baseline", type=Path, metavar="DIR",
                         help="earlier artifacts to compare against")
     report.add_argument("--strict", action="store_true",

@@ -181,7 +181,8 @@ def compile_forward(probe_model: Any):
         import jax
 
         def pure(trainable, non_trainable, xs):
-            results, _ = probe_model.stateless_call(trainable, non_trainable, as_model_input(probe_model, xs), training=False)
+            results, _ = probe_model.stateless_call(trainable, non_trainable, as_model_input(probe_model, xs),
+                                                    training=False)
             return with_masks(results)
 
         jitted = jax.jit(pure)

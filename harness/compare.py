@@ -101,7 +101,8 @@ class PairComparison:
 
     @property
     def max_abs(self) -> float:
-        return max((p.max_abs for p in self.probes if np.isfinite(p.max_abs)), default=0.0)
+        """inf when NaN or Inf stands against a number somewhere: never hidden as 0."""
+        return max((p.max_abs for p in self.probes), default=0.0)
 
 
 @dataclass
@@ -137,7 +138,7 @@ def value_diff(a: np.ndarray, b: np.ndarray, tol: Tolerance) -> ValueDiff:
     """Metrics over two same-shape arrays (already restricted to the positions of interest)."""
     if a.size == 0:
         return NO_DIFF
-    a64, b64 = a.astype(np.float64), b.astype(np.float64)  # ints and bools get tolerance 0
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
     finite = np.isfinite(a64) & np.isfinite(b64)
     same_special = (np.isnan(a64) & np.isnan(b64)) | (np.isinf(a64) & (a64 == b64))
     nonfinite = ~finite & ~same_special
@@ -145,7 +146,10 @@ def value_diff(a: np.ndarray, b: np.ndarray, tol: Tolerance) -> ValueDiff:
         abs_diff = np.where(finite, np.abs(a64 - b64), 0.0)
         scale = np.maximum(np.abs(a64), np.abs(b64))
         rel = np.divide(abs_diff, scale, out=np.zeros_like(abs_diff), where=finite & (scale > 0))
-    differs = nonfinite | (finite & (abs_diff > tol.atol + tol.rtol * np.where(finite, scale, 0.0)))
+    if a.dtype.kind in "biu" and b.dtype.kind in "biu":
+        differs = a != b  # exact, and without float64's rounding of large int64 values
+    else:
+        differs = nonfinite | (finite & (abs_diff > tol.atol + tol.rtol * np.where(finite, scale, 0.0)))
     n_diff = int(differs.sum())
     first_index = first_values = None
     if n_diff:
@@ -261,7 +265,8 @@ def compare_records(ra: ScenarioRecord | None, rb: ScenarioRecord | None, scenar
     names += [k for k in pb if k not in pa and not k.startswith("jit/")]
     probes = tuple(compare_probe(n, pa.get(n), pb.get(n), overrides) for n in names)
     verdict = min((p.verdict for p in probes), key=SEVERITY.index, default="match")
-    detail = next((f"first at {p.probe}" for p in probes if p.verdict == verdict), "")
+    detail = next((f"first at {p.probe}" for p in probes if p.verdict == verdict), "") \
+        if verdict != "match" else ""
     if verdict in ("differs", "differs-masked-only") and not (
             ra.meta.get("deterministic", True) and rb.meta.get("deterministic", True)):
         verdict, detail = "nondeterministic", "a backend gave different results on two calls"
@@ -308,8 +313,8 @@ def compare(runs: list[Artifact], known: list[KnownDivergence] = ()) -> Comparis
             ra, rb = by_label[a], by_label[b]
             pair = compare_records(ra.records.get(name), rb.records.get(name), name, a, b)
             if pair.verdict not in EXPECTED:
-                differing = [p.probe for p in pair.probes if p.verdict != "match"] or ["*"]
-                entry = find_known(known, name, (ra.backend, rb.backend), differing)
+                differing = [p.probe for p in pair.probes if p.verdict != "match"]
+                entry = find_known(known, name, (ra.backend, rb.backend), pair.raw_verdict, differing)
                 if entry is not None:
                     used.add(id(entry))
                     pair = PairComparison(**{**pair.__dict__, "verdict": "known", "known": entry})

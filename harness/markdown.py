@@ -9,21 +9,30 @@ _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
 MAX_CELL = 300
 
 
+# What would open a list item, a thematic break or a setext underline at the start of a line.
+_BLOCK_START = re.compile(r"^(\d{1,9})([.)])(?=\s|$)|^(-)(?=\s|$|-+\s*$)|^(=)(?==*\s*$)")
+
+
+def clip(value: object, limit: int = MAX_CELL) -> str:
+    """One line (newlines and tabs would end a table row), at most `limit` characters."""
+    raw = " ".join(str(value).split())
+    return raw[: limit - 1] + "…" if len(raw) > limit else raw
+
+
 def text(value: object, limit: int = MAX_CELL) -> str:
     """Escape a string for a table cell or a line of prose: one line, no markup, no HTML."""
-    raw = " ".join(str(value).split())  # newlines and tabs would end a table row
-    if len(raw) > limit:
-        raw = raw[: limit - 1] + "…"
-    raw = "".join(_HTML.get(ch, ch) for ch in raw)
-    return _PUNCTUATION.sub(r"\\\1", raw)
+    raw = "".join(_HTML.get(ch, ch) for ch in clip(value, limit))
+    raw = _PUNCTUATION.sub(r"\\\1", raw)
+    # A leading "1." / "1)" / "-" / "=" would start a list, a rule or a setext heading.
+    return _BLOCK_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}" if m.group(1)
+                            else "\\" + (m.group(3) or m.group(4)), raw, count=1)
 
 
-def code(value: object, limit: int = MAX_CELL) -> str:
-    """An inline code span that survives backticks and pipes in the text (pipes still end cells)."""
-    raw = " ".join(str(value).split())
-    if len(raw) > limit:
-        raw = raw[: limit - 1] + "…"
-    raw = raw.replace("|", "\\|")
+def code(value: object, limit: int = MAX_CELL, *, cell: bool = False) -> str:
+    """An inline code span that survives backticks in the text; in a table `cell`, pipes too."""
+    raw = clip(value, limit)
+    if cell:  # GFM splits cells on | even inside code spans; elsewhere \| would show its backslash
+        raw = raw.replace("|", "\\|")
     longest = max((len(m) for m in re.findall(r"`+", raw)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if raw.startswith("`") or raw.endswith("`") or not raw.strip() else ""
@@ -38,8 +47,9 @@ def fenced(body: str, info: str = "") -> str:
 
 
 def slug(heading: str) -> str:
-    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
-    lowered = heading.strip().lower()
+    """GitHub's anchor for a heading made with `text(heading)`: lower case, punctuation dropped,
+    spaces to hyphens, computed from the same clipped text the heading shows."""
+    lowered = clip(heading).strip().lower()
     kept = re.sub(r"[^\w\- ]", "", lowered)
     return kept.replace(" ", "-")
 

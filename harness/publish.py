@@ -11,37 +11,44 @@ from harness import artifacts, claims, compare, report
 from harness.artifacts import Artifact
 from harness.known import KnownDivergenceError, load_known
 
+DEFAULT_KNOWN = Path("scenarios/known_divergences.toml")
 REPRODUCE = """pip install nox
 nox -s tf jax torch          # one venv per backend; each session refreshes this report
 nox -s report                # rebuild the report from reports/results/ without running anything"""
 
 
 def build(runs: list[Artifact], known_path: Path, figure: str | None = None,
-          baseline_runs: list[Artifact] | None = None, baseline_name: str | None = None
-          ) -> tuple[report.ReportInput, dict[str, Any]]:
+          baseline_runs: list[Artifact] | None = None, baseline_name: str | None = None,
+          results_dir: str = "reports/results") -> tuple[report.ReportInput, dict[str, Any]]:
     """Everything the report shows, computed once: the markdown input and the summary."""
     try:
         known = load_known(known_path)
     except KnownDivergenceError as exc:
         raise artifacts.ArtifactError(str(exc)) from None
-    try:
-        comparison = compare.compare(runs, known)
-    except ValueError as exc:
-        raise artifacts.ArtifactError(str(exc)) from None
+    comparison = _compare(runs, known)
     judged = {run.label: claims.judge(run) for run in runs}
     compiled = {run.label: compare.eager_vs_compiled(run) for run in runs}
     changes, claim_changes = [], []
     if baseline_runs is not None:
-        before = compare.compare(baseline_runs, known)
+        before = _compare(baseline_runs, known)
+        baseline_name = baseline_name or "baseline"
         changes = baseline_changes(before, comparison)
         old_claims = {run.label: claims.judge(run) for run in baseline_runs}
         claim_changes = [(c, label, old_claims[label][c].verdict, judged[label][c].verdict)
                          for label in judged if label in old_claims for c in claims.CLAIMS
                          if old_claims[label][c].verdict != judged[label][c].verdict]
     data = report.ReportInput(runs=runs, comparison=comparison, claims=judged, compiled=compiled,
-                              reproduce=REPRODUCE, figure=figure, baseline=baseline_name,
+                              reproduce=REPRODUCE, results_dir=results_dir, figure=figure,
+                              baseline=baseline_name,
                               baseline_changes=changes, claim_changes=claim_changes)
     return data, summary(data)
+
+
+def _compare(runs: list[Artifact], known: list) -> compare.Comparison:
+    try:
+        return compare.compare(runs, known)
+    except ValueError as exc:  # two artifacts with one label
+        raise artifacts.ArtifactError(str(exc)) from None
 
 
 def baseline_changes(before: compare.Comparison, after: compare.Comparison) -> list[report.BaselineChange]:
@@ -53,8 +60,9 @@ def baseline_changes(before: compare.Comparison, after: compare.Comparison) -> l
         was_bad = old is not None and old.verdict not in compare.EXPECTED
         is_bad = pair.verdict not in compare.EXPECTED
         if was_bad != is_bad or (is_bad and old_verdict != pair.verdict):
-            out.append(report.BaselineChange(pair.scenario, pair.key, old_verdict, pair.verdict))
-    return sorted(out, key=lambda c: (c.scenario, c.pair))
+            out.append(report.BaselineChange(pair.scenario, pair.a, pair.b, old_verdict, pair.verdict))
+    order = {pair: i for i, pair in enumerate(after.pairs)}
+    return sorted(out, key=lambda c: (c.scenario, order[(c.a, c.b)]))
 
 
 def summary(data: report.ReportInput) -> dict[str, Any]:
@@ -64,7 +72,9 @@ def summary(data: report.ReportInput) -> dict[str, Any]:
         pairs = {}
         for a, b in cmp.pairs:
             p = cmp.get(name, a, b)
-            pairs[p.key] = {"verdict": p.verdict, "max_abs_diff": _finite(p.max_abs),
+            compared = any(x.kept.n_total or x.masked.n_total for x in p.probes)
+            pairs[p.key] = {"verdict": p.verdict, "max_abs_diff": _finite(p.max_abs) if compared else None,
+                            "nonfinite": not math.isfinite(p.max_abs),
                             "detail": p.detail, **({"known": p.known.why} if p.known else {})}
         scenarios.append({"name": name, "verdict": compare.scenario_verdict(cmp, name), "pairs": pairs})
     return {
@@ -81,7 +91,10 @@ def summary(data: report.ReportInput) -> dict[str, Any]:
         "stale_known": [k.scenario for k in cmp.stale_known],
         "compiled": {label: {s: p.verdict for s, p in v.items()} for label, v in data.compiled.items()},
         "scenarios": scenarios,
-        **({"baseline_changes": [c.__dict__ for c in data.baseline_changes]} if data.baseline else {}),
+        **({"baseline_changes": [{"scenario": c.scenario, "pair": c.pair, "before": c.before,
+                                  "after": c.after} for c in data.baseline_changes],
+            "claim_changes": [{"claim": c, "run": r, "before": b, "after": a}
+                              for c, r, b, a in data.claim_changes]} if data.baseline else {}),
     }
 
 
@@ -104,7 +117,8 @@ def heatmap(data: report.ReportInput, path: Path) -> bool:
     for i, name in enumerate(cmp.scenarios):
         for j, (a, b) in enumerate(cmp.pairs):
             value = cmp.get(name, a, b).max_abs
-            grid[i, j] = math.log10(value) if value > 0 else -12.0
+            # identical: -12; NaN/Inf against a number: drawn at the top of the scale
+            grid[i, j] = 3.0 if not math.isfinite(value) else math.log10(value) if value > 0 else -12.0
     fig, ax = plt.subplots(figsize=(2 + 1.6 * len(cmp.pairs), 1.5 + 0.18 * len(cmp.scenarios)))
     image = ax.imshow(grid, aspect="auto", cmap="viridis", vmin=-12, vmax=max(0.0, np.nanmax(grid)))
     ax.set_xticks(range(len(cmp.pairs)), [f"{a}\nvs {b}" for a, b in cmp.pairs], fontsize=8)
@@ -124,7 +138,11 @@ def build_report(args: Any) -> int:
     baseline_runs = artifacts.read_all(args.baseline) if args.baseline else None
     args.out.parent.mkdir(parents=True, exist_ok=True)
     figure_path = args.out.parent / "heatmap.png"
-    data, facts = build(runs, args.known, None, baseline_runs, str(args.baseline) if args.baseline else None)
+    known_path = args.known or DEFAULT_KNOWN
+    if args.known is not None and not args.known.is_file():
+        raise artifacts.ArtifactError(f"--known {args.known}: file not found")
+    data, facts = build(runs, known_path, None, baseline_runs, str(args.baseline) if args.baseline else None,
+                        results_dir=str(args.results))
     if heatmap(data, figure_path):
         data = report.ReportInput(**{**data.__dict__, "figure": figure_path.name})
     artifacts.atomic_write(args.out, report.render(data).encode())

@@ -25,9 +25,14 @@ MAX_SEQUENCES = 8  # mask rows drawn per probe before eliding
 @dataclass(frozen=True)
 class BaselineChange:
     scenario: str
-    pair: str
+    a: str
+    b: str
     before: str
     after: str
+
+    @property
+    def pair(self) -> str:
+        return f"{self.a}-vs-{self.b}"
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,7 @@ class ReportInput:
     claims: dict[str, dict[str, ClaimResult]]  # run label -> claim id -> result
     compiled: dict[str, dict[str, PairComparison]]  # run label -> scenario -> eager vs jit
     reproduce: str
+    results_dir: str = "reports/results"
     figure: str | None = None
     baseline: str | None = None  # the baseline folder, when one was given
     baseline_changes: list[BaselineChange] = field(default_factory=list)
@@ -74,7 +80,7 @@ def _header(data: ReportInput) -> str:
         "",
         f"{len(data.comparison.scenarios)} scenarios compared across {len(data.runs)} runs ({labels}), "
         f"every pair of runs. Produced by `python -m harness report` from the artifacts in "
-        f"`reports/results/`; nothing in this file is edited by hand.",
+        f"{md.code(data.results_dir)}; nothing in this file is edited by hand.",
         "",
         "Reproduce:",
         "",
@@ -90,7 +96,7 @@ def _findings(data: ReportInput) -> str:
         return "\n".join(lines + ["No unexpected divergence between backends: every pair matches, "
                                   "fails the same way, or differs for a known reason."])
     lines.append(f"{len(unexpected)} scenarios diverge between backends for no recorded reason "
-                 "(each section has a reproduction):")
+                 "(each section shows the scenario's source as a reproduction):")
     lines.append("")
     for name in sorted(unexpected, key=lambda s: (SEVERITY.index(scenario_verdict(cmp, s)), s)):
         pairs = [cmp.get(name, a, b) for a, b in cmp.pairs]
@@ -153,8 +159,8 @@ def _baseline(data: ReportInput) -> str:
         lines.append(f"**{title}:** {len(changes)}")
         if changes:
             lines += ["", md.table(["scenario", "pair", "before", "now"],
-                                   [[md.text(c.scenario), md.text(c.pair), c.before, c.after]
-                                    for c in changes])]
+                                   [[f"[{md.text(c.scenario)}](#{md.slug(c.scenario)})",
+                                     _pair_name(c.a, c.b), c.before, c.after] for c in changes])]
         lines.append("")
     lines.append(f"**Changed claim verdicts:** {len(data.claim_changes)}")
     if data.claim_changes:
@@ -171,7 +177,8 @@ def _matrix(data: ReportInput) -> str:
         cells = [f"[{md.text(name)}](#{md.slug(name)})"]
         for a, b in cmp.pairs:
             pair = cmp.get(name, a, b)
-            cells.append(f"{pair.verdict} {_num(pair.max_abs)}" if pair.probes else pair.verdict)
+            compared = any(p.kept.n_total or p.masked.n_total for p in pair.probes)
+            cells.append(f"{pair.verdict} {_num(pair.max_abs)}" if compared else pair.verdict)
         rows.append(cells)
     figure = f"\n\n![log10 max abs diff per scenario and pair]({data.figure})" if data.figure else ""
     return "\n".join(["## Scenarios by backend pair", "",
@@ -201,7 +208,7 @@ def _compiled(data: ReportInput) -> str:
         nondeterministic = sorted(r.name for r in records if r.meta.get("deterministic") is False)
         detail = next((c.get("detail", "") for c in compiled if c.get("status") == "unsupported"), "")
         rows.append([
-            md.code(label),
+            md.code(label, cell=True),
             ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) + (f" ({md.text(detail)})" if detail else ""),
             f"{len(versus) - len(differing)} of {len(versus)} match" +
             (": differs in " + ", ".join(md.text(s) for s in differing[:5]) if differing else ""),
@@ -221,7 +228,7 @@ ENV_ROWS = ("backend", "backend_version", "keras", "numpy", "python", "platform"
 def _environment(data: ReportInput) -> str:
     runs = sorted(data.runs, key=lambda r: data.comparison.labels.index(r.label))
     rows = [[key] + [md.text(r.environment.get(key, "—")) for r in runs] for key in ENV_ROWS]
-    return "\n".join(["## Environment", "", md.table(["", *(md.code(r.label) for r in runs)], rows)])
+    return "\n".join(["## Environment", "", md.table(["", *(md.code(r.label, cell=True) for r in runs)], rows)])
 
 
 def _known(data: ReportInput) -> str:
@@ -242,9 +249,15 @@ def _known(data: ReportInput) -> str:
 
 
 def _link(url: str) -> str:
-    if not url.startswith("https://"):
+    """A markdown link to an https URL; characters that could end or restyle it are percent-encoded."""
+    if not url.startswith("https://") or any(ch.isspace() or ord(ch) < 32 for ch in url):
         return "—"
-    return f"[link]({url.replace(' ', '%20').replace(')', '%29').replace('|', '%7C')})"
+    from urllib.parse import quote
+
+    return f"[link]({quote(url, safe=_URL_SAFE)})"
+
+
+_URL_SAFE = ":/?#&=%.-_~+,;@!$*"  # no ( ) [ ] < > ` | \ ' " : they could break the link or the table
 
 
 def _scenarios(data: ReportInput) -> str:
@@ -278,7 +291,7 @@ def _scenario(name: str, cmp: Comparison, runs: dict[str, Artifact]) -> str:
     lines += _warnings(records)
     pairs = [cmp.get(name, a, b) for a, b in cmp.pairs]
     if any(p.probes for p in pairs):
-        lines += ["", _probe_table(pairs, records)]
+        lines += ["", _probe_table(pairs, records), "", _tolerances(meta)]
         details = [_probe_detail(p, pr) for p in pairs for pr in p.probes if pr.verdict != "match"]
         if details:
             lines += ["", "Differences:", ""] + details
@@ -286,6 +299,18 @@ def _scenario(name: str, cmp: Comparison, runs: dict[str, Artifact]) -> str:
         lines += ["", "Reproduction (the scenario's build; weights are set by the harness):", "",
                   md.fenced(meta["source"], "python")]
     return "\n".join(lines)
+
+
+def _tolerances(meta: dict) -> str:
+    """Which tolerance applied: the overrides with their reasons, else the per-dtype defaults."""
+    defaults = "per-dtype defaults (float32: atol 1e-6, rtol 1e-5; float16: 1e-3, 1e-3; " \
+               "bfloat16: 1e-2, 1e-2; ints and bools exact)"
+    overrides = meta.get("tolerances") or {}
+    if not overrides:
+        return f"Tolerance: {defaults}."
+    parts = [f"{md.code(glob)}: atol {o['atol']:g}, rtol {o['rtol']:g} ({md.text(o['reason'], 160)})"
+             for glob, o in sorted(overrides.items())]
+    return "Tolerance overrides: " + "; ".join(parts) + f". Other probes: {defaults}."
 
 
 def _expectations(records: dict) -> list[str]:
@@ -302,7 +327,7 @@ def _expectations(records: dict) -> list[str]:
         return []
     claims = {e["name"]: e.get("claim") or "" for r in records.values() if r
               for e in r.meta.get("expectations", [])}
-    table = [[md.text(k), claims.get(k, ""), *v] for k, v in rows.items()]
+    table = [[md.text(k), md.text(claims.get(k, "")), *v] for k, v in rows.items()]
     return ["", md.table(["expectation", "claim", *(_short(x) for x in labels)], table)]
 
 
@@ -326,24 +351,29 @@ def _probe_table(pairs: list[PairComparison], records: dict) -> str:
             by_probe.setdefault(probe.probe, {})[pair.key] = probe
     rows = []
     for probe, per_pair in by_probe.items():
-        first = next(iter(per_pair.values()))
-        shape = "×".join(map(str, first.shape_a)) if first.shape_a is not None else "—"
-        masks = {}
+        masks: dict[str, str] = {}
+        shapes: dict[str, None] = {}
+        dtypes: dict[str, None] = {}
         for label, record in records.items():
             p = record.captured.probes.get(probe) if record else None
             if p is not None:
-                masks[_short(label)] = draw_mask(p.mask)
+                masks[_short(label)] = draw_mask(p.mask, cell=True)
+                shapes.setdefault("×".join(map(str, p.values.shape)), None)
+                dtypes.setdefault(md.text(p.dtype), None)
+        shape, dtype = " vs ".join(shapes) or "—", " vs ".join(dtypes) or "—"
         if len(set(masks.values())) <= 1:
             mask_cell = next(iter(masks.values()), "—")
         else:
             mask_cell = "<br>".join(f"{k}: {v}" for k, v in masks.items())
-        cells = [md.code(probe), shape, first.dtype_a or "—", mask_cell]
+        cells = [md.code(probe, cell=True), shape, dtype, mask_cell]
         for pair in pairs:
             pc = per_pair.get(pair.key)
             if pc is None:
                 cells.append("—")
             elif pc.verdict == "match":
                 cells.append(f"match {_num(pc.max_abs)}")
+            elif not pc.kept.n_total and not pc.masked.n_total:  # values were never compared
+                cells.append(f"**{pc.verdict}**")
             else:
                 cells.append(f"**{pc.verdict}** {_num(pc.kept.max_abs)}"
                              + (f" / masked {_num(pc.masked.max_abs)}" if pc.masked.n_total else ""))
@@ -352,14 +382,14 @@ def _probe_table(pairs: list[PairComparison], records: dict) -> str:
     return md.table(header, rows)
 
 
-def draw_mask(mask: np.ndarray | None) -> str:
+def draw_mask(mask: np.ndarray | None, *, cell: bool = False) -> str:
     """A (batch, time) mask as one 0/1 string per sequence, in a code span; 'no mask' if None."""
     if mask is None:
         return "no mask"
     rows = mask.reshape(mask.shape[0], -1) if mask.ndim > 1 else mask.reshape(1, -1)
     strings = ["".join("1" if v else "0" for v in row) for row in rows[:MAX_SEQUENCES]]
     more = f" +{rows.shape[0] - MAX_SEQUENCES}" if rows.shape[0] > MAX_SEQUENCES else ""
-    return md.code(" ".join(strings)) + more
+    return md.code(" ".join(strings), cell=cell) + more
 
 
 def _probe_detail(pair: PairComparison, probe: ProbeComparison) -> str:
@@ -367,7 +397,7 @@ def _probe_detail(pair: PairComparison, probe: ProbeComparison) -> str:
     if probe.verdict in ("shape-differs", "missing"):
         return f"{head}: {probe.shape_a} vs {probe.shape_b}"
     if probe.verdict == "dtype-differs":
-        return f"{head}: {probe.dtype_a} vs {probe.dtype_b}"
+        return f"{head}: {md.text(probe.dtype_a)} vs {md.text(probe.dtype_b)}"
     parts = []
     if probe.verdict == "mask-differs":
         parts.append(f"masks {draw_mask(probe.mask_a)} vs {draw_mask(probe.mask_b)}")

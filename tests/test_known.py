@@ -81,9 +81,6 @@ def test_backends_not_a_list_of_strings_is_refused(tmp_path):
         load_known(path)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: load_known turns backends = \"torch\" (a string, not a "
-                                        "list) into ('t','o','r','c','h'); the entry silently never "
-                                        "matches instead of being refused or read as ['torch']")
 def test_backends_given_as_one_string_is_not_split_into_characters(tmp_path):
     path = write(tmp_path, '[[divergence]]\nscenario = "s"\nbackends = "torch"\nwhat = "w"\nwhy = "y"\n')
     try:
@@ -104,25 +101,36 @@ ENTRY = KnownDivergence(scenario="rnn/gru-*", backends=("torch",), what="w", why
     ("rnn/gru-masked", ("tensorflow", "jax"), ["gru_1"], False),  # torch on neither side
     ("rnn/lstm-masked", ("tensorflow", "torch"), ["gru_1"], False),  # scenario glob
     ("rnn/gru-masked", ("tensorflow", "torch"), ["dense"], False),  # probe glob
-    ("rnn/gru-masked", ("tensorflow", "torch"), ["dense", "gru_2"], True),  # any differing probe
+    ("rnn/gru-masked", ("tensorflow", "torch"), ["gru_1", "gru_2"], True),  # every differing probe
+    ("rnn/gru-masked", ("tensorflow", "torch"), ["dense", "gru_2"], False),  # dense is not covered
     ("RNN/GRU-masked", ("tensorflow", "torch"), ["gru_1"], False),  # globs are case-sensitive
-    ("rnn/gru-masked", ("tensorflow", "torch"), [], False),
+    ("rnn/gru-masked", ("tensorflow", "torch"), [], False),  # no probe differs: only "*" covers it
 ])
 def test_covers(scenario, backends, probes, covered):
-    assert ENTRY.covers(scenario, backends, probes) is covered
+    assert ENTRY.covers(scenario, backends, "differs", probes) is covered
 
 
 def test_default_probe_glob_covers_scenario_level_divergences():
     entry = KnownDivergence(scenario="s", backends=("jax",), what="w", why="y")
-    assert entry.covers("s", ("jax", "torch"), ["*"])  # what compare() passes when no probe differs
-    assert not ENTRY.covers("rnn/gru-x", ("jax", "torch"), ["*"])
+    assert entry.covers("s", ("jax", "torch"), "warnings-differ", [])  # no probe differs
+    assert not ENTRY.covers("rnn/gru-x", ("jax", "torch"), "warnings-differ", [])
+
+
+def test_default_entry_never_explains_an_error_or_a_missing_result():
+    entry = KnownDivergence(scenario="s", backends=("jax",), what="w", why="y")
+    assert entry.covers("s", ("jax", "torch"), "differs", ["x"])
+    assert not entry.covers("s", ("jax", "torch"), "error-differs", [])
+    assert not entry.covers("s", ("jax", "torch"), "missing", [])
+    explicit = KnownDivergence(scenario="s", backends=("jax",), what="w", why="y", verdicts=("error-differs",))
+    assert explicit.covers("s", ("jax", "torch"), "error-differs", [])
+    assert not explicit.covers("s", ("jax", "torch"), "differs", ["x"])
 
 
 def test_find_known_returns_the_first_covering_entry():
     broad = KnownDivergence(scenario="*", backends=("torch",), what="broad", why="y")
-    assert find_known([ENTRY, broad], "rnn/gru-x", ("jax", "torch"), ["gru_1"]) is ENTRY
-    assert find_known([ENTRY, broad], "other", ("jax", "torch"), ["x"]) is broad
-    assert find_known([ENTRY], "other", ("jax", "torch"), ["x"]) is None
+    assert find_known([ENTRY, broad], "rnn/gru-x", ("jax", "torch"), "differs", ["gru_1"]) is ENTRY
+    assert find_known([ENTRY, broad], "other", ("jax", "torch"), "differs", ["x"]) is broad
+    assert find_known([ENTRY], "other", ("jax", "torch"), "differs", ["x"]) is None
 
 
 def test_loaded_registry_applies_and_stale_entries_are_listed(tmp_path):

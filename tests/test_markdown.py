@@ -94,9 +94,6 @@ def test_text_at_line_start_stays_a_paragraph_for_escaped_markers(value):
     assert paragraph_text(md.text(value)) == value
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: markdown.text leaves a leading '-', 'N.' / 'N)' or '---' "
-                                        "unescaped, so a description line starting with one renders "
-                                        "as a list or a rule")
 @pytest.mark.parametrize("value", ["- a list?", "1. an ordered list?", "---"])
 def test_text_at_line_start_stays_a_paragraph(value):
     assert paragraph_text(md.text(value)) == value
@@ -117,7 +114,7 @@ def test_text_in_a_cell_round_trips(value):
 
 @pytest.mark.parametrize("value", HOSTILE + ["`", "``", "`starts", "ends`", "a ` b `` c ``` d"])
 def test_code_in_a_table_cell_reads_as_the_original(value):
-    out = md.code(value)
+    out = md.code(value, cell=True)
     assert "\n" not in out
     tokens = markdown_parser().parse(md.table(["h"], [[out]]))
     inline = next(t for t in tokens if t.type == "inline" and t.content != "h")
@@ -140,9 +137,6 @@ def test_code_truncates():
 
 
 @pytest.mark.parametrize("value", ["a|b", "ValueError: x | y"])
-@pytest.mark.xfail(strict=True, reason="BUG: markdown.code always writes pipes as '\\|'; outside a "
-                                        "table a code span shows the backslash (status lines, warnings, "
-                                        "probe details, stale registry entries)")
 def test_code_outside_a_table_reads_as_the_original(value):
     assert paragraph_text("Status: " + md.code(value)) == "Status: " + value
 
@@ -152,7 +146,7 @@ def test_code_outside_a_table_reads_as_the_original(value):
 def test_code_in_a_cell_round_trips(value):
     if not value.split():
         return
-    tokens = markdown_parser().parse(md.table(["h"], [[md.code(value)]]))
+    tokens = markdown_parser().parse(md.table(["h"], [[md.code(value, cell=True)]]))
     inline = [t for t in tokens if t.type == "inline"][1]
     assert [c.type for c in inline.children] == ["code_inline"]
     assert inline.children[0].content == normalized(value)
@@ -188,7 +182,7 @@ def test_table_layout():
 
 
 def test_table_with_escaped_hostile_cells_keeps_its_shape():
-    rows = [[md.text(v), md.code(v)] for v in HOSTILE]
+    rows = [[md.text(v), md.code(v, cell=True)] for v in HOSTILE]
     src = md.table(["text", "code"], rows)
     assert table_problems(src) == []
     parsed = rendered_tables(src)[0]

@@ -227,8 +227,6 @@ def test_known_divergence_links_must_be_https(tmp_path):
     assert "javascript" not in render_html(out)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: report._link does not remove newlines from a known "
-                                        "divergence's link, which ends the table row")
 def test_known_divergence_link_with_a_newline_keeps_the_table(tmp_path):
     runs = three_runs([make_record("s", seed_probes())], [make_record("s", seed_probes())],
                       [make_record("s", seed_probes(shift=1.0))])
@@ -343,8 +341,6 @@ def test_hostile_scenario_name_is_the_heading_and_the_link_target(hostile):
     assert all(href.startswith("#") and href[1:] in anchors for href in targets)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: report._expectations puts the expectation's claim id "
-                                        "into a table cell unescaped")
 def test_hostile_claim_id_cannot_break_the_expectation_table(no_known):
     claim = "C5 | <script>c</script>"
     runs = three_runs(*([make_record("s", seed_probes(), expectations=[expectation("e", claim, True)])]
@@ -354,8 +350,6 @@ def test_hostile_claim_id_cannot_break_the_expectation_table(no_known):
     assert "<script" not in render_html(out)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: report._probe_detail (dtype-differs) and _probe_table "
-                                        "print the artifact's dtype strings unescaped")
 def test_hostile_dtype_is_escaped(no_known):
     def rec(dtype):
         return make_record("s", {"x": make_probe(np.zeros(2, np.float32), dtype=dtype)})
@@ -365,8 +359,6 @@ def test_hostile_dtype_is_escaped(no_known):
     assert table_problems(out) == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: markdown.code escapes '|' as '\\|' even outside tables, "
-                                        "so an error message with a pipe shows a backslash in the Status line")
 def test_error_message_with_a_pipe_survives_in_the_status_line(no_known):
     message = "expected mask | got None"
     runs = three_runs([make_record("s", error=("ValueError", message))], [make_record("s", seed_probes())],
@@ -379,9 +371,6 @@ def test_error_message_with_a_pipe_survives_in_the_status_line(no_known):
     pytest.param("long/" + "x" * 400, id="longer-than-a-cell"),
     pytest.param("spaced/two  spaces", id="double-space"),
 ])
-@pytest.mark.xfail(strict=True, reason="BUG: headings show md.text(name) (whitespace collapsed, cut at "
-                                        "300 chars) but links use md.slug(name) of the raw name, so the "
-                                        "anchor does not exist")
 def test_links_to_odd_scenario_names_reach_their_heading(no_known, name):
     runs = three_runs([make_record(name, seed_probes())], [make_record(name, seed_probes())],
                       [make_record(name, seed_probes(shift=1.0))])
@@ -391,12 +380,9 @@ def test_links_to_odd_scenario_names_reach_their_heading(no_known, name):
     assert internal and all(a in anchors for a in internal)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the report names the tolerance only for probes that "
-                                        "differ; a match reached through an override never shows "
-                                        "the override or its reason (issue 4: 'the report says which "
-                                        "tolerance applied')")
 def test_the_report_says_which_tolerance_made_a_match(reference):
-    assert "reset_after rounding" in scenario_section(reference, "tolerance/override")
+    section = scenario_section(reference, "tolerance/override")
+    assert "`gru_*`: atol 0.1, rtol 0 (reset\\_after rounding)" in section  # markdown-escaped underscore
 
 
 def test_the_report_says_which_tolerance_applied_to_a_difference(hostile):
