@@ -14,7 +14,7 @@ Conventions
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -185,13 +185,16 @@ def _step_is_zero(v: np.ndarray, atol: float) -> bool:
 
 
 def zero_or_previous(probe: str, keep_mask: np.ndarray, *, reverse: bool = False, flip: bool = False,
-                     atol: float = CLOSE, units_slice: slice | None = None) -> Check:
+                     atol: float = CLOSE, units_slice: slice | None = None,
+                     initial: np.ndarray | None = None) -> Check:
     """C4: every masked step of a sequence output is 0 or repeats the step before it.
 
     `keep_mask` is in input order. `reverse`: the output is already in processing order of a
     go_backwards layer (reversed), so the mask is reversed to match it. `flip`: the output is in
     input order but was computed back to front (Bidirectional's backward half), so both are
-    reversed. Also requires kept steps to move (not all 0), so a dead layer does not pass trivially.
+    reversed. `initial` (batch, units): the RNN's initial state, which a masked step 0 may show
+    instead of 0 (there is no previous step). Also requires kept steps to move (not all 0), so a dead
+    layer does not pass trivially.
     """
 
     def check(c):
@@ -201,7 +204,7 @@ def zero_or_previous(probe: str, keep_mask: np.ndarray, *, reverse: bool = False
         if flip:
             out = out[:, ::-1]
         k = keep_mask[:, ::-1] if (reverse or flip) else keep_mask
-        bad, zeros, repeats = [], 0, 0
+        bad, zeros, repeats, inits = [], 0, 0, 0
         for b in range(out.shape[0]):
             for t in range(out.shape[1]):
                 if k[b, t]:
@@ -210,11 +213,15 @@ def zero_or_previous(probe: str, keep_mask: np.ndarray, *, reverse: bool = False
                     zeros += 1
                 elif t > 0 and close(out[b, t], out[b, t - 1], atol):
                     repeats += 1
+                elif t == 0 and initial is not None and close(out[b, t], initial[b], atol):
+                    inits += 1
                 else:
                     bad.append(f"row{b} step{t}")
         kept_moving = bool(np.any(np.abs(out[k]) > atol)) if k.any() else True
+        shown_init = f", {inits} show the initial state" if initial is not None else ""
         ev = (f"{probe} ({'reversed ' if reverse else ''}mask {bits(k)}): masked steps {zeros} zero, "
-              f"{repeats} repeat previous, {len(bad)} neither{': ' + ', '.join(bad[:4]) if bad else ''}")
+              f"{repeats} repeat previous{shown_init}, {len(bad)} neither"
+              f"{': ' + ', '.join(bad[:4]) if bad else ''}")
         if not kept_moving:
             ev += "; kept steps are all 0"
         return not bad and kept_moving, ev
