@@ -219,7 +219,7 @@ def zero_or_previous(probe: str, keep_mask: np.ndarray, *, reverse: bool = False
                     bad.append(f"row{b} step{t}")
         kept_moving = bool(np.any(np.abs(out[k]) > atol)) if k.any() else True
         shown_init = f", {inits} show the initial state" if initial is not None else ""
-        ev = (f"{probe} ({'reversed ' if reverse else ''}mask {bits(k)}): masked steps {zeros} zero, "
+        ev = (f"{probe}, masked steps of {'reversed ' if (reverse or flip) else ''}{bits(k)}: {zeros} zero, "
               f"{repeats} repeat previous{shown_init}, {len(bad)} neither"
               f"{': ' + ', '.join(bad[:4]) if bad else ''}")
         if not kept_moving:

@@ -109,7 +109,6 @@ ATT_ALLOWED = ATT_KEEP[:, :, None] & ATT_KEEP[:, None, :]
     description="MultiHeadAttention with return_attention_scores (explicit softmax path): do masked "
                 "keys get exactly zero weight, and what do fully masked queries get?",
     tags=("attention", "mha", "masking", "scores"),
-    probes=("mha",),
     expect=[
         expect("masked keys get zero weight", _scores_zero_where("mha[1]", ATT_ALLOWED)),
         expect("kept queries' weights sum to 1", _kept_rows_sum_to_one("mha[1]", ATT_KEEP, ATT_ALLOWED)),
@@ -233,7 +232,6 @@ EXPLICIT_ALLOWED = EXPLICIT_AM & ATT_ALLOWED
     description="MultiHeadAttention with an explicit attention_mask and a padded (Masking) input: are "
                 "both masks applied (a key is ignored if either forbids it)?",
     tags=("attention", "mha", "masking", "attention_mask", "scores"),
-    probes=("mha",),
     expect=[
         expect("keys forbidden by either mask get zero weight", _scores_zero_where("mha[1]", EXPLICIT_ALLOWED)),
         expect("padding mask still applies on top of attention_mask",
@@ -307,7 +305,6 @@ ATT_VALUE_KEPT = np.broadcast_to(ATT_KEEP[:, None, :], (4, 6, 6))
     description="keras.layers.Attention([q, v]) on masked inputs: do masked values get zero weight and "
                 "does the output carry the query mask?",
     tags=("attention", "masking", "scores"),
-    probes=("attention",),
     expect=[
         expect("masked values get zero weight", _scores_zero_where("attention[1]", ATT_VALUE_KEPT)),
         expect("masked values are ignored in the output", _queries_agree("attention")),

@@ -184,7 +184,6 @@ def _initial_state_with_mask(kind):
         description=f"{title}(masking_output, initial_state=s, mask=m): with the mask passed explicitly, "
                     f"are masked steps skipped, and what do leading masked steps show?",
         tags=("explicit-mask", kind, "initial_state", "masking"),
-        probes=("rnn",),
         expect=[
             expect("masked steps show 0 or the previous output (or the initial state at step 0)",
                    zero_or_previous("rnn", KEEP, initial=_initial(kind)[0])),

@@ -29,7 +29,7 @@ X = masked_floats(KEEP, features=2, seed="layers")
 PASS_THROUGH = {
     "dense": ("Dense", lambda L: L.Dense(3, name="under_test")),
     "time-distributed-dense": ("TimeDistributed(Dense)",
-                               lambda L: L.TimeDistributed(L.Dense(3), name="under_test")),
+                               lambda L: L.TimeDistributed(L.Dense(3, name="inner_dense"), name="under_test")),
     "layer-normalization": ("LayerNormalization", lambda L: L.LayerNormalization(name="under_test")),
     "dropout": ("Dropout", lambda L: L.Dropout(0.5, name="under_test")),
     "activation": ("Activation(sigmoid)", lambda L: L.Activation("sigmoid", name="under_test")),

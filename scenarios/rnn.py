@@ -129,7 +129,6 @@ def _family_return_state(kind):
         description=f"With return_state, is {title}'s final state the one after the last kept step "
                     f"(and the initial zeros for a fully masked row)?",
         tags=("rnn", kind, "masking", "return_state", "C4"),
-        probes=("rnn",),  # only the multi-output layer: see the report's note on nested probe outputs
         expect=[
             expect(f"C4: {title} final h equals the output at the last kept step",
                    _last_kept_equals_state(kind), claim="C4"),
@@ -319,7 +318,6 @@ def _family_initial_state(kind):
         description=f"With an initial_state, what do {title}'s masked steps show, and does a fully "
                     f"masked row keep the initial state?",
         tags=("rnn", kind, "masking", "initial_state", "C4"),
-        probes=("rnn",),
         expect=[
             *_seq_expectations(kind, initial=_initial_states(kind)[0]),
             expect(f"C4: {title} fully masked row keeps the initial state",
