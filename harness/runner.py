@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,10 +46,10 @@ class RunOptions:
 
 def run(scenarios: list[Scenario], options: RunOptions) -> Path:
     """Supervise workers until every selected scenario has a record; write the artifact."""
-    journal_dir = options.results_dir / f".partial-{options.label or options.backend}"
-    journal_dir.mkdir(parents=True, exist_ok=True)
-    for stale in journal_dir.iterdir():
-        stale.unlink()
+    options.results_dir.mkdir(parents=True, exist_ok=True)
+    # One journal folder per run, so two runs into one results folder never clobber each other.
+    journal_dir = Path(tempfile.mkdtemp(prefix=f".partial-{options.label or options.backend}-",
+                                        dir=options.results_dir))
     by_name = {s.name: s for s in scenarios}
     records: dict[str, ScenarioRecord] = {}
     environment: dict[str, Any] = {}
