@@ -15,11 +15,13 @@ every run, so CI is reproducible. Set HARNESS_FUZZ_SCALE=N to run N times as man
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import io
 import json
 import os
 import re
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -59,6 +61,7 @@ def fuzz(name: str):
 
 
 WORK = Path(tempfile.mkdtemp(prefix="harness-fuzz-"))
+atexit.register(shutil.rmtree, WORK, ignore_errors=True)
 MARKER = WORK / "UNPICKLED"  # created if anything is ever unpickled
 
 
@@ -138,7 +141,7 @@ def check_read(manifest: bytes, npz: bytes | None, tolerate=lambda exc: False) -
             result = artifacts.read(path)
         except ArtifactError as exc:
             message = str(exc)
-            assert "fuzzed-run" in message, message
+            assert "fuzzed-run" in message and "\n" not in message, message
             result = None
         except Exception as exc:
             if not tolerate(exc):

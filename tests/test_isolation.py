@@ -68,6 +68,7 @@ def fault_run(tmp_path_factory):
     results = workdir / "results"
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
     env["PYTHONPATH"] = str(ROOT)
+    env["FAULTS_BUILD_LOG"] = str(workdir / "builds.log")
     done = subprocess.run(
         [sys.executable, "-m", "harness", "run", "--backend", "jax", "--scenarios", str(FAULTS),
          "--results", str(results), "--timeout", str(TIMEOUT_S), "--no-compiled", "-q"],
@@ -129,6 +130,12 @@ def test_healthy_scenarios_keep_their_results(fault_run, name):
     np.testing.assert_array_equal(masking.mask, [[False, True, False, True]])
     assert record.captured.probes["dense"].values.shape == (1, 4, 3)
     assert record.meta["deterministic"] is True
+
+
+def test_each_scenario_is_built_exactly_once(fault_run):
+    """No rerun of what finished before a crash, and no retry of the scenario that crashed."""
+    log = fault_run[1].parent / "builds.log"
+    assert log.read_text().splitlines() == list(EXPECTED)
 
 
 def test_results_from_before_a_crash_survive_it(fault_run):
