@@ -15,8 +15,6 @@ from scenarios._common import (
     kept_steps_agree,
     make_rnn,
     mask_is,
-    row_is_zero,
-    rows_agree,
     standard_batch,
     zero_or_previous,
 )
@@ -65,33 +63,6 @@ def _sequences(kind, policy):
         return keras.Model(inp, out), [X]
 
 
-def _last(kind, policy):
-    title = RNN_TITLES[kind]
-    dtype = POLICIES[policy]
-
-    @scenario(
-        f"dtypes/{kind}-last-{policy}",
-        description=f"Under {policy}, is {title}'s last output independent of padding and 0 for a fully "
-                    f"masked row?",
-        tags=("dtypes", policy, "rnn", kind, "masking", "C4"),
-        dtype_policy=policy,
-        expect=[
-            expect(f"C4: {title} under {policy}: last output independent of padding",
-                   rows_agree("rnn", SAME_ROWS, atol=LOW_ATOL[dtype]), claim="C4"),
-            expect(f"C4: {title} under {policy}: fully masked row shows 0", row_is_zero("rnn", ALL_MASKED),
-                   claim="C4"),
-        ],
-    )
-    def build():
-        import keras
-        from keras import layers
-
-        inp = keras.Input(X.shape[1:], name="x")
-        m = layers.Masking(name="masking")(inp)
-        out = make_rnn(kind, 3, "rnn")(m)
-        return keras.Model(inp, out), [X]
-
-
 # a step of tiny values: 1e-8 is below float16's smallest subnormal (6e-8) and becomes 0 there
 TINY = np.array([[[0.5, -0.5], [1e-8, 1e-8], [0.0, 0.0], [0.25, 0.75]],
                  [[3e-8, 0.0], [0.1, 0.2], [1e-8, -1e-8], [0.0, 0.0]]], dtype=np.float32)
@@ -122,6 +93,5 @@ def _tiny(policy):
 for _policy in POLICIES:
     _sequences("gru", _policy)
     _sequences("lstm", _policy)
-    _last("gru", _policy)
 for _policy in (None, *POLICIES):
     _tiny(_policy)
