@@ -10,7 +10,6 @@ import numpy as np
 from harness import scenario
 from scenarios._common import (
     RNN_TITLES,
-    STANDARD_ROWS,
     expect,
     kept_steps_agree,
     make_rnn,
@@ -23,7 +22,6 @@ POLICIES = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
 LOW_ATOL = {"float16": 5e-3, "bfloat16": 3e-2}
 X, KEEP = standard_batch(features=2, seed="dtypes")
 SAME_ROWS = (0, 1, 2)
-ALL_MASKED = STANDARD_ROWS.index("all-masked")
 
 
 def _computed_in(probe, dtype):
