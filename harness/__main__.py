@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -18,6 +19,16 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, not argparse's usage block
         raise UsageError(message)
+
+
+def _positive_seconds(value: str) -> float:
+    seconds = float(value)
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(value)
+    return seconds
+
+
+_positive_seconds.__name__ = "a positive number of seconds"  # argparse shows this name in its error
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     add_scenario_options(run)
     run.add_argument("--results", type=Path, default=Path("reports/results"), metavar="DIR")
     run.add_argument("--label", help="run label, the artifact's file name (default: BACKEND-DEVICE)")
-    run.add_argument("--timeout", type=float, default=600.0, metavar="S",
+    run.add_argument("--timeout", type=_positive_seconds, default=600.0, metavar="S",
                      help="seconds one scenario may run before it is stopped (default 600)")
     run.add_argument("--no-compiled", dest="compiled", action="store_false",
                      help="skip the compiled (jit) pass")
@@ -66,7 +77,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _load(args: argparse.Namespace) -> list[registry.Scenario]:
-    return registry.select(registry.load(args.scenarios or registry.DEFAULT_SOURCES), args.select)
+    sources = args.scenarios or registry.DEFAULT_SOURCES
+    loaded = registry.load(sources)
+    if not loaded:
+        raise UsageError(f"{', '.join(sources)} define(s) no scenario (use the @scenario decorator)")
+    return registry.select(loaded, args.select)
 
 
 def cmd_list(args: argparse.Namespace) -> int:

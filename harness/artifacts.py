@@ -14,6 +14,7 @@ import os
 import re
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,7 @@ class Artifact:
 
 def check_label(label: str) -> str:
     """A run label becomes a file name: refuse anything that could leave the results folder."""
-    if not LABEL_RE.match(label):
+    if not LABEL_RE.fullmatch(label):
         raise ArtifactError(f"invalid run label {label!r}: use lower-case letters, digits, '.', '_', '-'")
     return label
 
@@ -66,7 +67,11 @@ def _array_key(scenario: str, probe: str, part: str) -> str:
 
 
 def write(artifact: Artifact, results_dir: Path) -> Path:
-    """Write `<label>.npz` then `<label>.json` atomically; return the JSON path."""
+    """Write `<label>.npz` then `<label>.json`, each atomically; return the JSON path.
+
+    The JSON is the commit point. Until it is renamed into place, the previous NPZ is kept as a
+    hidden `.prev` link, so a crash between the two renames leaves the previous pair readable.
+    """
     label = check_label(artifact.label)
     results_dir.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, np.ndarray] = {}
@@ -94,7 +99,15 @@ def write(artifact: Artifact, results_dir: Path) -> Path:
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     npz_bytes = buffer.getvalue()
-    atomic_write(results_dir / f"{label}.npz", npz_bytes)
+    npz_path, previous = results_dir / f"{label}.npz", _previous_npz(results_dir / f"{label}.json")
+    if npz_path.is_file():
+        previous.unlink(missing_ok=True)
+        os.link(npz_path, previous)
+    try:
+        atomic_write(npz_path, npz_bytes)
+    except BaseException:
+        previous.unlink(missing_ok=True)  # the old NPZ is still in place: nothing to recover
+        raise
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "label": label,
@@ -104,10 +117,22 @@ def write(artifact: Artifact, results_dir: Path) -> Path:
     }
     json_path = results_dir / f"{label}.json"
     atomic_write(json_path, json.dumps(manifest, indent=1, sort_keys=True, default=str).encode())
+    previous.unlink(missing_ok=True)
     return json_path
 
 
+def _previous_npz(json_path: Path) -> Path:
+    return json_path.parent / f".{json_path.stem}.npz.prev"
+
+
 def atomic_write(path: Path, data: bytes) -> None:
+    try:
+        _atomic_write(path, data)
+    except OSError as exc:  # name the file the user asked for, not the temporary one
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -131,8 +156,12 @@ def read(json_path: Path) -> Artifact:
         manifest = json.loads(json_path.read_bytes())
     except FileNotFoundError:
         raise ArtifactError(f"{name}: artifact not found") from None
-    except (ValueError, UnicodeDecodeError):
-        raise ArtifactError(f"{name}: not valid JSON (truncated or corrupt); {fix}") from None
+    except IsADirectoryError:
+        raise ArtifactError(f"{name}: is a folder, not an artifact; remove it") from None
+    except OSError as exc:
+        raise ArtifactError(f"{name}: cannot be read ({exc.strerror})") from None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ArtifactError(f"{name}: not valid JSON (truncated, corrupt or too deeply nested); {fix}") from None
     if not isinstance(manifest, dict) or "schema_version" not in manifest:
         raise ArtifactError(f"{name}: not a harness artifact (no schema_version); {fix}")
     if manifest["schema_version"] != SCHEMA_VERSION:
@@ -150,6 +179,11 @@ def read(json_path: Path) -> Artifact:
         npz_bytes = npz_path.read_bytes()
     except FileNotFoundError:
         raise ArtifactError(f"{name}: its arrays file {npz_path.name} is missing; {fix}") from None
+    except OSError:
+        raise ArtifactError(f"{name}: its arrays file {npz_path.name} cannot be read; {fix}") from None
+    previous = _previous_npz(json_path)
+    if hashlib.sha256(npz_bytes).hexdigest() != expected_sha and previous.is_file():
+        npz_bytes = previous.read_bytes()  # a write was interrupted between its two renames
     if hashlib.sha256(npz_bytes).hexdigest() != expected_sha:
         raise ArtifactError(f"{name}: {npz_path.name} does not belong to this manifest "
                             f"(checksum differs); {fix}")
@@ -159,16 +193,19 @@ def read(json_path: Path) -> Artifact:
         for entry in entries:
             record = _record_from(entry, arrays, label)
             records[record.name] = record
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ArtifactError(f"{name}: manifest does not match its arrays ({exc}); {fix}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        reason = " ".join(str(exc).split())[:300]
+        raise ArtifactError(f"{name}: manifest does not match its arrays or schema ({reason}); {fix}") from None
     return Artifact(label=label, environment=environment, records=records, path=json_path)
 
 
 def _load_npz(data: bytes, path: Path) -> dict[str, np.ndarray]:
     try:
+        _check_declared_sizes(data)
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError,
+            MemoryError, zlib.error) as exc:
         reason = "holds object arrays (would need pickle)" if "pickle" in str(exc) else "corrupt"
         raise ArtifactError(f"{path}: {reason}; refusing to read it") from None
     for key, array in arrays.items():
@@ -177,14 +214,43 @@ def _load_npz(data: bytes, path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
+def _check_declared_sizes(data: bytes) -> None:
+    """Refuse an .npy member whose header declares more data than the member holds: loading it
+    would allocate whatever the header says (a one-line file could ask for terabytes)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for member in archive.infolist():
+            with archive.open(member) as handle:
+                version = np.lib.format.read_magic(handle)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                shape, _, dtype = read_header(handle)
+                if dtype.hasobject:
+                    raise ValueError("object arrays need pickle")
+                needed = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+                if needed > member.file_size:
+                    raise ValueError(f"{member.filename} declares {needed} bytes but holds {member.file_size}")
+
+
+_STATUSES = {"ok", "error", "skipped", "crashed", "timeout"}
+
+
 def _record_from(entry: dict[str, Any], arrays: dict[str, np.ndarray], label: str) -> ScenarioRecord:
     name = str(entry["name"])
+    if entry["status"] not in _STATUSES:
+        raise ValueError(f"{name!r}: unknown status {str(entry['status'])[:40]!r}")
+    for expectation in entry.get("expectations", []):
+        if not (isinstance(expectation, dict) and isinstance(expectation.get("name"), str)
+                and isinstance(expectation.get("passed"), bool)
+                and isinstance(expectation.get("claim"), (str, type(None)))):
+            raise ValueError(f"{name!r}: malformed expectation")
+    if not isinstance(entry.get("compiled", {}), dict):
+        raise ValueError(f"{name!r}: malformed compiled record")
     probes = {}
     for spec in entry["probes"]:
         key = str(spec["key"])
         values = arrays[_array_key(name, key, "values")]
         if list(values.shape) != list(spec["shape"]):
-            raise ValueError(f"{name}/{key}: shape {list(values.shape)} != manifest {spec['shape']}")
+            raise ValueError(f"{name!r}/{key!r}: shape {list(values.shape)} != manifest {spec['shape']}")
         mask = arrays[_array_key(name, key, "mask")] if spec["has_mask"] else None
         probes[key] = Probe(values=values, mask=mask, dtype=str(spec["dtype"]))
     error = entry.get("error")

@@ -113,6 +113,8 @@ def heatmap(data: report.ReportInput, path: Path) -> bool:
     except ImportError:
         return False
     cmp = data.comparison
+    if not cmp.pairs or not cmp.scenarios:  # one run: nothing to compare, no figure
+        return False
     grid = np.full((len(cmp.scenarios), len(cmp.pairs)), np.nan)
     for i, name in enumerate(cmp.scenarios):
         for j, (a, b) in enumerate(cmp.pairs):

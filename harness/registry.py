@@ -13,6 +13,7 @@ import importlib
 import importlib.util
 import inspect
 import pkgutil
+import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -97,7 +98,10 @@ class Scenario:
         return hashlib.sha256((source + data).encode()).hexdigest()[:16]
 
 
-_REGISTRY: dict[str, Scenario] = {}
+# Registrations by module, so that loading twice in one process (modules already imported are not
+# executed again) still finds every scenario.
+_BY_MODULE: dict[str, dict[str, Scenario]] = {}
+NAME_RE = re.compile(r"[\w.+-]+(/[\w.+-]+)*")
 
 
 def scenario(
@@ -112,12 +116,16 @@ def scenario(
     dtype_policy: str | None = None,
 ) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
     """Register `build` as a scenario. `build()` returns (model, inputs)."""
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+        raise ScenarioError(f"invalid scenario name {name!r}: use letters, digits, '_', '.', '-', '+', "
+                            f"and '/' between parts")
 
     def register(build: Callable[[], Any]) -> Callable[[], Any]:
-        if name in _REGISTRY and _REGISTRY[name].build is not build:
-            other = _REGISTRY[name].source_file
-            raise ScenarioError(f"duplicate scenario name {name!r} (also defined in {other})")
-        _REGISTRY[name] = Scenario(
+        source_file = getattr(getattr(build, "__code__", None), "co_filename", "?")
+        entries = _BY_MODULE.setdefault(getattr(build, "__module__", ""), {})
+        if name in entries:
+            raise ScenarioError(f"duplicate scenario name {name!r} in {Path(source_file).name}")
+        entries[name] = Scenario(
             name=name,
             description=description,
             build=build,
@@ -127,7 +135,7 @@ def scenario(
             tolerances=dict(tolerance or {}),
             train=train,
             dtype_policy=dtype_policy,
-            source_file=getattr(build, "__module__", ""),
+            source_file=source_file,
         )
         return build
 
@@ -139,24 +147,35 @@ DEFAULT_SOURCES = ("scenarios",)
 
 def load(sources: Iterable[str] = DEFAULT_SOURCES) -> list[Scenario]:
     """Import scenario modules (dotted names, packages or .py paths); return what they registered."""
-    _REGISTRY.clear()
+    chosen: dict[str, Scenario] = {}
     for source in sources:
-        _import_source(source)
-    return sorted(_REGISTRY.values(), key=lambda s: s.name)
+        for module in _import_source(source):
+            for name, found in _BY_MODULE.get(module, {}).items():
+                if name in chosen and chosen[name] is not found:
+                    raise ScenarioError(f"duplicate scenario name {name!r} in "
+                                        f"{Path(found.source_file).name} and "
+                                        f"{Path(chosen[name].source_file).name}")
+                chosen[name] = found
+    return sorted(chosen.values(), key=lambda s: s.name)
 
 
-def _import_source(source: str) -> None:
+def _import_source(source: str) -> list[str]:
+    """Import one source; return the names of the modules whose registrations it stands for."""
     path = Path(source)
     if source.endswith(".py") or "/" in source:
         if not path.is_file():
             raise ScenarioError(f"scenario file not found: {source}")
+        if path.suffix != ".py":
+            raise ScenarioError(f"scenario file must be a .py file: {source}")
         module_name = "harness_user_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
         spec = importlib.util.spec_from_file_location(module_name, path)
-        assert spec and spec.loader
+        if spec is None or spec.loader is None:
+            raise ScenarioError(f"cannot import scenario file {source}")
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
+        _BY_MODULE.pop(module_name, None)  # executed afresh: its registrations start over
         _exec_user_code(source, lambda: spec.loader.exec_module(module))
-        return
+        return [module_name]
     try:
         package = importlib.import_module(source)
     except ModuleNotFoundError as exc:
@@ -167,10 +186,13 @@ def _import_source(source: str) -> None:
         raise
     except Exception as exc:  # the user's module failed while importing
         raise ScenarioError(f"{source}: {_one_line(exc)}") from None
+    modules = [source]
     for info in pkgutil.iter_modules(getattr(package, "__path__", [])):
         if not info.name.startswith("_"):
             full = f"{source}.{info.name}"
             _exec_user_code(full, lambda full=full: importlib.import_module(full))
+            modules.append(full)
+    return modules
 
 
 def _exec_user_code(label: str, action: Callable[[], Any]) -> None:

@@ -209,7 +209,8 @@ def _compiled(data: ReportInput) -> str:
         detail = next((c.get("detail", "") for c in compiled if c.get("status") == "unsupported"), "")
         rows.append([
             md.code(label, cell=True),
-            ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) + (f" ({md.text(detail)})" if detail else ""),
+            ", ".join(f"{n} {md.text(s)}" for s, n in sorted(statuses.items()))
+            + (f" ({md.text(detail)})" if detail else ""),
             f"{len(versus) - len(differing)} of {len(versus)} match" +
             (": differs in " + ", ".join(md.text(s) for s in differing[:5]) if differing else ""),
             f"{len(records) - len(nondeterministic)} of {len(records)} bit-identical" +
@@ -283,9 +284,9 @@ def _scenario(name: str, cmp: Comparison, runs: dict[str, Artifact]) -> str:
             status.append(f"{_short(label)}: not run")
         elif record.captured.error:
             e = record.captured.error
-            status.append(f"{_short(label)}: {record.status} {md.code(e.type + ': ' + e.message, 200)}")
+            status.append(f"{_short(label)}: {md.text(record.status)} {md.code(e.type + ': ' + e.message, 200)}")
         else:
-            status.append(f"{_short(label)}: {record.status} ({record.duration_s:.2f}s)")
+            status.append(f"{_short(label)}: {md.text(record.status)} ({record.duration_s:.2f}s)")
     lines += ["", "Status: " + "; ".join(status)]
     lines += _expectations(records)
     lines += _warnings(records)

@@ -242,8 +242,6 @@ def test_check_label_accepts(label):
     assert artifacts.check_label(label) == label
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: LABEL_RE uses `$`, which also matches before a trailing "
-                                       "newline, so 'jax\\n' passes check_label")
 def test_check_label_refuses_a_trailing_newline():
     with pytest.raises(ArtifactError):
         artifacts.check_label("jax\n")
@@ -421,16 +419,12 @@ def test_scenario_entry_that_is_not_an_object(tmp_path, entry):
 # ---- refusals found by probing: harness bugs -------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: artifacts.read catches ValueError but not RecursionError "
-                                       "from json.loads on deeply nested JSON")
 def test_deeply_nested_json_is_refused(tmp_path):
     path = write(tmp_path)
     path.write_text("[" * 100_000 + "]" * 100_000)
     refused(path)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: artifacts._load_npz lets MemoryError escape when an .npy "
-                                       "header declares a huge shape")
 def test_npz_declaring_a_huge_array_is_refused(tmp_path):
     path = write(tmp_path)
     header = io.BytesIO()
@@ -445,16 +439,12 @@ def test_npz_declaring_a_huge_array_is_refused(tmp_path):
         artifacts.read(path)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: artifacts.read lets IsADirectoryError escape for a folder "
-                                       "named *.json (read_all globs it)")
 def test_folder_named_like_an_artifact_is_refused(tmp_path):
     (tmp_path / "jax-cpu.json").mkdir()
     with pytest.raises(ArtifactError):
         artifacts.read_all(tmp_path)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: artifacts.read lets IsADirectoryError escape when the NPZ "
-                                       "path is a folder")
 def test_folder_named_like_the_npz_is_refused(tmp_path):
     path = write(tmp_path)
     path.with_suffix(".npz").unlink()
@@ -482,10 +472,6 @@ ZIP_FIELD_DAMAGE = {  # found by tests/test_fuzz.py: one flipped bit in a zip he
 }
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: artifacts._load_npz catches ValueError/OSError/BadZipFile/"
-                                       "EOFError only; zipfile raises NotImplementedError (unsupported "
-                                       "flag, version or compression) and RuntimeError (encrypted member) "
-                                       "for a damaged header, which escape as tracebacks")
 @pytest.mark.parametrize("damage", ZIP_FIELD_DAMAGE.values(), ids=ZIP_FIELD_DAMAGE.keys())
 def test_npz_with_a_damaged_zip_header_is_refused(tmp_path, damage):
     path = write(tmp_path)
@@ -543,9 +529,6 @@ def test_interrupted_first_write_leaves_no_artifact(tmp_path, monkeypatch):
         artifacts.read_all(tmp_path)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: artifacts.write renames the NPZ, then the JSON; a crash "
-                                       "between the two renames pairs the old JSON with the new NPZ, "
-                                       "so the previous artifact is lost (refused as mismatched)")
 def test_interrupted_second_rename_leaves_the_previous_artifact_intact(tmp_path, monkeypatch):
     path = write(tmp_path, scale=1.0)
     real_replace = os.replace

@@ -313,9 +313,6 @@ def test_report_works_on_good_artifacts(capsys, tmp_path):
     assert summary["counts"] == {"match": 1}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: publish.heatmap calls np.nanmax on an empty grid when there "
-                                       "is one run (no pairs): `report` after a single backend session "
-                                       "dies with a ValueError traceback when matplotlib is installed")
 def test_report_on_a_single_artifact(capsys, tmp_path):
     pytest.importorskip("matplotlib")
     results = tmp_path / "results"
@@ -400,58 +397,41 @@ def test_subprocess_corrupt_artifact(tmp_path):
 # ---- bugs found while writing these tests ----------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: cmd_list calls max() over an empty selection: a scenario "
-                                       "file that registers nothing gives a ValueError traceback")
 def test_list_of_a_file_with_no_scenarios(capsys):
     usage_error(capsys, ["list", "--scenarios", str(FIXTURES / "no_scenarios.py")], "no scenario")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: run with a file that registers nothing exits 0 and writes an "
-                                       "empty artifact labelled '<backend>-unknown'")
 def test_run_of_a_file_with_no_scenarios(capsys, tmp_path):
     usage_error(capsys, ["run", "--backend", "jax", "--scenarios", str(FIXTURES / "no_scenarios.py"),
                          "--results", str(tmp_path)], "no scenario")
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: registry._import_source asserts on spec_from_file_location; "
-                                       "a --scenarios path that is not a .py file gives an AssertionError "
-                                       "traceback")
 def test_scenarios_path_that_is_not_python(capsys, tmp_path):
     path = write_file(tmp_path, "scenarios.txt", "x = 1\n")
     usage_error(capsys, ["list", "--scenarios", str(path)], "scenarios.txt")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the duplicate-name message names a generated module "
-                                       "('harness_user_<hash>'), not the scenario file")
 def test_duplicate_name_message_names_the_file(capsys):
     usage_error(capsys, ["list", "--scenarios", str(FIXTURES / "duplicate_names.py")], "duplicate_names.py")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: scenario names are not validated; a name with a line break "
-                                       "is listed, and in `run` it splits the worker's names file")
 def test_scenario_name_with_a_line_break_is_refused(capsys):
     usage_error(capsys, ["list", "--scenarios", str(FIXTURES / "newline_name.py")], "name")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: --timeout accepts zero, negative and NaN values (NaN "
-                                       "silently disables the timeout)")
 @pytest.mark.parametrize("value", ["0", "-5", "nan"])
 def test_timeout_must_be_positive(capsys, monkeypatch, tmp_path, value):
     monkeypatch.setattr(runner, "run", lambda scenarios, options: tmp_path / "never.json")
     usage_error(capsys, ["run", "--backend", "jax", "--scenarios", OK, "--timeout", value], "--timeout")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: registry.load clears the registry but package modules stay "
-                                       "in sys.modules, so a second load in one process finds nothing")
 def test_list_twice_in_one_process(capsys):
     first = call(capsys, "list", "--select", "seed/*")
     second = call(capsys, "list", "--select", "seed/*")
     assert first[0] == 0 and first == second
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: main prints exc.filename, which for a failed rename is the "
-                                       "temporary file, not the --out path the user gave")
 def test_output_folder_error_names_the_output_path(capsys, tmp_path):
     results = tmp_path / "results"
     two_artifacts(results)
@@ -461,8 +441,6 @@ def test_output_folder_error_names_the_output_path(capsys, tmp_path):
     assert str(out) in line and ".tmp" not in line
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a deeply nested JSON artifact raises RecursionError in "
-                                       "artifacts.read; report dies with a traceback")
 def test_report_with_a_deeply_nested_artifact(tmp_path):
     results = tmp_path / "results"
     tiny_artifact(results).write_text("[" * 100_000 + "]" * 100_000)
@@ -470,8 +448,6 @@ def test_report_with_a_deeply_nested_artifact(tmp_path):
     assert_usage_error(done.returncode, done.stderr, "jax-cpu.json")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an .npy header declaring a huge shape raises MemoryError in "
-                                       "artifacts._load_npz; report dies with a traceback")
 def test_report_with_an_npz_declaring_a_huge_array(tmp_path):
     results = tmp_path / "results"
     path = tiny_artifact(results)
@@ -487,9 +463,6 @@ def test_report_with_an_npz_declaring_a_huge_array(tmp_path):
     assert_usage_error(done.returncode, done.stderr, "jax-cpu.npz")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: artifacts._record_from puts scenario and probe names from "
-                                       "the file into the shape-mismatch message unescaped; a name with "
-                                       "a line break makes the error two lines")
 def test_report_error_is_one_line_even_for_hostile_names(capsys, tmp_path):
     results = tmp_path / "results"
     path = tiny_artifact(results)
@@ -508,9 +481,6 @@ def test_report_error_is_one_line_even_for_hostile_names(capsys, tmp_path):
     usage_error(capsys, report_args(tmp_path, results), "jax-cpu.json")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: artifacts.read does not validate the record fields the "
-                                       "report uses (meta 'expectations', 'compiled'); a checksum-valid "
-                                       "artifact crashes claims.judge with a traceback")
 @pytest.mark.parametrize("meta", [{"expectations": "not a list"}, {"expectations": [1]},
                                   {"expectations": [{"name": "e", "claim": ["C1"], "passed": True}]},
                                   {"compiled": "yes"}],

@@ -122,14 +122,6 @@ def with_checksum(manifest: bytes, npz: bytes) -> bytes:
     return json.dumps(data).encode()
 
 
-def known_npz_bug(exc: BaseException) -> bool:
-    """Exceptions that escape artifacts.read today for a damaged NPZ; each is pinned by a strict xfail
-    test in tests/test_artifacts.py (test_npz_with_a_damaged_zip_header_is_refused,
-    test_npz_declaring_a_huge_array_is_refused). Remove this once those pass."""
-    return (isinstance(exc, NotImplementedError) or isinstance(exc, MemoryError)
-            or (type(exc) is RuntimeError and "encrypted" in str(exc)))
-
-
 def check_read(manifest: bytes, npz: bytes | None, tolerate=lambda exc: False) -> Artifact | None:
     """Write the pair, read it: success or a one-line ArtifactError naming the file, nothing else."""
     with workspace() as folder:
@@ -204,7 +196,7 @@ def test_damaged_npz_reads_or_is_refused_and_never_unpickles(edits, bomb, repair
     npz = damage(npz, edits)
     if repair_checksum or bomb:  # past the pairing check, into the NPZ reader itself
         manifest = with_checksum(manifest, npz)
-    result = check_read(manifest, npz, tolerate=known_npz_bug)
+    result = check_read(manifest, npz)
     if result is not None:
         assert not bomb or "bomb" not in str(result.records)
         for record in result.records.values():
@@ -518,15 +510,13 @@ def rendered_from_file(tmp_path: Path, edit) -> str:
     return markdown
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: report._scenario writes record.status (from the artifact) "
-                                       "into the Status line unescaped; artifacts.read does not check it "
-                                       "is one of ok/error/skipped/crashed/timeout")
 def test_status_from_a_file_cannot_inject_html(tmp_path):
-    rendered_from_file(tmp_path, lambda s: s.update(status=INJECTION))
+    # A status outside the known set is refused on read, so it never reaches the renderer.
+    with pytest.raises(ArtifactError, match="unknown status") as info:
+        rendered_from_file(tmp_path, lambda s: s.update(status=INJECTION))
+    assert "\n" not in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: report._compiled prints the meta 'compiled' status (from the "
-                                       "artifact) into a table cell unescaped")
 def test_compiled_status_from_a_file_cannot_break_its_table(tmp_path):
     rendered_from_file(tmp_path, lambda s: s.update(compiled={"status": INJECTION, "detail": "d"}))
 
