@@ -19,13 +19,16 @@ from harness.tensors import as_model_input, to_numpy
 
 def train_step(model: Any, inputs: list[np.ndarray], train: Train) -> dict[str, tuple[np.ndarray, str]]:
     loss_fn = keras.losses.get({"class_name": train.loss, "config": {"reduction": train.reduction}})
+    if not isinstance(loss_fn, keras.losses.Loss):  # a function name ("mse") would drop the reduction
+        raise ValueError(f"Train(loss={train.loss!r}) must name a keras.losses class, such as "
+                         f"'MeanSquaredError', for its reduction to apply")
     targets = train.targets if isinstance(train.targets, (list, tuple)) else [train.targets]
 
     def loss_of(outputs: Any) -> Any:
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         total = 0.0
         for y_true, y_pred in zip(targets, outputs):
-            total = total + loss_fn(y_true, y_pred)
+            total = total + keras.ops.sum(loss_fn(y_true, y_pred))  # reduction "none": summed here
         return total
 
     float_inputs = [i for i, x in enumerate(inputs) if x.dtype.kind == "f"] if train.input_gradients else []

@@ -56,7 +56,7 @@ class Train:
     """
 
     targets: Any
-    loss: str = "mean_squared_error"
+    loss: str = "MeanSquaredError"  # a keras.losses class name: the reduction applies to it
     reduction: str = "sum_over_batch_size"
     optimizer: str = "sgd"
     learning_rate: float = 0.1
