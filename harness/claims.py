@@ -42,8 +42,8 @@ class ClaimResult:
         if not self.checks:
             return "no scenario tests this claim"
         check = (self.failed or list(self.checks))[0]
-        text = check.evidence or check.name
-        return f"{check.name}: {text}" if check.evidence else text
+        where = f"{check.scenario}, {check.name}"
+        return f"{where}: {check.evidence}" if check.evidence else where
 
 
 def judge(run: Artifact) -> dict[str, ClaimResult]:

@@ -111,30 +111,44 @@ def _claims(data: ReportInput) -> str:
     rows = []
     for claim, text in CLAIMS.items():
         cells = [claim, md.text(text)]
-        evidence = []
-        scenarios: list[str] = []
+        evidence: dict[str, list[str]] = {}
+        scenarios: dict[str, None] = {}
         for label in labels:
             result = data.claims.get(label, {}).get(claim)
             if result is None:
                 cells.append("—")
                 continue
-            verdict = result.verdict.replace("-", " ")
-            if result.verdict == "partly":
-                verdict += " (fails: " + ", ".join(md.text(c.name) for c in result.failed[:3]) + \
-                    (", …" if len(result.failed) > 3 else "") + ")"
-            cells.append(verdict)
-            evidence.append(f"{_short(label)}: {md.text(result.evidence, 160)}")
-            scenarios += [c.scenario for c in result.checks if c.scenario not in scenarios]
-        links = ", ".join(f"[{md.text(s)}](#{md.slug(s)})" for s in scenarios[:4])
-        if len(scenarios) > 4:
-            links += f", +{len(scenarios) - 4}"
-        rows.append(cells + ["<br>".join(dict.fromkeys(evidence)), links or "—"])
+            cells.append(_claim_verdict(result))
+            evidence.setdefault(md.text(result.evidence, 200), []).append(_short(label))
+            failing_first = sorted(result.checks, key=lambda c: c.passed)
+            scenarios.update((c.scenario, None) for c in failing_first)
+        if len(evidence) == 1:  # the same on every backend: say it once
+            lines = list(evidence)
+        else:
+            lines = [f"{', '.join(where)}: {line}" for line, where in evidence.items()]
+        names = list(scenarios)
+        links = ", ".join(f"[{md.text(s)}](#{md.slug(s)})" for s in names[:4])
+        if len(names) > 4:
+            links += f", +{len(names) - 4}"
+        rows.append(cells + ["<br>".join(lines), links or "—"])
     header = ["claim", "what the seed concluded (Keras 2)", *(_short(x) for x in labels),
-              "evidence", "scenarios"]
+              "evidence", "scenarios (failing first)"]
     return "\n".join(["## Seed conclusions under Keras 3", "",
                       "Each claim is judged per backend from the expectations its scenarios "
                       "recorded: holds (all pass), does not hold (none pass), partly (the failing "
-                      "parts are named).", "", md.table(header, rows)])
+                      "checks are named, with their scenario). The evidence is the first failing "
+                      "check's, or the first check's when all pass.", "", md.table(header, rows)])
+
+
+def _claim_verdict(result: ClaimResult) -> str:
+    verdict = result.verdict.replace("-", " ")
+    if result.verdict != "partly":
+        return verdict
+    failed = result.failed
+    passed = len(result.checks) - len(failed)
+    named = "; ".join(f"{md.text(c.name)} in {md.text(c.scenario)}" for c in failed[:3])
+    more = f"; +{len(failed) - 3} more" if len(failed) > 3 else ""
+    return f"partly: {passed} of {len(result.checks)} checks pass (fails: {named}{more})"
 
 
 def _summary(data: ReportInput) -> str:

@@ -48,17 +48,17 @@ def test_evidence_prefers_the_first_failure():
     run = run_with(rec("a", expectation("fine", "C4", True, "all good"),
                        expectation("broken", "C4", False, "step 2 is 0.3"),
                        expectation("also broken", "C4", False, "step 4")))
-    assert claims.judge(run)["C4"].evidence == "broken: step 2 is 0.3"
+    assert claims.judge(run)["C4"].evidence == "a, broken: step 2 is 0.3"  # scenario, check: evidence
 
 
 def test_evidence_when_everything_passes_is_the_first_check():
     run = run_with(rec("a", expectation("first", "C2", True, "mask 01010"), expectation("second", "C2", True)))
-    assert claims.judge(run)["C2"].evidence == "first: mask 01010"
+    assert claims.judge(run)["C2"].evidence == "a, first: mask 01010"
 
 
 def test_evidence_without_text_is_the_check_name():
     run = run_with(rec("a", expectation("bare", "C2", False)))
-    assert claims.judge(run)["C2"].evidence == "bare"
+    assert claims.judge(run)["C2"].evidence == "a, bare"
 
 
 def test_untested_evidence():

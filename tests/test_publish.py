@@ -108,7 +108,7 @@ def test_summary_json_contract(tmp_path, write_artifacts, known_file):
     assert [c["id"] for c in summary["claims"]] == ["C1", "C2", "C3", "C4", "C5", "C6"]
     c4 = summary["claims"][3]
     assert c4["verdicts"] == {TF: "holds", JAX: "partly", TORCH: "partly"}
-    assert c4["evidence"][JAX] == "masked output is zero: 0.25 at step 0"
+    assert c4["evidence"][JAX] == "rnn/masked-only, masked output is zero: 0.25 at step 0"
     assert "gone/jax" in summary["findings"] and "rnn/gru-known" not in summary["findings"]
     assert summary["stale_known"] == ["removed/*"]
     assert summary["compiled"][TF] == {"seed/masking-concat": "match"}

@@ -157,10 +157,13 @@ def test_claims_table(reference):
     assert list(by_claim) == ["C1", "C2", "C3", "C4", "C5", "C6"]
     assert by_claim["C3"][2:5] == ["untested"] * 3
     assert by_claim["C6"][2:5] == ["does not hold"] * 3
-    assert by_claim["C4"][2:5] == ["holds", "partly (fails: masked output is zero)",
-                                   "partly (fails: gru skips masked steps)"]
+    assert by_claim["C4"][2:5] == [
+        "holds", "partly: 1 of 2 checks pass (fails: masked output is zero in rnn/masked-only)",
+        "partly: 1 of 2 checks pass (fails: gru skips masked steps in seed/masking-concat)"]
     assert "Embedding(mask_zero=True)" in by_claim["C2"][1]
-    assert "torch: gru skips masked steps: step 2 is 0.31" in by_claim["C4"][5]
+    assert "torch: seed/masking-concat, gru skips masked steps: step 2 is 0.31" in by_claim["C4"][5]
+    # evidence that is the same on every backend is said once, without a backend prefix
+    assert by_claim["C5"][5] == "seed/masking-concat, concat keeps the mask"
     assert by_claim["C2"][6] == "seed/masking-concat, values/nonfinite"
 
 
