@@ -93,8 +93,11 @@ def _findings(data: ReportInput) -> str:
     lines = ["## Findings", ""]
     unexpected = [s for s in cmp.scenarios if scenario_verdict(cmp, s) not in EXPECTED]
     if not unexpected:
+        known = sum(p.verdict == "known" for p in cmp.results.values())
         return "\n".join(lines + ["No unexpected divergence between backends: every pair matches, "
-                                  "fails the same way, or differs for a known reason."])
+                                  "fails the same way, or differs for a known reason"
+                                  + (f" ({known} comparisons: see [Known divergences](#known-divergences))."
+                                     if known else ".")])
     lines.append(f"{len(unexpected)} scenarios diverge between backends for no recorded reason "
                  "(each section shows the scenario's source as a reproduction):")
     lines.append("")
@@ -248,19 +251,27 @@ def _environment(data: ReportInput) -> str:
 
 def _known(data: ReportInput) -> str:
     cmp = data.comparison
-    used = [p for p in cmp.results.values() if p.known is not None]
+    by_entry: dict[int, list[PairComparison]] = {}
+    for pair in cmp.results.values():
+        if pair.known is not None:
+            by_entry.setdefault(id(pair.known), []).append(pair)
     lines = ["## Known divergences", ""]
-    if not used and not cmp.stale_known:
+    if not by_entry and not cmp.stale_known:
         return "\n".join(lines + ["None recorded or matched."])
-    if used:
-        rows = [[f"[{md.text(p.scenario)}](#{md.slug(p.scenario)})", _pair_name(p.a, p.b), p.raw_verdict,
-                 md.text(p.known.what), md.text(p.known.why), _link(p.known.link)] for p in used]
-        lines.append(md.table(["scenario", "pair", "verdict", "what differs", "why", "upstream"], rows))
+    if by_entry:
+        lines += ["Understood differences, recorded in the registry (`scenarios/known_divergences.toml`). "
+                  "They are not counted as findings.", ""]
+    for pairs in by_entry.values():
+        entry = pairs[0].known
+        covered = "; ".join(f"[{md.text(p.scenario)}](#{md.slug(p.scenario)}) {_pair_name(p.a, p.b)}: "
+                            f"{p.raw_verdict}" for p in pairs)
+        lines += [f"- **{md.text(entry.what, 400)}**", f"  Covers: {covered}.",
+                  f"  Why: {md.text(entry.why, 1500)}", f"  Upstream: {_link(entry.link)}", ""]
     if cmp.stale_known:
-        lines += ["", "Stale registry entries (they match no divergence in this report):", ""]
+        lines += ["Stale registry entries (they match no divergence in this report):", ""]
         lines += [f"- {md.code(k.scenario)} on {', '.join(md.text(b) for b in k.backends)}: "
                   f"{md.text(k.what)}" for k in cmp.stale_known]
-    return "\n".join(lines)
+    return "\n".join(lines).rstrip()
 
 
 def _link(url: str) -> str:
