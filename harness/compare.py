@@ -9,6 +9,7 @@ seed's C4 is precisely about them.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,6 +113,7 @@ class Comparison:
     scenarios: list[str]
     results: dict[tuple[str, str, str], PairComparison] = field(default_factory=dict)
     stale_known: list[KnownDivergence] = field(default_factory=list)
+    verdicts: dict[str, str] = field(default_factory=dict)  # scenario -> its verdict over all pairs
 
     def get(self, scenario: str, a: str, b: str) -> PairComparison:
         return self.results[(scenario, a, b)]
@@ -120,17 +122,25 @@ class Comparison:
 def tolerance_for(probe: str, dtype_a: str, dtype_b: str,
                   overrides: dict[str, dict[str, Any]]) -> Tolerance:
     """The looser dtype's default, unless an override's glob matches (the largest one wins)."""
+    if not overrides:
+        return _default_tolerance(dtype_a, dtype_b)
+    chosen = _default_tolerance(dtype_a, dtype_b)
+    matching = [(o["atol"], o["rtol"], glob, o["reason"]) for glob, o in overrides.items()
+                if fnmatch.fnmatchcase(probe, glob)]
+    if matching:
+        atol, rtol, glob, reason = max(matching)
+        chosen = Tolerance(atol, rtol, f"override {glob!r}: {reason}")
+    return chosen
+
+
+@functools.lru_cache(maxsize=64)
+def _default_tolerance(dtype_a: str, dtype_b: str) -> Tolerance:
     defaults = [(DEFAULT_TOLERANCES[d], d) for d in (dtype_a, dtype_b) if d in DEFAULT_TOLERANCES]
     if defaults:
         (atol, rtol), name = max(defaults)
         chosen = Tolerance(atol, rtol, f"{name} default")
     else:
         chosen = Tolerance(0.0, 0.0, "exact")
-    matching = [(o["atol"], o["rtol"], glob, o["reason"]) for glob, o in overrides.items()
-                if fnmatch.fnmatchcase(probe, glob)]
-    if matching:
-        atol, rtol, glob, reason = max(matching)
-        chosen = Tolerance(atol, rtol, f"override {glob!r}: {reason}")
     return chosen
 
 
@@ -320,6 +330,7 @@ def compare(runs: list[Artifact], known: list[KnownDivergence] = ()) -> Comparis
                     pair = PairComparison(**{**pair.__dict__, "verdict": "known", "known": entry})
             result.results[(name, a, b)] = pair
     result.stale_known = [k for k in known if id(k) not in used]
+    result.verdicts = {name: _scenario_verdict(result, name) for name in scenarios}
     return result
 
 
@@ -347,6 +358,11 @@ def counts(comparison: Comparison) -> dict[str, int]:
 
 def scenario_verdict(comparison: Comparison, scenario: str) -> str:
     """The most severe verdict of a scenario over all pairs ("known" ranks like a match)."""
+    cached = comparison.verdicts.get(scenario)
+    return cached if cached is not None else _scenario_verdict(comparison, scenario)
+
+
+def _scenario_verdict(comparison: Comparison, scenario: str) -> str:
     verdicts = [comparison.get(scenario, a, b).verdict for a, b in comparison.pairs]
     unexpected = [v for v in verdicts if v not in EXPECTED]
     if unexpected:

@@ -11,6 +11,7 @@ from harness import artifacts, claims, compare, report
 from harness.artifacts import Artifact
 from harness.known import KnownDivergenceError, load_known
 
+MAX_HEATMAP_ROWS = 200
 DEFAULT_KNOWN = Path("scenarios/known_divergences.toml")
 REPRODUCE = """pip install nox
 nox -s tf jax torch          # one venv per backend; each session refreshes this report
@@ -115,18 +116,25 @@ def heatmap(data: report.ReportInput, path: Path) -> bool:
     cmp = data.comparison
     if not cmp.pairs or not cmp.scenarios:  # one run: nothing to compare, no figure
         return False
-    grid = np.full((len(cmp.scenarios), len(cmp.pairs)), np.nan)
-    for i, name in enumerate(cmp.scenarios):
-        for j, (a, b) in enumerate(cmp.pairs):
-            value = cmp.get(name, a, b).max_abs
-            # identical: -12; NaN/Inf against a number: drawn at the top of the scale
-            grid[i, j] = 3.0 if not math.isfinite(value) else math.log10(value) if value > 0 else -12.0
-    fig, ax = plt.subplots(figsize=(2 + 1.6 * len(cmp.pairs), 1.5 + 0.18 * len(cmp.scenarios)))
+    def cell(name: str, a: str, b: str) -> float:
+        value = cmp.get(name, a, b).max_abs
+        # identical: -12; NaN/Inf against a number: drawn at the top of the scale
+        return 3.0 if not math.isfinite(value) else math.log10(value) if value > 0 else -12.0
+
+    values = {name: [cell(name, a, b) for a, b in cmp.pairs] for name in cmp.scenarios}
+    # A figure stays readable (and quick to draw) up to a few hundred rows: beyond that, the
+    # scenarios with the largest differences, in name order.
+    shown = sorted(sorted(values, key=lambda n: -max(values[n]))[:MAX_HEATMAP_ROWS])
+    grid = np.array([values[name] for name in shown])
+    fig, ax = plt.subplots(figsize=(2 + 1.6 * len(cmp.pairs), 1.5 + 0.18 * len(shown)))
     image = ax.imshow(grid, aspect="auto", cmap="viridis", vmin=-12, vmax=max(0.0, np.nanmax(grid)))
     ax.set_xticks(range(len(cmp.pairs)), [f"{a}\nvs {b}" for a, b in cmp.pairs], fontsize=8)
-    ax.set_yticks(range(len(cmp.scenarios)), cmp.scenarios, fontsize=6)
+    ax.set_yticks(range(len(shown)), shown, fontsize=6)
     fig.colorbar(image, ax=ax, label="log10 max abs diff (-12: identical)")
-    ax.set_title("Largest difference per scenario and backend pair")
+    title = "Largest difference per scenario and backend pair"
+    if len(shown) < len(cmp.scenarios):
+        title += f"\n({len(shown)} of {len(cmp.scenarios)} scenarios: the largest differences)"
+    ax.set_title(title)
     fig.tight_layout()
     tmp = path.with_suffix(".tmp.png")
     fig.savefig(tmp, dpi=90, metadata={"Software": None})  # no timestamp: same input, same bytes
