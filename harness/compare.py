@@ -8,6 +8,7 @@ seed's C4 is precisely about them.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import functools
 import itertools
@@ -100,7 +101,7 @@ class PairComparison:
     def key(self) -> str:
         return f"{self.a}-vs-{self.b}"
 
-    @property
+    @functools.cached_property
     def max_abs(self) -> float:
         """inf when NaN or Inf stands against a number somewhere: never hidden as 0."""
         return max((p.max_abs for p in self.probes), default=0.0)
@@ -210,8 +211,9 @@ def compare_probe(name: str, pa: Probe | None, pb: Probe | None,
         return ProbeComparison(verdict="dtype-differs", tolerance=None, **base)
     tol = tolerance_for(name, pa.dtype, pb.dtype, overrides)
     mask_same = (pa.mask is None) == (pb.mask is None) and (
-        pa.mask is None or (pa.mask.shape == pb.mask.shape and np.array_equal(pa.mask, pb.mask)))
-    if mask_same and np.array_equal(pa.values, pb.values, equal_nan=pa.values.dtype.kind == "f"):
+        pa.mask is None or (pa.mask.shape == pb.mask.shape and _same_bytes(pa.mask, pb.mask)))
+    if mask_same and (_same_bytes(pa.values, pb.values) or np.array_equal(
+            pa.values, pb.values, equal_nan=pa.values.dtype.kind == "f")):
         return ProbeComparison(verdict="match", tolerance=tol,
                                kept=ValueDiff(pa.values.size, 0, 0.0, 0.0, 0, 0), **base)
     # Kept positions are those both masks keep; with no usable mask every position is kept.
@@ -232,6 +234,11 @@ def compare_probe(name: str, pa: Probe | None, pb: Probe | None,
     else:
         verdict = "match"
     return ProbeComparison(verdict=verdict, tolerance=tol, kept=kept, masked=masked, **base)
+
+
+def _same_bytes(a: np.ndarray, b: np.ndarray) -> bool:
+    """Bit-identical arrays (the common case), cheaper than np.array_equal on small arrays."""
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
 
 
 def _reindex(diff: ValueDiff, where: np.ndarray) -> ValueDiff:
@@ -327,7 +334,7 @@ def compare(runs: list[Artifact], known: list[KnownDivergence] = ()) -> Comparis
                 entry = find_known(known, name, (ra.backend, rb.backend), pair.raw_verdict, differing)
                 if entry is not None:
                     used.add(id(entry))
-                    pair = PairComparison(**{**pair.__dict__, "verdict": "known", "known": entry})
+                    pair = dataclasses.replace(pair, verdict="known", known=entry)
             result.results[(name, a, b)] = pair
     result.stale_known = [k for k in known if id(k) not in used]
     result.verdicts = {name: _scenario_verdict(result, name) for name in scenarios}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 _PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+!|~$])")
-_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+_HTML_TABLE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
 MAX_CELL = 300
 
 
@@ -21,7 +21,7 @@ def clip(value: object, limit: int = MAX_CELL) -> str:
 
 def text(value: object, limit: int = MAX_CELL) -> str:
     """Escape a string for a table cell or a line of prose: one line, no markup, no HTML."""
-    raw = "".join(_HTML.get(ch, ch) for ch in clip(value, limit))
+    raw = clip(value, limit).translate(_HTML_TABLE)
     raw = _PUNCTUATION.sub(r"\\\1", raw)
     # A leading "1." / "1)" / "-" / "=" would start a list, a rule or a setext heading.
     return _BLOCK_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}" if m.group(1)

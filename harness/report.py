@@ -413,7 +413,8 @@ def draw_mask(mask: np.ndarray | None, *, cell: bool = False) -> str:
     if mask is None:
         return "no mask"
     rows = mask.reshape(mask.shape[0], -1) if mask.ndim > 1 else mask.reshape(1, -1)
-    strings = ["".join("1" if v else "0" for v in row) for row in rows[:MAX_SEQUENCES]]
+    # b"0"/b"1" per timestep: 48 is ord("0")
+    strings = [(row.astype(np.uint8) + 48).tobytes().decode() for row in rows[:MAX_SEQUENCES]]
     more = f" +{rows.shape[0] - MAX_SEQUENCES}" if rows.shape[0] > MAX_SEQUENCES else ""
     return md.code(" ".join(strings), cell=cell) + more
 
