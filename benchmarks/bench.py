@@ -172,6 +172,8 @@ def part_overhead(args: argparse.Namespace) -> None:
     log(f"== overhead: harness run --select {SEED} vs benchmarks/minimal_seed.py, {args.reps} reps")
     variants = {
         "minimal": lambda b, d: [PY, str(ROOT / "benchmarks" / "minimal_seed.py"), b, str(d / "minimal.npz")],
+        "minimal + gc.freeze": lambda b, d: [PY, str(ROOT / "benchmarks" / "minimal_seed.py"), b,
+                                             str(d / "minimal.npz"), "--freeze-at-exit"],
         "harness --no-compiled": lambda b, d: harness_run(b, d, "--select", SEED, "--no-compiled"),
         "harness": lambda b, d: harness_run(b, d, "--select", SEED),
     }
@@ -203,9 +205,15 @@ def part_overhead(args: argparse.Namespace) -> None:
             f"{bare:.2f} s{spread(times[(backend, 'harness --no-compiled')])} vs {minimal:.2f} s"
             f"{spread(times[(backend, 'minimal')])}; scenario itself {median(inside[backend]):.2f} s; "
             f"{same}", f"{ratio:.2f}x", "<= 1.2x", ratio <= 1.2)
+        frozen = median(times[(backend, "minimal + gc.freeze")])
+        row(f"info {backend}: `harness run --no-compiled` vs minimal script ending in gc.freeze()",
+            f"{bare:.2f} s vs {frozen:.2f} s{spread(times[(backend, 'minimal + gc.freeze')])} (the worker "
+            "freezes after its imports, which also spares it collecting them at exit)",
+            f"{bare / frozen:.2f}x", "info (stricter baseline)", None)
         row(f"info {backend}: where the harness's extra time goes",
-            f"{bare - minimal:+.2f} s in all; a supervisor-like process (`harness list`) "
-            f"{median(startup):.2f} s; the rest: a second eager call (determinism), clear_session's "
+            f"{bare - minimal:+.2f} s vs minimal, {bare - frozen:+.2f} s vs minimal + gc.freeze; a "
+            f"supervisor-like process (`harness list`) {median(startup):.2f} s; the rest: a second eager "
+            "call (determinism), clear_session's "
             "gc.collect(), environment facts, journal and artifact writes", "-", "info", None)
         row(f"overhead {backend}: `harness run` (default: + compiled pass) vs minimal script",
             f"{full:.2f} s{spread(times[(backend, 'harness')])} vs {minimal:.2f} s", f"{full / minimal:.2f}x",
