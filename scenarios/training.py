@@ -163,20 +163,27 @@ def embedding_masked_code_grad():
 
 
 # --- one optimizer step ---------------------------------------------------------------------------
-def _sgd_step(scenario_name, lr):
+def _optimizer_step(scenario_name, rule, formula):
+    """Check every "step/" probe against `rule(before, grad)`: the weights the harness set, moved
+    by the optimizer's documented first step."""
+
     def check(c):
         worst, n = 0.0, 0
         for key in c.probes:
             if not key.startswith("step/"):
                 continue
             var = key[len("step/"):]
-            grad = c.output(f"grad/{var}")
+            grad = c.output(f"grad/{var}").astype(np.float64)
             before = weight_values(scenario_name, var, grad.shape)
-            worst = max(worst, float(np.max(np.abs(c.output(key) - (before - lr * grad)))))
+            worst = max(worst, float(np.max(np.abs(c.output(key) - rule(before, grad)))))
             n += 1
-        return n > 0 and worst <= 1e-6, f"{n} variables: |after - (before - lr*grad)| max {worst:.1e}"
+        return n > 0 and worst <= 1e-6, f"{n} variables: |after - ({formula})| max {worst:.1e}"
 
     return check
+
+
+def _sgd_step(scenario_name, lr):
+    return _optimizer_step(scenario_name, lambda before, grad: before - lr * grad, "before - lr*grad")
 
 
 @scenario(
@@ -202,22 +209,10 @@ def lstm_last_sgd_step():
 
 def _adam_first_step(scenario_name, lr, beta_2=0.999, epsilon=1e-7):
     """Keras Adam's first step: lr * sqrt(1 - b2) * g / (sqrt(1 - b2) * |g| + eps) (b1 cancels)."""
-
-    def check(c):
-        worst, n = 0.0, 0
-        for key in c.probes:
-            if not key.startswith("step/"):
-                continue
-            var = key[len("step/"):]
-            grad = c.output(f"grad/{var}").astype(np.float64)
-            before = weight_values(scenario_name, var, grad.shape)
-            root = np.sqrt(1 - beta_2)
-            want = before - lr * root * grad / (root * np.abs(grad) + epsilon)
-            worst = max(worst, float(np.max(np.abs(c.output(key) - want))))
-            n += 1
-        return n > 0 and worst <= 1e-6, f"{n} variables: |after - Adam formula| max {worst:.1e}"
-
-    return check
+    root = np.sqrt(1 - beta_2)
+    return _optimizer_step(scenario_name,
+                           lambda before, grad: before - lr * root * grad / (root * np.abs(grad) + epsilon),
+                           "Adam formula")
 
 
 @scenario(
