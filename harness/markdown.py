@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 _PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+!|~$])")
@@ -21,6 +22,11 @@ def clip(value: object, limit: int = MAX_CELL) -> str:
 
 def text(value: object, limit: int = MAX_CELL) -> str:
     """Escape a string for a table cell or a line of prose: one line, no markup, no HTML."""
+    return _text(str(value), limit)
+
+
+@functools.lru_cache(maxsize=8192)  # reports repeat the same names, labels and verdicts many times
+def _text(value: str, limit: int) -> str:
     raw = clip(value, limit).translate(_HTML_TABLE)
     raw = _PUNCTUATION.sub(r"\\\1", raw)
     # A leading "1." / "1)" / "-" / "=" would start a list, a rule or a setext heading.
@@ -30,6 +36,11 @@ def text(value: object, limit: int = MAX_CELL) -> str:
 
 def code(value: object, limit: int = MAX_CELL, *, cell: bool = False) -> str:
     """An inline code span that survives backticks in the text; in a table `cell`, pipes too."""
+    return _code(str(value), limit, cell)
+
+
+@functools.lru_cache(maxsize=8192)
+def _code(value: str, limit: int, cell: bool) -> str:
     raw = clip(value, limit)
     if cell:  # GFM splits cells on | even inside code spans; elsewhere \| would show its backslash
         raw = raw.replace("|", "\\|")
