@@ -77,25 +77,9 @@ def write(artifact: Artifact, results_dir: Path) -> Path:
     arrays: dict[str, np.ndarray] = {}
     scenarios = []
     for record in artifact.records.values():
-        probes = []
-        for key, probe in record.captured.probes.items():
-            arrays[_array_key(record.name, key, "values")] = probe.values
-            if probe.mask is not None:
-                arrays[_array_key(record.name, key, "mask")] = probe.mask.astype(bool)
-            probes.append({"key": key, "dtype": probe.dtype, "shape": list(probe.values.shape),
-                           "has_mask": probe.mask is not None})
-        error = record.captured.error
-        scenarios.append({
-            "name": record.name,
-            "status": record.status,
-            "duration_s": round(record.duration_s, 4),
-            "error": None if error is None else
-            {"type": error.type, "message": error.message, "traceback": list(error.traceback)},
-            "warnings": [{"category": w.category, "message": w.message}
-                         for w in record.captured.warnings],
-            "probes": probes,
-            **record.meta,
-        })
+        entry, record_arrays = encode_record(record)
+        scenarios.append(entry)
+        arrays.update(record_arrays)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     npz_bytes = buffer.getvalue()
@@ -123,6 +107,30 @@ def write(artifact: Artifact, results_dir: Path) -> Path:
 
 def _previous_npz(json_path: Path) -> Path:
     return json_path.parent / f".{json_path.stem}.npz.prev"
+
+
+def encode_record(record: ScenarioRecord) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """One scenario as a manifest entry (JSON-ready) and its arrays; `decode_record` reverses it."""
+    arrays: dict[str, np.ndarray] = {}
+    probes = []
+    for key, probe in record.captured.probes.items():
+        arrays[_array_key(record.name, key, "values")] = probe.values
+        if probe.mask is not None:
+            arrays[_array_key(record.name, key, "mask")] = probe.mask.astype(bool)
+        probes.append({"key": key, "dtype": probe.dtype, "shape": list(probe.values.shape),
+                       "has_mask": probe.mask is not None})
+    error = record.captured.error
+    entry = {
+        "name": record.name,
+        "status": record.status,
+        "duration_s": round(record.duration_s, 4),
+        "error": None if error is None else
+        {"type": error.type, "message": error.message, "traceback": list(error.traceback)},
+        "warnings": [{"category": w.category, "message": w.message} for w in record.captured.warnings],
+        "probes": probes,
+        **record.meta,
+    }
+    return entry, arrays
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -191,7 +199,7 @@ def read(json_path: Path) -> Artifact:
     records = {}
     try:
         for entry in entries:
-            record = _record_from(entry, arrays, label)
+            record = decode_record(entry, arrays, label)
             records[record.name] = record
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         reason = " ".join(str(exc).split())[:300]
@@ -234,7 +242,8 @@ def _check_declared_sizes(data: bytes) -> None:
 _STATUSES = {"ok", "error", "skipped", "crashed", "timeout"}
 
 
-def _record_from(entry: dict[str, Any], arrays: dict[str, np.ndarray], label: str) -> ScenarioRecord:
+def decode_record(entry: dict[str, Any], arrays: dict[str, np.ndarray], label: str) -> ScenarioRecord:
+    """A manifest entry and its arrays back into a record, checking the schema on the way."""
     name = str(entry["name"])
     if entry["status"] not in _STATUSES:
         raise ValueError(f"{name!r}: unknown status {str(entry['status'])[:40]!r}")

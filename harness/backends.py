@@ -47,10 +47,6 @@ def prepare_process(backend: str) -> None:
     os.environ["KERAS_BACKEND"] = backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # oneDNN reorders float sums: noisier diffs
-    if backend == "jax":
-        os.environ.setdefault("JAX_PLATFORMS", os.environ.get("HARNESS_JAX_PLATFORMS", ""))
-        if not os.environ["JAX_PLATFORMS"]:
-            del os.environ["JAX_PLATFORMS"]
 
 
 def silence_tensorflow() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,8 +74,13 @@ def _pair_name(a: str, b: str) -> str:
     return f"{_short(a)} vs {_short(b)}"
 
 
+def _runs_in_order(data: ReportInput) -> list[Artifact]:
+    """The runs in the comparison's backend order, the order of every table's columns."""
+    return sorted(data.runs, key=lambda r: data.comparison.labels.index(r.label))
+
+
 def _header(data: ReportInput) -> str:
-    labels = ", ".join(md.code(r.label) for r in sorted(data.runs, key=lambda r: data.comparison.labels.index(r.label)))
+    labels = ", ".join(md.code(r.label) for r in _runs_in_order(data))
     return "\n".join([
         "# Keras mask harness report",
         "",
@@ -217,9 +223,7 @@ def _compiled(data: ReportInput) -> str:
     for label in data.comparison.labels:
         records = runs[label].records.values()
         compiled = [r.meta.get("compiled", {}) for r in records]
-        statuses: dict[str, int] = {}
-        for c in compiled:
-            statuses[c.get("status", "not run")] = statuses.get(c.get("status", "not run"), 0) + 1
+        statuses = Counter(c.get("status", "not run") for c in compiled)
         versus = data.compiled.get(label, {})
         differing = sorted(s for s, p in versus.items() if p.verdict != "match")
         nondeterministic = sorted(r.name for r in records if r.meta.get("deterministic") is False)
@@ -244,7 +248,7 @@ ENV_ROWS = ("backend", "backend_version", "keras", "numpy", "python", "platform"
 
 
 def _environment(data: ReportInput) -> str:
-    runs = sorted(data.runs, key=lambda r: data.comparison.labels.index(r.label))
+    runs = _runs_in_order(data)
     rows = [[key] + [md.text(r.environment.get(key, "—")) for r in runs] for key in ENV_ROWS]
     return "\n".join(["## Environment", "", md.table(["", *(md.code(r.label, cell=True) for r in runs)], rows)])
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from harness import artifacts, backends
 from harness.artifacts import Artifact, ScenarioRecord
-from harness.captured import Captured, ErrorInfo, Probe, WarningInfo
+from harness.captured import Captured, ErrorInfo
 from harness.registry import Scenario
 
 POLL_S = 0.02
@@ -178,23 +178,13 @@ def scenario_meta(scn: Scenario) -> dict[str, Any]:
     }
 
 
-def _record_from_journal(entry: dict[str, Any], folder: Path) -> ScenarioRecord:
+def _record_from_journal(event: dict[str, Any], folder: Path) -> ScenarioRecord:
+    """A finished scenario as the worker journalled it: the artifact's own entry format."""
     arrays: dict[str, np.ndarray] = {}
-    if entry["arrays"]:
-        with np.load(folder / entry["arrays"], allow_pickle=False) as npz:
+    if event["arrays"]:
+        with np.load(folder / event["arrays"], allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
-    probes = {p["key"]: Probe(arrays[f"{i}.values"],
-                              arrays.get(f"{i}.mask"), p["dtype"])
-              for i, p in enumerate(entry["probes"])}
-    error = entry["error"]
-    captured = Captured(
-        scenario=entry["name"], backend="", probes=probes,
-        error=None if error is None else ErrorInfo(error["type"], error["message"],
-                                                   tuple(error["traceback"])),
-        warnings=[WarningInfo(**w) for w in entry["warnings"]],
-    )
-    return ScenarioRecord(entry["name"], entry["status"], entry["duration_s"], captured,
-                          entry["meta"])
+    return artifacts.decode_record(event["entry"], arrays, label="")
 
 
 def _progress(options: RunOptions, record: ScenarioRecord) -> None:
@@ -262,25 +252,11 @@ def worker_main(backend: str, sources: list[str], names: list[str], journal: Pat
                 captured = Captured(scn.name, backend, error=ErrorInfo("ScenarioDefinitionError",
                                                                         str(exc)))
                 status, meta, duration = "error", {**scenario_meta(scn), "definition_error": True}, 0.0
+            entry, arrays = artifacts.encode_record(ScenarioRecord(name, status, duration, captured, meta))
             arrays_name = f"{journal.stem}-{index}.npz"
-            arrays = {}
-            for i, probe in enumerate(captured.probes.values()):
-                arrays[f"{i}.values"] = probe.values
-                if probe.mask is not None:
-                    arrays[f"{i}.mask"] = probe.mask
             if arrays:
                 np.savez(journal.parent / arrays_name, **arrays)
-            error = captured.error
-            _journal(out, {
-                "event": "done", "name": name, "status": status, "duration_s": duration,
-                "arrays": arrays_name if arrays else None,
-                "probes": [{"key": k, "dtype": p.dtype} for k, p in captured.probes.items()],
-                "error": None if error is None else {"type": error.type, "message": error.message,
-                                                     "traceback": list(error.traceback)},
-                "warnings": [{"category": w.category, "message": w.message}
-                             for w in captured.warnings],
-                "meta": meta,
-            })
+            _journal(out, {"event": "done", "entry": entry, "arrays": arrays_name if arrays else None})
     return 0
 
 
