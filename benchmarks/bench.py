@@ -19,7 +19,7 @@ Parts (all on the seed scenario "seed/rnn-model" unless said):
             three bare `harness run`s with the same venvs' interpreters.
   cold      a fresh `git clone` to a finished report with `nox -s tf jax torch`, with virtualenv and,
             where uv is found, nox's uv backend; package caches off. Only with `cold` or `all --cold`.
-  report    publish.build + report.render on 100, 1,000 and 10,000 synthetic scenarios x 3 backends.
+  report    publish.build + render.render on 100, 1,000 and 10,000 synthetic scenarios x 3 backends.
 
 Repetitions are interleaved (A B C, B C A, ...) and medians reported: the machine is noisy. Every
 result folder lies under --work (default /tmp/khb), never under reports/. Run it with an interpreter
@@ -302,7 +302,7 @@ def predict_worker(backend: str, reps: int) -> int:
     import logging
     import warnings
 
-    from harness import backends
+    from harness.run import backends
 
     backends.prepare_process(backend)
 
@@ -317,7 +317,8 @@ def predict_worker(backend: str, reps: int) -> int:
     tf_logger.addHandler(Retraces())
     tf_logger.setLevel(logging.WARNING)  # the harness's worker silences these; here we want them seen
 
-    from harness import capture, registry
+    from harness.define import registry
+    from harness.run import capture
 
     scn = next(s for s in registry.load(["scenarios.seed"]) if s.name == SEED)
     import functools
@@ -327,7 +328,7 @@ def predict_worker(backend: str, reps: int) -> int:
     import keras
     import numpy as np
 
-    from harness import runner
+    from harness.run import runner
 
     # Time run_scenario in the state the worker runs it in: if the worker freezes the objects its
     # imports made (so clear_session's gc.collect() skips them), do the same here.
@@ -429,7 +430,7 @@ def seed_method(scn: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     import keras
     import numpy as np
 
-    from harness import capture
+    from harness.run import capture
 
     model, inputs = scn.build()
     capture.set_weights(model, scn.name)
@@ -700,7 +701,7 @@ def synthetic_runs(n: int) -> list[Any]:
     import numpy as np
 
     from harness.artifacts import Artifact, ScenarioRecord
-    from harness.captured import Captured, ErrorInfo, Probe, WarningInfo
+    from harness.define.captured import Captured, ErrorInfo, Probe, WarningInfo
 
     rng = np.random.default_rng(7)
     base = rng.standard_normal((n, 3, 2, 5, 3)).astype(np.float32)
@@ -735,18 +736,18 @@ def synthetic_runs(n: int) -> list[Any]:
 
 
 def time_report(runs: list[Any]) -> tuple[float, float, int]:
-    from harness import publish, report
+    from harness.report import publish, render
 
     missing_known = Path("/nonexistent/known_divergences.toml")  # no known divergences
     started = time.perf_counter()
     data, _facts = publish.build(runs, missing_known)
     built = time.perf_counter()
-    text = report.render(data)
+    text = render.render(data)
     return built - started, time.perf_counter() - built, len(text)
 
 
 def part_report(args: argparse.Namespace) -> None:
-    log(f"== report: publish.build + report.render on synthetic artifacts, sizes {args.sizes}")
+    log(f"== report: publish.build + render.render on synthetic artifacts, sizes {args.sizes}")
     per_scenario: dict[int, float] = {}
     totals: dict[int, float] = {}
     detail: dict[int, str] = {}
@@ -794,7 +795,7 @@ def part_heatmap(args: argparse.Namespace) -> None:
 
 
 def heatmap_worker(n: int, out: Path) -> int:
-    from harness import publish
+    from harness.report import publish
 
     data, _ = publish.build(synthetic_runs(n), Path("/nonexistent/known.toml"))
     started = time.perf_counter()

@@ -23,7 +23,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras.src.backend import get_keras_mask  # noqa: E402
 
-from harness.weights import weight_values  # noqa: E402
+from harness.define.weights import weight_values  # noqa: E402
 from scenarios.seed import CODES, NUM, build_seed_model  # noqa: E402
 
 model = build_seed_model()

@@ -4,7 +4,7 @@
 by the run stage, after the backend has been chosen.
 """
 
-from harness.registry import Expectation, Scenario, Tolerance, Train, scenario
+from harness.define.registry import Expectation, Scenario, Tolerance, Train, scenario
 
 __version__ = "0.1.0"
 __all__ = ["Expectation", "Scenario", "Tolerance", "Train", "scenario", "__version__"]

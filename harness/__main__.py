@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import math
 import sys
 from pathlib import Path
 
-from harness import artifacts, backends, registry
+from harness import artifacts
+from harness.define import registry
+from harness.run import backends
 
 EXIT_OK, EXIT_DIVERGENCE, EXIT_USAGE = 0, 1, 2
+
+# Commands that live with their stage: each module has `add_parser(commands)`, which adds one
+# subcommand whose parser sets `handler` (args -> exit code) with set_defaults. Importing the module
+# must not import keras; the handler may, lazily.
+STAGE_COMMANDS: tuple[str, ...] = ()
 
 
 class UsageError(Exception):
@@ -73,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--journal", type=Path, required=True)
     worker.add_argument("--names-file", type=Path, required=True)
     worker.add_argument("--compiled", action=argparse.BooleanOptionalAction, default=True)
+    for module in STAGE_COMMANDS:
+        importlib.import_module(module).add_parser(commands)
     return parser
 
 
@@ -95,7 +105,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from harness import runner
+    from harness.run import runner
 
     if args.backend == "all":
         if args.label:
@@ -125,13 +135,13 @@ def _run_flags(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from harness import publish
+    from harness.report import publish
 
     return publish.build_report(args)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from harness import runner
+    from harness.run import runner
 
     names = args.names_file.read_text().splitlines()
     return runner.worker_main(args.backend, args.scenarios or list(registry.DEFAULT_SOURCES),
@@ -144,7 +154,8 @@ COMMANDS = {"list": cmd_list, "run": cmd_run, "report": cmd_report, "_worker": c
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
-        return COMMANDS[args.command](args)
+        handler = getattr(args, "handler", None) or COMMANDS[args.command]
+        return handler(args)
     except (UsageError, registry.ScenarioError, backends.BackendError,
             artifacts.ArtifactError) as exc:
         print(f"harness: error: {exc}", file=sys.stderr)

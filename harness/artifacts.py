@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.captured import Captured, ErrorInfo, Probe, WarningInfo
+from harness.define.captured import Captured, ErrorInfo, Probe, WarningInfo
 
 SCHEMA_VERSION = 1
 LABEL_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")

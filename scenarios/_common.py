@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from harness import Expectation
-from harness.weights import random_inputs, seed_for
+from harness.define.weights import random_inputs, seed_for
 
 T = 6  # timesteps of the standard batch
 PATTERNS = {

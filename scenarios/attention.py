@@ -11,7 +11,7 @@ all three rows; an attended masked key (a zero vector, projected to the bias) wo
 import numpy as np
 
 from harness import scenario
-from harness.weights import random_inputs
+from harness.define.weights import random_inputs
 from scenarios._common import bits, expect, keep, mask_is
 
 F = 2

@@ -18,7 +18,7 @@ built so that the claim and its plausible alternatives give different data:
 import numpy as np
 
 from harness import scenario
-from harness.weights import weight_values
+from harness.define.weights import weight_values
 from scenarios._common import (
     bits,
     expect,

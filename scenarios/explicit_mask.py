@@ -8,7 +8,7 @@ kept values, so a layer that skips masked steps gives the same outputs at the ke
 import numpy as np
 
 from harness import scenario
-from harness.weights import random_inputs
+from harness.define.weights import random_inputs
 from scenarios._common import (
     RNN_TITLES,
     bits,

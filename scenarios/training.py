@@ -9,7 +9,7 @@ differentiates a scalar loss); "mean_with_sample_weight" stands in as the fourth
 import numpy as np
 
 from harness import Train, scenario
-from harness.weights import random_inputs, weight_values
+from harness.define.weights import random_inputs, weight_values
 from scenarios._common import (
     RNN_TITLES,
     expect,

@@ -17,7 +17,7 @@ import pytest
 
 from harness import artifacts
 from harness.artifacts import Artifact, ScenarioRecord
-from harness.captured import Captured, ErrorInfo, Probe, WarningInfo
+from harness.define.captured import Captured, ErrorInfo, Probe, WarningInfo
 
 # run label -> backend, as the run stage names them (backend-device)
 LABELS = {"tensorflow-cpu": "tensorflow", "jax-cpu": "jax", "torch-cpu": "torch"}

@@ -17,7 +17,7 @@ import pytest
 
 from harness import artifacts
 from harness.artifacts import Artifact, ArtifactError, ScenarioRecord
-from harness.captured import Captured, ErrorInfo, Probe, WarningInfo
+from harness.define.captured import Captured, ErrorInfo, Probe, WarningInfo
 
 # ---- building artifacts -------------------------------------------------------------------------
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import JAX, expectation, make_artifact, make_record
 
-from harness import claims
-from harness.claims import CLAIMS, DOES_NOT_HOLD, HOLDS, PARTLY, UNTESTED, Check, ClaimResult
+from harness.compare import claims
+from harness.compare.claims import CLAIMS, DOES_NOT_HOLD, HOLDS, PARTLY, UNTESTED, Check, ClaimResult
 
 
 def run_with(*records):

@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import artifacts, runner
+from harness import artifacts
 from harness.__main__ import main
 from harness.artifacts import Artifact, ScenarioRecord
-from harness.captured import Captured, Probe
+from harness.define.captured import Captured, Probe
+from harness.run import runner
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

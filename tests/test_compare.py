@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from conftest import JAX, TF, TORCH, make_artifact, make_probe, make_record, seed_probes, three_runs
 
-from harness import compare
-from harness.compare import (
+from harness.compare import verdicts
+from harness.compare.known import KnownDivergence
+from harness.compare.verdicts import (
     DEFAULT_TOLERANCES,
     EXPECTED,
     SEVERITY,
@@ -22,16 +23,15 @@ from harness.compare import (
     ulp_distance,
     value_diff,
 )
-from harness.known import KnownDivergence
 
 F32 = np.float32
 NAME = "seed/case"
 
 
-def pair_of(ra, rb, known=()) -> compare.PairComparison:
+def pair_of(ra, rb, known=()) -> verdicts.PairComparison:
     """Compare two records through compare() (so known divergences apply), tensorflow vs torch."""
     runs = [make_artifact(TF, [ra] if ra else []), make_artifact(TORCH, [rb] if rb else [])]
-    return compare.compare(runs, list(known)).get(NAME, TF, TORCH)
+    return verdicts.compare(runs, list(known)).get(NAME, TF, TORCH)
 
 
 def rec(probes=None, **kw):
@@ -558,8 +558,8 @@ def test_ulp_reported_per_probe():
 
 def test_value_diff_of_nothing_is_empty():
     empty = np.zeros((0,), F32)
-    assert value_diff(empty, empty, Tolerance(0, 0, "exact")) == compare.NO_DIFF
-    assert compare.NO_DIFF.share == 0.0
+    assert value_diff(empty, empty, Tolerance(0, 0, "exact")) == verdicts.NO_DIFF
+    assert verdicts.NO_DIFF.share == 0.0
 
 
 # ---- warnings, determinism ----------------------------------------------------------------------
@@ -643,7 +643,7 @@ def test_eager_vs_compiled_within_a_run():
     drifted = make_record("s/drift", {**probes, "jit/gru_1": seed_probes(shift=0.5)["gru_1"],
                                       "jit/outputs": probes["outputs"]})
     eager_only = make_record("s/eager", probes)
-    result = compare.eager_vs_compiled(make_artifact(JAX, [same, drifted, eager_only]))
+    result = verdicts.eager_vs_compiled(make_artifact(JAX, [same, drifted, eager_only]))
     assert set(result) == {"s/same", "s/drift"}
     assert result["s/same"].verdict == "match"
     assert (result["s/same"].a, result["s/same"].b) == (JAX, f"{JAX}-jit")
@@ -655,7 +655,7 @@ def test_eager_vs_compiled_within_a_run():
 def test_eager_vs_compiled_mask_lost_when_compiled():
     probes = seed_probes()
     jit = make_probe(probes["gru_1"].values)  # same values, no mask
-    result = compare.eager_vs_compiled(make_artifact(TF, [make_record("s", {**probes, "jit/gru_1": jit})]))
+    result = verdicts.eager_vs_compiled(make_artifact(TF, [make_record("s", {**probes, "jit/gru_1": jit})]))
     assert result["s"].verdict == "mask-differs"
 
 
@@ -667,7 +667,7 @@ def _three(shift_torch: float = 0.5):
 
 def test_every_pair_of_runs_in_backend_order():
     runs = _three()
-    result = compare.compare([runs[2], runs[0], runs[1]])
+    result = verdicts.compare([runs[2], runs[0], runs[1]])
     assert result.labels == [TF, JAX, TORCH]
     assert result.pairs == [(TF, JAX), (TF, TORCH), (JAX, TORCH)]
     assert result.scenarios == [NAME]
@@ -677,8 +677,8 @@ def test_every_pair_of_runs_in_backend_order():
 
 def test_run_order_does_not_change_the_comparison():
     runs = _three()
-    one = compare.compare(runs)
-    other = compare.compare(list(reversed(runs)))
+    one = verdicts.compare(runs)
+    other = verdicts.compare(list(reversed(runs)))
     assert one.labels == other.labels and one.pairs == other.pairs
     assert {k: (p.verdict, p.detail, p.max_abs) for k, p in one.results.items()} == \
         {k: (p.verdict, p.detail, p.max_abs) for k, p in other.results.items()}
@@ -687,18 +687,18 @@ def test_run_order_does_not_change_the_comparison():
 def test_unknown_backends_sort_after_the_known_ones_by_label():
     runs = [make_artifact("zeta-gpu", [], backend="zeta"), make_artifact("alpha", [], backend="alpha"),
             make_artifact(TORCH, [])]
-    assert compare.compare(runs).labels == [TORCH, "alpha", "zeta-gpu"]
+    assert verdicts.compare(runs).labels == [TORCH, "alpha", "zeta-gpu"]
 
 
 def test_two_runs_with_one_label_are_refused():
     with pytest.raises(ValueError, match="share a run label"):
-        compare.compare([make_artifact(TF, []), make_artifact(TF, [])])
+        verdicts.compare([make_artifact(TF, []), make_artifact(TF, [])])
 
 
 def test_scenarios_are_the_union_and_sorted():
     runs = [make_artifact(TF, [make_record("b/two"), make_record("a/one")]),
             make_artifact(JAX, [make_record("c/three")])]
-    result = compare.compare(runs)
+    result = verdicts.compare(runs)
     assert result.scenarios == ["a/one", "b/two", "c/three"]
     assert result.get("c/three", TF, JAX).verdict == "missing"
     assert result.get("c/three", TF, JAX).detail == f"not run by {TF}"
@@ -706,18 +706,18 @@ def test_scenarios_are_the_union_and_sorted():
 
 def test_known_divergence_relabels_and_keeps_the_raw_verdict():
     entry = KnownDivergence(scenario="seed/*", backends=("torch",), what="w", why="y", probes="gru_*")
-    result = compare.compare(_three(), [entry])
+    result = verdicts.compare(_three(), [entry])
     pair = result.get(NAME, TF, TORCH)
     assert (pair.verdict, pair.raw_verdict, pair.known) == ("known", "differs", entry)
     assert result.get(NAME, JAX, TORCH).verdict == "known"
     assert result.get(NAME, TF, JAX).verdict == "match" and result.get(NAME, TF, JAX).known is None
     assert result.stale_known == []
-    assert compare.counts(result) == {"known": 2, "match": 1}
+    assert verdicts.counts(result) == {"known": 2, "match": 1}
 
 
 def test_known_divergence_that_matches_no_differing_probe_does_not_apply_and_is_stale():
     entry = KnownDivergence(scenario="seed/*", backends=("torch",), what="w", why="y", probes="dense*")
-    result = compare.compare(_three(), [entry])
+    result = verdicts.compare(_three(), [entry])
     assert result.get(NAME, TF, TORCH).verdict == "differs"
     assert result.stale_known == [entry]
 
@@ -725,7 +725,7 @@ def test_known_divergence_that_matches_no_differing_probe_does_not_apply_and_is_
 def test_known_divergence_for_another_backend_does_not_apply():
     entry = KnownDivergence(scenario="seed/*", backends=("jax",), what="w", why="y")
     runs = three_runs([rec(seed_probes())], [rec(seed_probes())], [rec(seed_probes(shift=0.5))])
-    result = compare.compare(runs, [entry])
+    result = verdicts.compare(runs, [entry])
     assert result.get(NAME, TF, TORCH).verdict == "differs"  # jax is not in this pair
     assert result.get(NAME, JAX, TORCH).verdict == "known"  # jax is on one side here
 
@@ -734,7 +734,7 @@ def test_known_divergence_never_touches_expected_verdicts():
     entry = KnownDivergence(scenario="*", backends=("tensorflow", "jax", "torch"), what="w", why="y")
     runs = three_runs([rec(error=("ValueError", "x"))], [rec(error=("ValueError", "y"))],
                       [rec(error=("ValueError", "z"))])
-    result = compare.compare(runs, [entry])
+    result = verdicts.compare(runs, [entry])
     assert {p.verdict for p in result.results.values()} == {"both-error"}
     assert result.stale_known == [entry]
 
@@ -743,7 +743,7 @@ def test_known_divergence_covers_an_error_difference():
     entry = KnownDivergence(scenario=NAME, backends=("torch",), what="raises", why="y",
                             verdicts=("error-differs",))
     runs = three_runs([rec(seed_probes())], [rec(seed_probes())], [rec(error=("TypeError", "t"))])
-    result = compare.compare(runs, [entry])
+    result = verdicts.compare(runs, [entry])
     assert result.get(NAME, TF, TORCH).verdict == "known"
     assert result.get(NAME, TF, TORCH).raw_verdict == "error-differs"
 
@@ -754,32 +754,32 @@ def test_counts_and_scenario_verdict():
         [rec(seed_probes()), make_record("other", seed_probes())],
         [rec(seed_probes(shift=0.5)), make_record("other", seed_probes(masked_shift=0.5))],
     )
-    result = compare.compare(runs)
-    assert compare.counts(result) == {"differs": 2, "differs-masked-only": 2, "match": 2}
-    assert sum(compare.counts(result).values()) == len(result.results)
-    assert compare.scenario_verdict(result, NAME) == "differs"
-    assert compare.scenario_verdict(result, "other") == "differs-masked-only"
+    result = verdicts.compare(runs)
+    assert verdicts.counts(result) == {"differs": 2, "differs-masked-only": 2, "match": 2}
+    assert sum(verdicts.counts(result).values()) == len(result.results)
+    assert verdicts.scenario_verdict(result, NAME) == "differs"
+    assert verdicts.scenario_verdict(result, "other") == "differs-masked-only"
 
 
 def test_scenario_verdict_ranks_known_like_a_match_but_reports_it():
     entry = KnownDivergence(scenario=NAME, backends=("torch",), what="w", why="y")
-    result = compare.compare(_three(), [entry])
-    assert compare.scenario_verdict(result, NAME) == "known"
+    result = verdicts.compare(_three(), [entry])
+    assert verdicts.scenario_verdict(result, NAME) == "known"
     runs = three_runs([rec(seed_probes())], [rec(seed_probes(shift=0.25))], [rec(seed_probes(shift=0.5))])
-    mixed = compare.compare(runs, [entry])  # tf-jax differs (not covered), torch pairs known
+    mixed = verdicts.compare(runs, [entry])  # tf-jax differs (not covered), torch pairs known
     assert mixed.get(NAME, TF, JAX).verdict == "differs"
-    assert compare.scenario_verdict(mixed, NAME) == "differs"
+    assert verdicts.scenario_verdict(mixed, NAME) == "differs"
 
 
 def test_scenario_verdict_is_the_most_severe_unexpected_one():
     runs = three_runs([rec(seed_probes())], [rec(error=("ValueError", "v"))], [rec(seed_probes(shift=0.5))])
-    result = compare.compare(runs)
+    result = verdicts.compare(runs)
     assert result.get(NAME, TF, TORCH).verdict == "differs"
     assert result.get(NAME, TF, JAX).verdict == "error-differs"
-    assert compare.scenario_verdict(result, NAME) == "error-differs"
+    assert verdicts.scenario_verdict(result, NAME) == "error-differs"
 
 
 def test_a_single_run_has_no_pairs():
-    result = compare.compare([make_artifact(TF, [rec(seed_probes())])])
+    result = verdicts.compare([make_artifact(TF, [rec(seed_probes())])])
     assert result.pairs == [] and result.results == {}
-    assert compare.scenario_verdict(result, NAME) == "match"
+    assert verdicts.scenario_verdict(result, NAME) == "match"

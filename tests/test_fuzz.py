@@ -36,10 +36,11 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from markdown_it.rules_block.table import escapedSplit
 
-from harness import artifacts, publish, report
-from harness import markdown as md
+from harness import artifacts
 from harness.artifacts import Artifact, ArtifactError, ScenarioRecord
-from harness.captured import Captured, ErrorInfo, Probe, WarningInfo
+from harness.define.captured import Captured, ErrorInfo, Probe, WarningInfo
+from harness.report import markdown as md
+from harness.report import publish, render
 
 SCALE = max(1, int(os.environ.get("HARNESS_FUZZ_SCALE", "1")))
 EXPLORE = "HARNESS_FUZZ_SCALE" in os.environ  # random cases instead of the fixed default ones
@@ -437,8 +438,8 @@ def test_hostile_strings_keep_the_report_well_formed(case):
     runs = synthetic_runs(case)
     with workspace() as folder:
         data, facts = publish.build(runs, known_file(folder, case))
-    markdown = report.render(data)
-    assert report.render(data) == markdown, "deterministic"
+    markdown = render.render(data)
+    assert render.render(data) == markdown, "deterministic"
     json.dumps(facts)  # the summary is plain JSON whatever the strings
     visible, h3, _ = check_well_formed(markdown)
     assert sorted(h3) == sorted(truncated(name) for name in case["names"])
@@ -505,7 +506,7 @@ INJECTION = "x | <img src=x onerror=alert(1)>"
 def rendered_from_file(tmp_path: Path, edit) -> str:
     runs = artifact_through_a_file(tmp_path, edit)
     data, _ = publish.build(runs, tmp_path / "none.toml")
-    markdown = report.render(data)
+    markdown = render.render(data)
     check_well_formed(markdown)
     return markdown
 
@@ -552,7 +553,7 @@ def test_known_divergence_link_cannot_inject_markup(tmp_path, link):
         f'[[divergence]]\nscenario = "*"\nbackends = ["torch"]\nwhat = "w"\nwhy = "y"\nlink = {toml_string(link)}\n')
     runs = artifact_through_a_file(tmp_path / "results", lambda s: None)
     data, _ = publish.build(runs, tmp_path / "known.toml")
-    check_well_formed(report.render(data))
+    check_well_formed(render.render(data))
 
 
 @pytest.mark.parametrize("description", ["- starts like a list", "1. starts like a list", "3) also", "---",

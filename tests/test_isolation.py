@@ -18,7 +18,11 @@ import pytest
 pytest.importorskip("keras")
 pytest.importorskip("jax")
 
-from harness import artifacts, publish, report  # noqa: E402
+from harness import artifacts
+from harness.report import (
+    publish,
+    render,  # noqa: E402
+)
 
 pytestmark = pytest.mark.backend
 
@@ -181,7 +185,7 @@ def test_every_injected_fault_was_survived(fault_run):
 def test_the_report_shows_each_failure(fault_run, tmp_path):
     _, _, artifact = fault_run
     data, _ = publish.build([artifact], tmp_path / "no-known.toml")
-    text = report.render(data)
+    text = render.render(data)
     for fragment in ("crashed `crashed: worker killed by SIGABRT`", "timeout `timeout: stopped after 5 s`",
                      "error `ValueError: scenario exploded on purpose`"):
         assert fragment in text

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import JAX, TF, TORCH, make_record, seed_probes, three_runs
 
-from harness import compare
-from harness.known import KnownDivergence, KnownDivergenceError, find_known, load_known
+from harness.compare import verdicts
+from harness.compare.known import KnownDivergence, KnownDivergenceError, find_known, load_known
 
 REGISTRY = '''
 [[divergence]]
@@ -151,7 +151,7 @@ why = "stale"
     known = load_known(registry)
     runs = three_runs([make_record("seed/a", seed_probes())], [make_record("seed/a", seed_probes())],
                       [make_record("seed/a", seed_probes(shift=0.5))])
-    result = compare.compare(runs, known)
+    result = verdicts.compare(runs, known)
     assert result.get("seed/a", TF, TORCH).verdict == "known"
     assert result.get("seed/a", JAX, TORCH).known == known[0]
     assert result.stale_known == [known[1]]

@@ -7,7 +7,7 @@ from conftest import github_slug, inline_text, markdown_parser, render_html, ren
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness import markdown as md
+from harness.report import markdown as md
 
 HOSTILE = [
     "a | b",

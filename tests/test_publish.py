@@ -26,9 +26,11 @@ from conftest import (
     three_runs,
 )
 
-from harness import artifacts, compare, publish, report
+from harness import artifacts
 from harness.__main__ import main
-from harness.known import load_known
+from harness.compare import verdicts
+from harness.compare.known import load_known
+from harness.report import publish, render
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,9 +87,9 @@ def test_summary_json_contract(tmp_path, write_artifacts, known_file):
     assert code == 0
     summary = json.loads(summary_path.read_text())
     assert {"backends", "scenarios", "counts", "claims"} <= set(summary)
-    comparison = compare.compare(runs, load_known(known_file))
+    comparison = verdicts.compare(runs, load_known(known_file))
     assert summary["backends"] == [TF, JAX, TORCH]
-    assert summary["counts"] == compare.counts(comparison)
+    assert summary["counts"] == verdicts.counts(comparison)
     assert [s["name"] for s in summary["scenarios"]] == comparison.scenarios
     for entry in summary["scenarios"]:
         assert set(entry["pairs"]) == {f"{TF}-vs-{JAX}", f"{TF}-vs-{TORCH}", f"{JAX}-vs-{TORCH}"}
@@ -119,7 +121,7 @@ def test_cli_report_equals_the_in_memory_report(tmp_path, write_artifacts, known
     runs = reference_runs()
     _, out, summary_path = run_report(tmp_path, write_artifacts(runs), known=known_file)
     data, summary = publish.build(runs, known_file, figure="heatmap.png", results_dir=str(tmp_path / "results"))
-    assert out.read_text(encoding="utf-8") == report.render(data)
+    assert out.read_text(encoding="utf-8") == render.render(data)
     assert json.loads(summary_path.read_text()) == json.loads(json.dumps(summary))
 
 
@@ -253,7 +255,7 @@ def test_baseline_build_lists_exactly_the_changes(known_file):
                                   baseline_name="old")
     assert summary["baseline_changes"] == EXPECTED_CHANGES
     assert data.claim_changes == [("C4", TORCH, "holds", "partly")]
-    text = report.render(data)
+    text = render.render(data)
     changed = text[text.index("## Changed since baseline"):text.index("## Scenarios by backend pair")]
     assert "Baseline: `old`." in changed
     assert "**New divergences:** 2" in changed and "**Fixed divergences:** 2" in changed
@@ -271,7 +273,7 @@ def test_baseline_identical_to_current_changes_nothing(known_file):
     data, summary = publish.build(reference_runs(), known_file, baseline_runs=reference_runs(),
                                   baseline_name="same")
     assert summary["baseline_changes"] == [] and data.claim_changes == []
-    text = report.render(data)
+    text = render.render(data)
     assert "**New divergences:** 0" in text and "**Fixed divergences:** 0" in text
     assert "**Changed claim verdicts:** 0" in text
 
@@ -284,7 +286,7 @@ def test_baseline_change_from_one_divergence_to_another_is_listed():
     after_probes["gru_1"] = make_probe(after_probes["gru_1"].values, mask)
     after = three_runs([make_record("seed/a", seed_probes())], [make_record("seed/a", seed_probes())],
                        [make_record("seed/a", after_probes)])
-    changes = publish.baseline_changes(compare.compare(before), compare.compare(after))
+    changes = publish.baseline_changes(verdicts.compare(before), verdicts.compare(after))
     assert [(c.pair, c.before, c.after) for c in changes] == [
         (f"{TF}-vs-{TORCH}", "differs", "mask-differs"), (f"{JAX}-vs-{TORCH}", "differs", "mask-differs")]
 
@@ -295,7 +297,7 @@ def test_baseline_scenario_new_since_baseline():
                                                                             error=("E", "x") if label == TF
                                                                             else None)]
                          for label in LABELS))
-    changes = publish.baseline_changes(compare.compare(before), compare.compare(after))
+    changes = publish.baseline_changes(verdicts.compare(before), verdicts.compare(after))
     assert [(c.scenario, c.pair, c.before, c.after) for c in changes] == [
         ("new/b", f"{TF}-vs-{JAX}", "absent", "error-differs"),
         ("new/b", f"{TF}-vs-{TORCH}", "absent", "error-differs")]
@@ -325,7 +327,7 @@ def test_summary_carries_the_changed_claim_verdicts(known_file):
 def test_baseline_runs_without_a_name_still_show_the_changes(known_file):
     data, summary = publish.build(reference_runs(), known_file, baseline_runs=reference_runs(baseline=True))
     assert summary.get("baseline_changes") == EXPECTED_CHANGES
-    assert "## Changed since baseline" in report.render(data)
+    assert "## Changed since baseline" in render.render(data)
 
 
 # ---- numbers in summary.json --------------------------------------------------------------------------
@@ -343,7 +345,7 @@ def test_nan_against_a_number_is_not_a_zero_difference_in_the_summary(no_known):
 def test_read_back_artifacts_compare_like_the_in_memory_ones(tmp_path, write_artifacts):
     runs = reference_runs()
     read = artifacts.read_all(write_artifacts(runs))
-    one, two = compare.compare(runs), compare.compare(read)
+    one, two = verdicts.compare(runs), verdicts.compare(read)
     assert {k: (p.verdict, p.max_abs) for k, p in one.results.items()} == \
         {k: (p.verdict, p.max_abs) for k, p in two.results.items()}
 

@@ -34,15 +34,16 @@ from conftest import (
     three_runs,
 )
 
-from harness import compare, publish, report
-from harness.known import KnownDivergence
+from harness.compare import verdicts
+from harness.compare.known import KnownDivergence
+from harness.report import publish, render
 
 GOLDEN = Path(__file__).parent / "golden"
 
 
-def render(runs, known_path: Path, **kw) -> str:
+def render_report(runs, known_path: Path, **kw) -> str:
     data, _ = publish.build(runs, known_path, **kw)
-    return report.render(data)
+    return render.render(data)
 
 
 def all_text(src: str) -> str:
@@ -71,7 +72,7 @@ def scenario_section(src: str, name_markdown: str) -> str:
 
 @pytest.fixture
 def reference(known_file) -> str:
-    return render(reference_runs(), known_file)
+    return render_report(reference_runs(), known_file)
 
 
 # ---- shape of the report ----------------------------------------------------------------------------
@@ -116,14 +117,14 @@ def test_matrix_cells_give_verdict_and_max_abs(reference, known_file):
     assert matrix["rnn/raises-everywhere"] == ["both-error"] * 3
     assert matrix["rnn/gru-known"][1] == "known 5.0e-01"
     for name, cells in matrix.items():
-        verdicts = [cell.split()[0] for cell in cells]
-        assert verdicts == [data.comparison.get(name, a, b).verdict for a, b in data.comparison.pairs]
+        shown = [cell.split()[0] for cell in cells]
+        assert shown == [data.comparison.get(name, a, b).verdict for a, b in data.comparison.pairs]
 
 
 def test_findings_list_exactly_the_unexpected_scenarios(reference, known_file):
     data, _ = publish.build(reference_runs(), known_file)
-    unexpected = {s for s in data.comparison.scenarios if compare.scenario_verdict(data.comparison, s)
-                  not in compare.EXPECTED}
+    unexpected = {s for s in data.comparison.scenarios if verdicts.scenario_verdict(data.comparison, s)
+                  not in verdicts.EXPECTED}
     findings = section(reference, "Findings")
     listed = [text for href, text in links(findings)]
     assert set(listed) == unexpected
@@ -134,7 +135,7 @@ def test_findings_list_exactly_the_unexpected_scenarios(reference, known_file):
 
 def test_no_findings_when_everything_matches(no_known):
     runs = three_runs(*([make_record("seed/a", seed_probes())] for _ in LABELS))
-    out = render(runs, no_known)
+    out = render_report(runs, no_known)
     assert "No unexpected divergence between backends" in section(out, "Findings")
     assert "None recorded or matched." in section(out, "Known divergences")
 
@@ -143,7 +144,7 @@ def test_summary_counts_match_the_comparison(reference, known_file):
     data, _ = publish.build(reference_runs(), known_file)
     rows = rendered_tables(section(reference, "Summary"))[0]
     assert rows[0] == ["verdict", "count"]
-    assert {v: int(n) for v, n in rows[1:]} == compare.counts(data.comparison)
+    assert {v: int(n) for v, n in rows[1:]} == verdicts.counts(data.comparison)
     assert sum(int(n) for _, n in rows[1:]) == 3 * len(data.comparison.scenarios)
     # most severe first
     order = [v for v, _ in rows[1:]]
@@ -170,10 +171,10 @@ def test_claims_table(reference):
 def test_divergent_scenarios_come_first(reference, known_file):
     data, _ = publish.build(reference_runs(), known_file)
     order = [text for level, text in headings(reference) if level == 3]
-    verdicts = [compare.scenario_verdict(data.comparison, name) for name in order]
-    bad = [v not in compare.EXPECTED for v in verdicts]
+    found = [verdicts.scenario_verdict(data.comparison, name) for name in order]
+    bad = [v not in verdicts.EXPECTED for v in found]
     assert bad == sorted(bad, reverse=True)  # every divergent one before every expected one
-    ranks = [compare.SEVERITY.index(v) for v, b in zip(verdicts, bad) if b]
+    ranks = [verdicts.SEVERITY.index(v) for v, b in zip(found, bad) if b]
     assert ranks == sorted(ranks)
 
 
@@ -227,7 +228,7 @@ def test_known_divergence_links_must_be_https(tmp_path):
     path = tmp_path / "k.toml"
     path.write_text('[[divergence]]\nscenario = "s"\nbackends = ["torch"]\nwhat = "w"\nwhy = "y"\n'
                     'link = "javascript:alert(1)"\n')
-    out = render(runs, path)
+    out = render_report(runs, path)
     assert "javascript" not in render_html(out)
 
 
@@ -237,7 +238,7 @@ def test_known_divergence_link_with_a_newline_keeps_the_table(tmp_path):
     path = tmp_path / "k.toml"
     path.write_text('[[divergence]]\nscenario = "s"\nbackends = ["torch"]\nwhat = "w"\nwhy = "y"\n'
                     'link = "https://example.com/a\\n| injected | row |"\n')
-    assert table_problems(render(runs, path)) == []
+    assert table_problems(render_report(runs, path)) == []
 
 
 def test_compiled_section(reference):
@@ -251,7 +252,7 @@ def test_compiled_section_names_a_compiled_difference(no_known):
     probes = seed_probes()
     drift = {**probes, "jit/gru_1": seed_probes(shift=0.5)["gru_1"]}
     runs = three_runs([make_record("s", drift)], [make_record("s", probes)], [make_record("s", probes)])
-    rows = rendered_tables(section(render(runs, no_known), "Compiled mode and determinism"))[0]
+    rows = rendered_tables(section(render_report(runs, no_known), "Compiled mode and determinism"))[0]
     assert rows[1][:3] == [TF, "1 not run", "0 of 1 match: differs in s"]
 
 
@@ -265,21 +266,21 @@ def test_environment_table(reference):
 
 
 def test_figure_is_linked_when_given(known_file):
-    out = render(reference_runs(), known_file, figure="heatmap.png")
+    out = render_report(reference_runs(), known_file, figure="heatmap.png")
     tokens = [c for t in markdown_parser().parse(out) for c in (t.children or []) if c.type == "image"]
     assert [t.attrs["src"] for t in tokens] == ["heatmap.png"]
-    assert "![" not in render(reference_runs(), known_file)
+    assert "![" not in render_report(reference_runs(), known_file)
 
 
 # ---- draw_mask --------------------------------------------------------------------------------------
 
 def test_draw_mask():
-    assert report.draw_mask(None) == "no mask"
-    assert report.draw_mask(SEED_MASK) == "`01010 01010`"
-    assert report.draw_mask(np.array([True, False, True])) == "`101`"
+    assert render.draw_mask(None) == "no mask"
+    assert render.draw_mask(SEED_MASK) == "`01010 01010`"
+    assert render.draw_mask(np.array([True, False, True])) == "`101`"
     many = np.zeros((11, 3), bool)
     many[:, 0] = True
-    assert report.draw_mask(many) == "`" + " ".join(["100"] * 8) + "` +3"
+    assert render.draw_mask(many) == "`" + " ".join(["100"] * 8) + "` +3"
 
 
 # ---- hostile data stays text ------------------------------------------------------------------------
@@ -316,7 +317,7 @@ def hostile(tmp_path) -> str:
     path = tmp_path / "k.toml"
     path.write_text(f'[[divergence]]\nscenario = "hostile/error"\nbackends = ["jax"]\n'
                     f'what = {json.dumps(H_WHAT)}\nwhy = "why `x`"\n')
-    return render(hostile_runs(), path)
+    return render_report(hostile_runs(), path)
 
 
 def test_hostile_report_keeps_its_tables(hostile):
@@ -349,7 +350,7 @@ def test_hostile_claim_id_cannot_break_the_expectation_table(no_known):
     claim = "C5 | <script>c</script>"
     runs = three_runs(*([make_record("s", seed_probes(), expectations=[expectation("e", claim, True)])]
                         for _ in LABELS))
-    out = render(runs, no_known)
+    out = render_report(runs, no_known)
     assert table_problems(out) == []
     assert "<script" not in render_html(out)
 
@@ -358,7 +359,7 @@ def test_hostile_dtype_is_escaped(no_known):
     def rec(dtype):
         return make_record("s", {"x": make_probe(np.zeros(2, np.float32), dtype=dtype)})
     runs = three_runs([rec("<script>d</script>|x")], [rec("float32")], [rec("float32")])
-    out = render(runs, no_known)
+    out = render_report(runs, no_known)
     assert "<script" not in render_html(out)
     assert table_problems(out) == []
 
@@ -367,7 +368,7 @@ def test_error_message_with_a_pipe_survives_in_the_status_line(no_known):
     message = "expected mask | got None"
     runs = three_runs([make_record("s", error=("ValueError", message))], [make_record("s", seed_probes())],
                       [make_record("s", seed_probes())])
-    status = [line for line in all_text(render(runs, no_known)).splitlines() if line.startswith("Status:")]
+    status = [line for line in all_text(render_report(runs, no_known)).splitlines() if line.startswith("Status:")]
     assert f"ValueError: {message}" in status[0]
 
 
@@ -378,7 +379,7 @@ def test_error_message_with_a_pipe_survives_in_the_status_line(no_known):
 def test_links_to_odd_scenario_names_reach_their_heading(no_known, name):
     runs = three_runs([make_record(name, seed_probes())], [make_record(name, seed_probes())],
                       [make_record(name, seed_probes(shift=1.0))])
-    out = render(runs, no_known)
+    out = render_report(runs, no_known)
     anchors = set(heading_anchors(out))
     internal = [href[1:] for href, _ in links(out) if href.startswith("#")]
     assert internal and all(a in anchors for a in internal)
@@ -396,21 +397,21 @@ def test_the_report_says_which_tolerance_applied_to_a_difference(hostile):
 # ---- determinism ------------------------------------------------------------------------------------
 
 def test_rendering_twice_gives_the_same_text(known_file):
-    assert render(reference_runs(), known_file) == render(reference_runs(), known_file)
+    assert render_report(reference_runs(), known_file) == render_report(reference_runs(), known_file)
 
 
 def test_run_order_does_not_change_the_report(known_file):
     runs = reference_runs()
-    assert render(runs, known_file) == render(list(reversed(runs)), known_file)
-    assert render(runs, known_file) == render([runs[1], runs[2], runs[0]], known_file)
+    assert render_report(runs, known_file) == render_report(list(reversed(runs)), known_file)
+    assert render_report(runs, known_file) == render_report([runs[1], runs[2], runs[0]], known_file)
 
 
 def test_record_order_within_a_run_does_not_change_the_matrix(known_file):
     runs = reference_runs()
     shuffled = [make_artifact(r.label, list(reversed(list(r.records.values()))), **r.environment)
                 for r in runs]
-    first = render(runs, known_file)
-    second = render(shuffled, known_file)
+    first = render_report(runs, known_file)
+    second = render_report(shuffled, known_file)
     for title in ("Findings", "Summary", "Scenarios by backend pair", "Known divergences"):
         assert section(first, title) == section(second, title)
 
@@ -419,7 +420,7 @@ def test_known_table_follows_the_pair_order(tmp_path):
     entry = KnownDivergence(scenario="*", backends=("torch",), what="w", why="y")
     runs = three_runs([make_record("s", seed_probes())], [make_record("s", seed_probes())],
                       [make_record("s", seed_probes(shift=1.0))])
-    comparison = compare.compare(runs, [entry])
+    comparison = verdicts.compare(runs, [entry])
     assert [k[1:] for k, p in comparison.results.items() if p.known] == [(TF, TORCH), (JAX, TORCH)]
 
 
@@ -430,7 +431,7 @@ def golden_outputs(tmp_path: Path) -> tuple[str, str]:
     known.write_text(KNOWN_TOML, encoding="utf-8")
     data, summary = publish.build(reference_runs(), known, figure="heatmap.png",
                                   baseline_runs=reference_runs(baseline=True), baseline_name="reports/baseline")
-    return report.render(data), json.dumps(summary, indent=1, sort_keys=True) + "\n"
+    return render.render(data), json.dumps(summary, indent=1, sort_keys=True) + "\n"
 
 
 def test_golden_report(tmp_path):

@@ -38,7 +38,7 @@ class Tolerance:
 class Expectation:
     """A claim about one backend's captured results.
 
-    `check` receives a `harness.captured.Captured` and returns a bool, or a (bool, evidence) pair
+    `check` receives a `harness.define.captured.Captured` and returns a bool, or a (bool, evidence) pair
     where evidence is one line drawn from the data. `claim` ties it to a seed conclusion (C1..C6).
     """
 
@@ -210,7 +210,7 @@ def _one_line(exc: BaseException) -> str:
     tb = exc.__traceback__
     while tb is not None:
         frame_file = tb.tb_frame.f_code.co_filename
-        if "importlib" not in frame_file and not frame_file.endswith("harness/registry.py"):
+        if "importlib" not in frame_file and not frame_file.endswith("harness/define/registry.py"):
             where = f" ({Path(frame_file).name}:{tb.tb_lineno})"
         tb = tb.tb_next
     if isinstance(exc, SyntaxError) and exc.filename:

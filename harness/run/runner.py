@@ -24,10 +24,11 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from harness import artifacts, backends
+from harness import artifacts
 from harness.artifacts import Artifact, ScenarioRecord
-from harness.captured import Captured, ErrorInfo
-from harness.registry import Scenario
+from harness.define.captured import Captured, ErrorInfo
+from harness.define.registry import Scenario
+from harness.run import backends
 
 POLL_S = 0.02
 
@@ -227,12 +228,12 @@ def run_all(flags: list[str]) -> int:
 def worker_main(backend: str, sources: list[str], names: list[str], journal: Path,
                 compiled: bool) -> int:
     backends.prepare_process(backend)
-    from harness import registry
+    from harness.define import registry
 
     selected = {s.name: s for s in registry.load(sources)}
     if backend == "tensorflow":
         backends.silence_tensorflow()
-    from harness import capture
+    from harness.run import capture
 
     # Each scenario ends with keras.backend.clear_session(), whose gc.collect() would walk every
     # object the imports made (0.1-0.2 s a scenario); frozen, they are skipped.

@@ -16,11 +16,11 @@ import keras
 import numpy as np
 from keras.src.backend import get_keras_mask  # public API has no getter for the runtime mask
 
-from harness import autodiff
-from harness.captured import Captured, ErrorInfo, Probe, WarningInfo
-from harness.registry import Scenario
-from harness.tensors import as_model_input, mask_to_numpy, to_numpy
-from harness.weights import weight_values
+from harness.define.captured import Captured, ErrorInfo, Probe, WarningInfo
+from harness.define.registry import Scenario
+from harness.define.weights import weight_values
+from harness.run import autodiff
+from harness.run.tensors import as_model_input, mask_to_numpy, to_numpy
 
 
 class ScenarioDefinitionError(Exception):

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from harness.artifacts import Artifact, ScenarioRecord
-from harness.captured import Probe
-from harness.known import KnownDivergence, find_known
+from harness.compare.known import KnownDivergence, find_known
+from harness.define.captured import Probe
 
 # Most severe first: a scenario's verdict is the most severe of its probes' verdicts.
 SEVERITY = (

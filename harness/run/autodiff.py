@@ -13,8 +13,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from harness.registry import Train
-from harness.tensors import as_model_input, to_numpy
+from harness.define.registry import Train
+from harness.run.tensors import as_model_input, to_numpy
 
 
 def train_step(model: Any, inputs: list[np.ndarray], train: Train) -> dict[str, tuple[np.ndarray, str]]:

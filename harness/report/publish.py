@@ -7,9 +7,11 @@ import math
 from pathlib import Path
 from typing import Any
 
-from harness import artifacts, claims, compare, report
+from harness import artifacts
 from harness.artifacts import Artifact
-from harness.known import KnownDivergenceError, load_known
+from harness.compare import claims, verdicts
+from harness.compare.known import KnownDivergenceError, load_known
+from harness.report import render
 
 MAX_HEATMAP_ROWS = 200
 DEFAULT_KNOWN = Path("scenarios/known_divergences.toml")
@@ -20,7 +22,7 @@ nox -s report                # rebuild the report from reports/results/ without 
 
 def build(runs: list[Artifact], known_path: Path, figure: str | None = None,
           baseline_runs: list[Artifact] | None = None, baseline_name: str | None = None,
-          results_dir: str = "reports/results") -> tuple[report.ReportInput, dict[str, Any]]:
+          results_dir: str = "reports/results") -> tuple[render.ReportInput, dict[str, Any]]:
     """Everything the report shows, computed once: the markdown input and the summary."""
     try:
         known = load_known(known_path)
@@ -28,7 +30,7 @@ def build(runs: list[Artifact], known_path: Path, figure: str | None = None,
         raise artifacts.ArtifactError(str(exc)) from None
     comparison = _compare(runs, known)
     judged = {run.label: claims.judge(run) for run in runs}
-    compiled = {run.label: compare.eager_vs_compiled(run) for run in runs}
+    compiled = {run.label: verdicts.eager_vs_compiled(run) for run in runs}
     changes, claim_changes = [], []
     if baseline_runs is not None:
         before = _compare(baseline_runs, known)
@@ -38,35 +40,35 @@ def build(runs: list[Artifact], known_path: Path, figure: str | None = None,
         claim_changes = [(c, label, old_claims[label][c].verdict, judged[label][c].verdict)
                          for label in judged if label in old_claims for c in claims.CLAIMS
                          if old_claims[label][c].verdict != judged[label][c].verdict]
-    data = report.ReportInput(runs=runs, comparison=comparison, claims=judged, compiled=compiled,
+    data = render.ReportInput(runs=runs, comparison=comparison, claims=judged, compiled=compiled,
                               reproduce=REPRODUCE, results_dir=results_dir, figure=figure,
                               baseline=baseline_name,
                               baseline_changes=changes, claim_changes=claim_changes)
     return data, summary(data)
 
 
-def _compare(runs: list[Artifact], known: list) -> compare.Comparison:
+def _compare(runs: list[Artifact], known: list) -> verdicts.Comparison:
     try:
-        return compare.compare(runs, known)
+        return verdicts.compare(runs, known)
     except ValueError as exc:  # two artifacts with one label
         raise artifacts.ArtifactError(str(exc)) from None
 
 
-def baseline_changes(before: compare.Comparison, after: compare.Comparison) -> list[report.BaselineChange]:
+def baseline_changes(before: verdicts.Comparison, after: verdicts.Comparison) -> list[render.BaselineChange]:
     """Pairs whose verdict moved across the expected/unexpected line, or appeared."""
     out = []
     for key, pair in after.results.items():
         old = before.results.get(key)
         old_verdict = old.verdict if old else "absent"
-        was_bad = old is not None and old.verdict not in compare.EXPECTED
-        is_bad = pair.verdict not in compare.EXPECTED
+        was_bad = old is not None and old.verdict not in verdicts.EXPECTED
+        is_bad = pair.verdict not in verdicts.EXPECTED
         if was_bad != is_bad or (is_bad and old_verdict != pair.verdict):
-            out.append(report.BaselineChange(pair.scenario, pair.a, pair.b, old_verdict, pair.verdict))
+            out.append(render.BaselineChange(pair.scenario, pair.a, pair.b, old_verdict, pair.verdict))
     order = {pair: i for i, pair in enumerate(after.pairs)}
     return sorted(out, key=lambda c: (c.scenario, order[(c.a, c.b)]))
 
 
-def summary(data: report.ReportInput) -> dict[str, Any]:
+def summary(data: render.ReportInput) -> dict[str, Any]:
     cmp = data.comparison
     scenarios = []
     for name in cmp.scenarios:
@@ -77,18 +79,18 @@ def summary(data: report.ReportInput) -> dict[str, Any]:
             pairs[p.key] = {"verdict": p.verdict, "max_abs_diff": _finite(p.max_abs) if compared else None,
                             "nonfinite": not math.isfinite(p.max_abs),
                             "detail": p.detail, **({"known": p.known.why} if p.known else {})}
-        scenarios.append({"name": name, "verdict": compare.scenario_verdict(cmp, name), "pairs": pairs})
+        scenarios.append({"name": name, "verdict": verdicts.scenario_verdict(cmp, name), "pairs": pairs})
     return {
         "backends": cmp.labels,
         "environments": {r.label: r.environment for r in data.runs},
-        "counts": compare.counts(cmp),
+        "counts": verdicts.counts(cmp),
         "claims": [
             {"id": claim, "text": text,
              "verdicts": {label: data.claims[label][claim].verdict for label in cmp.labels},
              "evidence": {label: data.claims[label][claim].evidence for label in cmp.labels}}
             for claim, text in claims.CLAIMS.items()
         ],
-        "findings": [s["name"] for s in scenarios if s["verdict"] not in compare.EXPECTED],
+        "findings": [s["name"] for s in scenarios if s["verdict"] not in verdicts.EXPECTED],
         "stale_known": [k.scenario for k in cmp.stale_known],
         "compiled": {label: {s: p.verdict for s, p in v.items()} for label, v in data.compiled.items()},
         "scenarios": scenarios,
@@ -103,7 +105,7 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def heatmap(data: report.ReportInput, path: Path) -> bool:
+def heatmap(data: render.ReportInput, path: Path) -> bool:
     """log10 max abs diff per scenario and pair; False when matplotlib is not installed."""
     try:
         import matplotlib
@@ -154,8 +156,8 @@ def build_report(args: Any) -> int:
     data, facts = build(runs, known_path, None, baseline_runs, str(args.baseline) if args.baseline else None,
                         results_dir=str(args.results))
     if heatmap(data, figure_path):
-        data = report.ReportInput(**{**data.__dict__, "figure": figure_path.name})
-    artifacts.atomic_write(args.out, report.render(data).encode())
+        data = render.ReportInput(**{**data.__dict__, "figure": figure_path.name})
+    artifacts.atomic_write(args.out, render.render(data).encode())
     args.json.parent.mkdir(parents=True, exist_ok=True)
     artifacts.atomic_write(args.json, (json.dumps(facts, indent=1, sort_keys=True) + "\n").encode())
     unexpected = len(facts["findings"])

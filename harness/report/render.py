@@ -7,10 +7,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from harness import markdown as md
 from harness.artifacts import Artifact
-from harness.claims import CLAIMS, ClaimResult
-from harness.compare import (
+from harness.compare.claims import CLAIMS, ClaimResult
+from harness.compare.verdicts import (
     EXPECTED,
     SEVERITY,
     Comparison,
@@ -19,6 +18,7 @@ from harness.compare import (
     counts,
     scenario_verdict,
 )
+from harness.report import markdown as md
 
 MAX_SEQUENCES = 8  # mask rows drawn per probe before eliding
 

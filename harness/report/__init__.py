@@ -1,0 +1,1 @@
+"""Report: verdicts in, markdown, summary.json and figures out. numpy and matplotlib only."""
