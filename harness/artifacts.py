@@ -12,6 +12,7 @@ import io
 import json
 import os
 import re
+import sys
 import tempfile
 import zipfile
 import zlib
@@ -21,11 +22,16 @@ from typing import Any
 
 import numpy as np
 
+from harness import safety
 from harness.define.captured import Captured, ErrorInfo, Probe, WarningInfo
 
 SCHEMA_VERSION = 1
 LABEL_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _ALLOWED_KINDS = set("biuf")  # bool, signed and unsigned ints, floats: nothing that needs pickle
+# Bounds on what a read may take in: a manifest is parsed whole, an NPZ is held whole and unpacked.
+MAX_MANIFEST_BYTES = 256 << 20
+MAX_NPZ_BYTES = 2 << 30
+MAX_UNPACKED_BYTES = 4 << 30  # the arrays an NPZ's members declare, all together (zip bombs)
 
 
 class ArtifactError(Exception):
@@ -156,12 +162,20 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+def _read_file(path: Path, limit: int) -> bytes:
+    """A file of the results folder, bounded: no FIFO, device, endless or huge file, no link out."""
+    try:
+        return safety.read_bounded(path, limit=limit, inside=path.parent)
+    except safety.RefusedFile as exc:
+        raise ArtifactError(str(exc)) from None
+
+
 def read(json_path: Path) -> Artifact:
     """Read one artifact pair, refusing anything malformed with an ArtifactError."""
-    name = str(json_path)
+    name = safety.printable(json_path)
     fix = "rerun `harness run` for this backend or remove the file"
     try:
-        manifest = json.loads(json_path.read_bytes())
+        manifest = json.loads(_read_file(json_path, MAX_MANIFEST_BYTES))
     except FileNotFoundError:
         raise ArtifactError(f"{name}: artifact not found") from None
     except IsADirectoryError:
@@ -184,14 +198,14 @@ def read(json_path: Path) -> Artifact:
         raise ArtifactError(f"{name}: malformed manifest ({exc}); {fix}") from None
     npz_path = json_path.with_suffix(".npz")
     try:
-        npz_bytes = npz_path.read_bytes()
+        npz_bytes = _read_file(npz_path, MAX_NPZ_BYTES)
     except FileNotFoundError:
         raise ArtifactError(f"{name}: its arrays file {npz_path.name} is missing; {fix}") from None
     except OSError:
         raise ArtifactError(f"{name}: its arrays file {npz_path.name} cannot be read; {fix}") from None
     previous = _previous_npz(json_path)
     if hashlib.sha256(npz_bytes).hexdigest() != expected_sha and previous.is_file():
-        npz_bytes = previous.read_bytes()  # a write was interrupted between its two renames
+        npz_bytes = _read_file(previous, MAX_NPZ_BYTES)  # a write was interrupted between its two renames
     if hashlib.sha256(npz_bytes).hexdigest() != expected_sha:
         raise ArtifactError(f"{name}: {npz_path.name} does not belong to this manifest "
                             f"(checksum differs); {fix}")
@@ -215,10 +229,10 @@ def _load_npz(data: bytes, path: Path) -> dict[str, np.ndarray]:
     except (ValueError, OSError, zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError,
             MemoryError, zlib.error) as exc:
         reason = "holds object arrays (would need pickle)" if "pickle" in str(exc) else "corrupt"
-        raise ArtifactError(f"{path}: {reason}; refusing to read it") from None
+        raise ArtifactError(f"{safety.printable(path)}: {reason}; refusing to read it") from None
     for key, array in arrays.items():
         if array.dtype.kind not in _ALLOWED_KINDS:
-            raise ArtifactError(f"{path}: array {key!r} has dtype {array.dtype}; refusing to read it")
+            raise ArtifactError(f"{safety.printable(path)}: array {key!r} has dtype {array.dtype}; refusing to read it")
     return arrays
 
 
@@ -226,6 +240,9 @@ def _check_declared_sizes(data: bytes) -> None:
     """Refuse an .npy member whose header declares more data than the member holds: loading it
     would allocate whatever the header says (a one-line file could ask for terabytes)."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        unpacked = sum(member.file_size for member in archive.infolist())
+        if unpacked > MAX_UNPACKED_BYTES:
+            raise ValueError(f"its members unpack to {unpacked} bytes")
         for member in archive.infolist():
             with archive.open(member) as handle:
                 version = np.lib.format.read_magic(handle)
@@ -278,8 +295,16 @@ def decode_record(entry: dict[str, Any], arrays: dict[str, np.ndarray], label: s
 
 
 def read_all(results_dir: Path) -> list[Artifact]:
-    """Every artifact in a folder, in a stable order; an error if there are none."""
-    paths = sorted(results_dir.glob("*.json")) if results_dir.is_dir() else []
+    """Every artifact in a folder, in a stable order; an error if there are none.
+
+    A name that is not UTF-8 cannot be an artifact's (labels are ASCII): skipped with a warning."""
+    paths = []
+    for path in sorted(results_dir.glob("*.json")) if results_dir.is_dir() else []:
+        if safety.is_utf8_name(path.name):
+            paths.append(path)
+        else:
+            print(f"harness: warning: skipping {safety.printable(path)}: its name is not UTF-8, so it is "
+                  f"no harness artifact", file=sys.stderr)
     if not paths:
         raise ArtifactError(f"no artifacts in {results_dir}: run `nox -s tf jax torch` "
                             f"(or `python -m harness run --backend B`) first")

@@ -7,14 +7,15 @@ import math
 from pathlib import Path
 from typing import Any
 
-from harness import artifacts
+from harness import artifacts, safety
 from harness.artifacts import Artifact
 from harness.compare import claims, verdicts
-from harness.compare.known import KnownDivergenceError, load_known
+from harness.compare.known import KnownDivergenceError, load_known, load_surprises
 from harness.report import render
 
 MAX_HEATMAP_ROWS = 200
 DEFAULT_KNOWN = Path("scenarios/known_divergences.toml")
+SURPRISES_FILE = "surprises.toml"  # read from the known-divergence registry's folder
 REPRODUCE = """pip install nox
 nox -s tf jax torch          # one venv per backend; each session refreshes this report
 nox -s report                # rebuild the report from reports/results/ without running anything"""
@@ -26,6 +27,7 @@ def build(runs: list[Artifact], known_path: Path, figure: str | None = None,
     """Everything the report shows, computed once: the markdown input and the summary."""
     try:
         known = load_known(known_path)
+        surprises = load_surprises(known_path.with_name(SURPRISES_FILE))
     except KnownDivergenceError as exc:
         raise artifacts.ArtifactError(str(exc)) from None
     comparison = _compare(runs, known)
@@ -43,7 +45,8 @@ def build(runs: list[Artifact], known_path: Path, figure: str | None = None,
     data = render.ReportInput(runs=runs, comparison=comparison, claims=judged, compiled=compiled,
                               reproduce=REPRODUCE, results_dir=results_dir, figure=figure,
                               baseline=baseline_name,
-                              baseline_changes=changes, claim_changes=claim_changes)
+                              baseline_changes=changes, claim_changes=claim_changes,
+                              surprises=surprises)
     return data, summary(data)
 
 
@@ -153,8 +156,10 @@ def build_report(args: Any) -> int:
     known_path = args.known or DEFAULT_KNOWN
     if args.known is not None and not args.known.is_file():
         raise artifacts.ArtifactError(f"--known {args.known}: file not found")
-    data, facts = build(runs, known_path, None, baseline_runs, str(args.baseline) if args.baseline else None,
-                        results_dir=str(args.results))
+    # printable: a folder name that is not UTF-8 must not stop the report from being encoded
+    data, facts = build(runs, known_path, None, baseline_runs,
+                        safety.printable(args.baseline) if args.baseline else None,
+                        results_dir=safety.printable(args.results))
     if heatmap(data, figure_path):
         data = render.ReportInput(**{**data.__dict__, "figure": figure_path.name})
     artifacts.atomic_write(args.out, render.render(data).encode())
