@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -63,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-compiled", dest="compiled", action="store_false",
                      help="skip the compiled (jit) pass")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    run.add_argument("--no-cache", action="store_true",
+                     help="no compilation caches (the same as HARNESS_NO_CACHE=1)")
 
     report = commands.add_parser("report", help="compare artifacts and render the report")
     report.add_argument("--results", type=Path, default=Path("reports/results"), metavar="DIR")
@@ -107,6 +110,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.run import runner
 
+    if args.no_cache:  # the workers (and --backend all's runs) inherit it
+        os.environ["HARNESS_NO_CACHE"] = "1"
     if args.backend == "all":
         if args.label:
             raise UsageError("--label names one run; it cannot be used with --backend all")

@@ -244,7 +244,7 @@ def _compiled(data: ReportInput) -> str:
 
 
 ENV_ROWS = ("backend", "backend_version", "keras", "numpy", "python", "platform", "device",
-            "device_name", "floatx", "harness", "git_revision", "time", "run_wall_s")
+            "device_name", "floatx", "harness", "git_revision", "time", "run_wall_s", "compilation_cache")
 
 
 def _environment(data: ReportInput) -> str:

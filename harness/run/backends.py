@@ -115,6 +115,7 @@ def environment(backend: str) -> dict[str, str]:
     import numpy
 
     from harness import __version__
+    from harness.run import caches  # here, not at the top: caches imports this module
 
     return {
         "backend": backend,
@@ -129,6 +130,7 @@ def environment(backend: str) -> dict[str, str]:
         "floatx": keras.config.floatx(),
         "harness": __version__,
         "git_revision": _git_revision(),
+        "compilation_cache": caches.state(),  # on/off and how warm: what a run's time depends on
     }
 
 
