@@ -75,7 +75,7 @@ def test_report_writes_markdown_summary_and_figure(tmp_path, write_artifacts, kn
     assert text.startswith("# Keras mask harness report\n")
     assert table_problems(text) == []
     assert (out.parent / "heatmap.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "![log10 max abs diff per scenario and pair](heatmap.png)" in text
+    assert "marked](heatmap.png)" in text
     stdout = capsys.readouterr().out
     assert "report: 3 runs, 14 scenarios, 10 with unexpected divergences" in stdout
     assert json.loads(summary_path.read_text())["backends"] == [TF, JAX, TORCH]
@@ -103,8 +103,16 @@ def test_summary_json_contract(tmp_path, write_artifacts, known_file):
             else:  # never compared (shape, dtype, error) or NaN/Inf against a number: no number
                 assert pair["max_abs_diff"] is None
     by_name = {s["name"]: s for s in summary["scenarios"]}
+    # 0.5 apart at values of 3.1 and 2.6: 0.5 / (1e-6 + 1e-5 * 3.1) = 15625 float32 tolerances
     assert by_name["rnn/gru-differs"]["pairs"][f"{TF}-vs-{TORCH}"] == {
-        "verdict": "differs", "max_abs_diff": 0.5, "detail": "first at gru_1", "nonfinite": False}
+        "verdict": "differs", "max_abs_diff": 0.5, "detail": "first at gru_1", "nonfinite": False,
+        "tolerances_apart": pytest.approx(0.5 / (1e-6 + 1e-5 * 3.1))}
+    assert by_name["rnn/raises-everywhere"]["pairs"][f"{TF}-vs-{JAX}"]["tolerances_apart"] is None
+    paths = {p["path"]: p for p in summary["what_it_means"]["paths"]}
+    assert list(paths) == ["TensorFlow → JAX", "TensorFlow → PyTorch", "JAX ↔ PyTorch"]
+    assert [k["what"] for k in paths["JAX ↔ PyTorch"]["known"]] == ["GRU kept outputs differ by 0.5 on torch"]
+    assert paths["TensorFlow → JAX"]["known"] == []
+    assert {"scenario": "rnn/gru-differs", "verdict": "differs"} in paths["TensorFlow → PyTorch"]["unexpected"]
     assert by_name["rnn/gru-known"]["pairs"][f"{JAX}-vs-{TORCH}"]["known"] == \
         "synthetic: a documented kernel difference"
     assert [c["id"] for c in summary["claims"]] == ["C1", "C2", "C3", "C4", "C5", "C6"]

@@ -70,6 +70,11 @@ def scenario_section(src: str, name_markdown: str) -> str:
     return src[start: end if end != -1 else len(src)]
 
 
+def scenario_headings(src: str) -> list[str]:
+    """The h3 headings of the Scenarios section: one per scenario."""
+    return [text for level, text in headings(section(src, "Scenarios")) if level == 3]
+
+
 @pytest.fixture
 def reference(known_file) -> str:
     return render_report(reference_runs(), known_file)
@@ -79,8 +84,11 @@ def reference(known_file) -> str:
 
 def test_sections_in_reading_order(reference):
     level2 = [text for level, text in headings(reference) if level == 2]
-    assert level2 == ["Findings", "Seed conclusions under Keras 3", "Summary", "Scenarios by backend pair",
-                      "Compiled mode and determinism", "Environment", "Known divergences", "Scenarios"]
+    # the answer first, then how to read the rest, then the evidence and the machinery
+    assert level2 == ["What this means for you", "Findings", "How to read this report",
+                      "Seed conclusions under Keras 3", "Summary", "Scenarios by backend pair",
+                      "Compiled mode and determinism", "Known divergences",
+                      "Seed conclusions: checks and evidence", "How this report was made", "Scenarios"]
     assert headings(reference)[0] == (1, "Keras mask harness report")
 
 
@@ -102,23 +110,42 @@ def test_every_internal_link_points_at_a_heading(reference):
 def test_every_scenario_has_a_section_and_a_matrix_row(reference, known_file):
     data, _ = publish.build(reference_runs(), known_file)
     names = data.comparison.scenarios
-    level3 = [text for level, text in headings(reference) if level == 3]
-    assert sorted(level3) == sorted(names)
+    assert sorted(scenario_headings(reference)) == sorted(names)
     matrix = rendered_tables(section(reference, "Scenarios by backend pair"))[0]
     assert matrix[0] == ["scenario", "tensorflow vs jax", "tensorflow vs torch", "jax vs torch"]
     assert [row[0] for row in matrix[1:]] == names
 
 
-def test_matrix_cells_give_verdict_and_max_abs(reference, known_file):
+def test_matrix_cells_give_verdict_and_tolerances_apart(reference, known_file):
     data, _ = publish.build(reference_runs(), known_file)
     matrix = {row[0]: row[1:] for row in rendered_tables(section(reference, "Scenarios by backend pair"))[0][1:]}
-    assert matrix["rnn/gru-differs"] == ["match 0", "differs 5.0e-01", "differs 5.0e-01"]
-    assert matrix["rnn/masked-only"] == ["differs-masked-only 2.5e-01", "match 0", "differs-masked-only 2.5e-01"]
-    assert matrix["rnn/raises-everywhere"] == ["both-error"] * 3
-    assert matrix["rnn/gru-known"][1] == "known 5.0e-01"
+    # gru_1 differs by 0.05 under its override atol 0.1 (half a tolerance); dense by 3e-6 under
+    # float32's 1e-6 + 1e-5 * 2 (0.14): the larger, 0.5, is shown
+    assert matrix["tolerance/override"] == ["match 0.5", "match 0", "match 0.5"]
+    assert matrix["rnn/raises-everywhere"] == ["both-error"] * 3  # errors drawn as themselves
+    assert matrix["rnn/gru-differs"][0] == "match 0"
     for name, cells in matrix.items():
         shown = [cell.split()[0] for cell in cells]
         assert shown == [data.comparison.get(name, a, b).verdict for a, b in data.comparison.pairs]
+    # a difference of 0.5 at values near 1 is tens of thousands of float32 tolerances
+    apart = render.tolerances_apart(data.comparison.get("rnn/gru-differs", TF, TORCH))
+    assert apart > 1e4 and matrix["rnn/gru-differs"][1] == f"differs {apart:.0f}"
+    known = render.tolerances_apart(data.comparison.get("rnn/gru-known", TF, TORCH))
+    assert matrix["rnn/gru-known"][1] == f"known {known:.0f}"
+    assert "**differs**" in section(reference, "Scenarios by backend pair")  # unexpected ones stand out
+
+
+def test_matrix_ranks_bfloat16_rounding_below_a_float32_divergence(no_known):
+    """The issue's case: bfloat16 rounding (3.9e-3, a match) must not outrank 4.1e-4 in float32."""
+    def run(bf, f32):
+        return [make_record("dtypes/bf16", {"y": make_probe(np.array([1.0, bf], np.float32), dtype="bfloat16")}),
+                make_record("train/adam", {"step/w": make_probe(np.array([1.0, f32], np.float32))})]
+    runs = three_runs(run(1.0, 1.0), run(1.0039, 1.00041), run(1.0, 1.0))
+    data, _ = publish.build(runs, no_known)
+    bf16 = render.tolerances_apart(data.comparison.get("dtypes/bf16", TF, JAX))
+    f32 = render.tolerances_apart(data.comparison.get("train/adam", TF, JAX))
+    assert 0.1 < bf16 < 1 < 10 < f32  # within its tolerance vs ~20 float32 tolerances apart
+    assert data.comparison.get("dtypes/bf16", TF, JAX).verdict == "match"
 
 
 def test_findings_list_exactly_the_unexpected_scenarios(reference, known_file):
@@ -151,26 +178,71 @@ def test_summary_counts_match_the_comparison(reference, known_file):
     assert order.index("missing") < order.index("differs") < order.index("match")
 
 
-def test_claims_table(reference):
+def test_claims_table_is_compact(reference):
     rows = rendered_tables(section(reference, "Seed conclusions under Keras 3"))[0]
-    assert rows[0][:5] == ["claim", "what the seed concluded (Keras 2)", "tensorflow", "jax", "torch"]
+    assert rows[0] == ["claim", "what the seed concluded (Keras 2)", "Keras 3", "details"]
     by_claim = {row[0]: row for row in rows[1:]}
     assert list(by_claim) == ["C1", "C2", "C3", "C4", "C5", "C6"]
-    assert by_claim["C3"][2:5] == ["untested"] * 3
-    assert by_claim["C6"][2:5] == ["does not hold"] * 3
-    assert by_claim["C4"][2:5] == [
-        "holds", "partly: 1 of 2 checks pass (fails: masked output is zero in rnn/masked-only)",
-        "partly: 1 of 2 checks pass (fails: gru skips masked steps in seed/masking-concat)"]
+    # one verdict when every backend agrees
+    assert by_claim["C3"][2] == "untested"
+    assert by_claim["C6"][2] == "does not hold"
+    assert by_claim["C2"][2] == "holds"
+    # per backend only where they differ, backends with the same verdict together
+    assert by_claim["C4"][2] == "tensorflow: holds; jax, torch: partly: 1 of 2 checks pass"
     assert "Embedding(mask_zero=True)" in by_claim["C2"][1]
-    assert "torch: seed/masking-concat, gru skips masked steps: step 2 is 0.31" in by_claim["C4"][5]
-    # evidence that is the same on every backend is said once, without a backend prefix
-    assert by_claim["C5"][5] == "seed/masking-concat, concat keeps the mask"
-    assert by_claim["C2"][6] == "seed/masking-concat, values/nonfinite"
+    assert all(row[3] == "checks and evidence" for row in rows[1:])
+    assert ("#claim-c4", "checks and evidence") in links(section(reference, "Seed conclusions under Keras 3"))
+    assert max(len(line) for line in section(reference, "Seed conclusions under Keras 3").splitlines()) < 200
+
+
+def test_claim_evidence_section_has_every_check_in_full(reference):
+    evidence = section(reference, "Seed conclusions: checks and evidence")
+    c4 = evidence[evidence.index("### Claim C4"):evidence.index("### Claim C5")]
+    rows = rendered_tables(c4)[0]
+    assert rows[0] == ["check", "scenario", "tensorflow", "jax", "torch", "evidence"]
+    by_check = {(row[0], row[1]): row[2:] for row in rows[1:]}
+    assert by_check[("gru skips masked steps", "seed/masking-concat")][:3] == ["yes", "yes", "no"]
+    assert by_check[("masked output is zero", "rnn/masked-only")][:3] == ["yes", "no", "yes"]
+    # different evidence is given per backend; the same evidence once
+    gru = by_check[("gru skips masked steps", "seed/masking-concat")][3]
+    assert "torch: step 2 is 0.31, neither 0 nor the previous output" in gru
+    assert "tensorflow: masked steps repeat the previous output" in gru
+    c6 = evidence[evidence.index("### Claim C6"):]
+    assert rendered_tables(c6)[0][1][2:] == ["no", "no", "no", "mask unchanged"]
+    assert "No scenario checks this claim." in evidence[evidence.index("### Claim C3"):evidence.index("### Claim C4")]
+
+
+def test_long_evidence_is_never_cut(no_known):
+    long = "mask " + " ".join(f"{i:03d}" for i in range(400))  # 1,605 characters
+    record = make_record("claims/long", seed_probes(), expectations=[expectation("long check", "C1", False, long)])
+    out = render_report(three_runs([record], [record], [record]), no_known)
+    assert "…" not in out
+    assert long in all_text(section(out, "Seed conclusions: checks and evidence"))
+    assert long in all_text(section(out, "Scenarios"))
+
+
+def test_default_tolerances_are_said_once(reference):
+    assert reference.count("float32 atol 1e-06, rtol 1e-05") == 1
+    assert "float32 atol 1e-06, rtol 1e-05" in section(reference, "How to read this report")
+    # a scenario with overrides still names them, with their reason
+    assert "Tolerance overrides: `gru_*`: atol 0.1, rtol 0 (reset\\_after rounding)" in reference
+
+
+def test_legend_explains_every_verdict_and_word(reference):
+    legend = section(reference, "How to read this report")
+    rows = {row[0]: row[1] for row in rendered_tables(legend)[0][1:]}
+    assert set(rows) == set(verdicts.VERDICTS)
+    assert all(len(meaning) > 20 for meaning in rows.values())
+    assert "the backends agree, not that Keras is right" in rows["match"]
+    text = all_text(legend)
+    for word in ("1 = kept", "0 = masked", "jit/<probe>", "step/<layer>#<i>", "grad/<layer>#<i>", "Probe",
+                 "Kept steps", "in tolerances"):
+        assert word in text, word
 
 
 def test_divergent_scenarios_come_first(reference, known_file):
     data, _ = publish.build(reference_runs(), known_file)
-    order = [text for level, text in headings(reference) if level == 3]
+    order = scenario_headings(reference)
     found = [verdicts.scenario_verdict(data.comparison, name) for name in order]
     bad = [v not in verdicts.EXPECTED for v in found]
     assert bad == sorted(bad, reverse=True)  # every divergent one before every expected one
@@ -257,7 +329,7 @@ def test_compiled_section_names_a_compiled_difference(no_known):
 
 
 def test_environment_table(reference):
-    rows = rendered_tables(section(reference, "Environment"))[0]
+    rows = rendered_tables(section(reference, "How this report was made"))[0]
     assert rows[0] == ["", TF, JAX, TORCH]
     env = {row[0]: row[1:] for row in rows[1:]}
     assert env["backend_version"] == ["2.21.0", "0.10.2", "2.13.0"]
@@ -426,9 +498,39 @@ def test_known_table_follows_the_pair_order(tmp_path):
 
 # ---- golden ---------------------------------------------------------------------------------------
 
+# The reader's fields of a known divergence and two surprises (one seen on every run, one not).
+GOLDEN_READER_FIELDS = '''layer = "GRU"
+situation = "on torch, always"
+impact = "kept"
+workaround = "compare kept steps only"
+minimal = "rnn/gru-known"
+'''
+SURPRISES_TOML = '''
+[[surprise]]
+scenario = "values/*"
+expectation = "second Masking*"
+what = "A second Masking leaves the mask unchanged"
+contradicts = "seed C6"
+layer = "Masking"
+situation = "after a Masking"
+impact = "mask"
+workaround = "pass the mask explicitly"
+minimal = "seed/masking-concat"
+link = "https://github.com/keras-team/keras/issues/1"
+
+[[surprise]]
+scenario = "seed/masking-concat"
+expectation = "gru skips*"
+what = "The GRU reads masked steps"
+contradicts = "seed C4"
+'''
+
+
 def golden_outputs(tmp_path: Path) -> tuple[str, str]:
     known = tmp_path / "golden-known.toml"
-    known.write_text(KNOWN_TOML, encoding="utf-8")
+    link = 'link = "https://github.com/keras-team/keras/issues/0"\n'
+    known.write_text(KNOWN_TOML.replace(link, link + GOLDEN_READER_FIELDS, 1), encoding="utf-8")
+    (tmp_path / "surprises.toml").write_text(SURPRISES_TOML, encoding="utf-8")
     data, summary = publish.build(reference_runs(), known, figure="heatmap.png",
                                   baseline_runs=reference_runs(baseline=True), baseline_name="reports/baseline")
     return render.render(data), json.dumps(summary, indent=1, sort_keys=True) + "\n"
@@ -462,3 +564,18 @@ def test_github_slug_helper_matches_known_github_anchors():
     assert github_slug("Seed conclusions under Keras 3") == "seed-conclusions-under-keras-3"
     assert github_slug("rnn/gru_v1-initial-state") == "rnngru_v1-initial-state"
     assert heading_anchors("# A\n\n# A\n\n# A\n") == ["a", "a-1", "a-2"]
+
+
+def test_tolerances_apart_is_above_1_exactly_where_values_differ():
+    tol = verdicts.Tolerance(1e-6, 1e-5, "float32 default")
+    a = np.array([1.0, 2.0, 3.0], np.float32)
+    within = verdicts.value_diff(a, a + np.float32(5e-6), tol)
+    beyond = verdicts.value_diff(a, a + np.float32(1e-3), tol)
+    assert within.n_diff == 0 and 0 < within.tolerances <= 1
+    assert beyond.n_diff == 3 and beyond.tolerances == pytest.approx(1e-3 / (1e-6 + 1e-5 * 1.001), rel=1e-3)
+    exact = verdicts.Tolerance(0.0, 0.0, "exact")
+    ints = np.array([1, 2, 3])
+    assert verdicts.value_diff(ints, ints, exact).tolerances == 0
+    assert verdicts.value_diff(ints, ints + [0, 0, 1], exact).tolerances == np.inf
+    nan = verdicts.value_diff(np.array([np.nan, 1.0]), np.array([1.0, 1.0]), tol)
+    assert nan.tolerances == np.inf and nan.n_diff == 1

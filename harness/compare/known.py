@@ -19,6 +19,16 @@ VALUE_VERDICTS = ("differs", "differs-masked-only", "mask-differs", "shape-diffe
                   "warnings-differ", "nondeterministic")
 
 
+# What a difference touches, for the reader deciding whether it matters to their model (the
+# optional `impact` field of a divergence or a surprise).
+IMPACTS = {
+    "kept": "forward values at kept steps",
+    "masked": "values at masked steps only",
+    "mask": "the mask itself",
+    "training": "training (gradients or optimizer steps)",
+}
+
+
 class KnownDivergenceError(Exception):
     """The registry file is malformed; the message names the file and the entry."""
 
@@ -32,6 +42,13 @@ class KnownDivergence:
     probes: str = "*"  # glob on probe keys
     link: str = ""
     verdicts: tuple[str, ...] = VALUE_VERDICTS  # which raw verdicts it may explain
+    # For the reader (all optional): the layer and the situation, what it touches (an IMPACTS key),
+    # what to do about it, and the smallest scenario that shows it.
+    layer: str = ""
+    situation: str = ""
+    impact: str = ""
+    workaround: str = ""
+    minimal: str = ""
 
     def covers(self, scenario: str, backends: tuple[str, str], verdict: str, probes: list[str]) -> bool:
         return (fnmatch.fnmatchcase(scenario, self.scenario)
@@ -43,14 +60,8 @@ class KnownDivergence:
 
 def load_known(path: Path) -> list[KnownDivergence]:
     """Read the registry; a missing file means no known divergences."""
-    if not path.is_file():
-        return []
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise KnownDivergenceError(f"{path}: not valid TOML ({exc})") from None
     entries = []
-    for index, raw in enumerate(data.get("divergence", [])):
+    for index, raw in enumerate(_tables(path, "divergence")):
         try:
             backends = raw["backends"]
             if isinstance(backends, str):  # a single name, not a list of characters
@@ -64,9 +75,64 @@ def load_known(path: Path) -> list[KnownDivergence]:
                 why=str(raw["why"]),
                 probes=str(raw.get("probes", "*")),
                 link=str(raw.get("link", "")),
+                **_reader_fields(raw, path, f"divergence #{index + 1}"),
             ))
         except (KeyError, TypeError) as exc:
             raise KnownDivergenceError(f"{path}: divergence #{index + 1} lacks {exc}") from None
+    return entries
+
+
+def _tables(path: Path, name: str) -> list:
+    """The [[name]] tables of a TOML file; none when the file does not exist."""
+    if not path.is_file():
+        return []
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise KnownDivergenceError(f"{path}: not valid TOML ({exc})") from None
+    return data.get(name, [])
+
+
+def _reader_fields(raw: dict, path: Path, where: str) -> dict[str, str]:
+    fields = {k: str(raw.get(k, "")) for k in ("layer", "situation", "impact", "workaround", "minimal")}
+    if fields["impact"] and fields["impact"] not in IMPACTS:
+        raise KnownDivergenceError(f"{path}: {where}: impact {fields['impact']!r} is not one of "
+                                   f"{', '.join(IMPACTS)}")
+    return fields
+
+
+@dataclass(frozen=True)
+class Surprise:
+    """Behaviour that is the same on every backend but contradicts the seed or the Keras docs.
+
+    It is tied to an expectation: the report shows it only while every run that recorded the
+    scenario fails a matching expectation, so it disappears (or is listed as no longer seen) when
+    Keras changes.
+    """
+
+    scenario: str  # glob on scenario names
+    expectation: str  # glob on expectation names
+    what: str
+    contradicts: str  # which statement it contradicts: the seed's claim, a Keras docstring
+    layer: str = ""
+    situation: str = ""
+    impact: str = ""
+    workaround: str = ""
+    minimal: str = ""
+    link: str = ""
+
+
+def load_surprises(path: Path) -> list[Surprise]:
+    """Read scenarios/surprises.toml ([[surprise]] tables); a missing file means none."""
+    entries = []
+    for index, raw in enumerate(_tables(path, "surprise")):
+        try:
+            entries.append(Surprise(
+                scenario=str(raw["scenario"]), expectation=str(raw["expectation"]),
+                what=str(raw["what"]), contradicts=str(raw["contradicts"]), link=str(raw.get("link", "")),
+                **_reader_fields(raw, path, f"surprise #{index + 1}")))
+        except (KeyError, TypeError) as exc:
+            raise KnownDivergenceError(f"{path}: surprise #{index + 1} lacks {exc}") from None
     return entries
 
 

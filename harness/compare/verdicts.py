@@ -58,6 +58,10 @@ class ValueDiff:
     nonfinite: int  # positions where NaN/Inf stands against a number or a different Inf
     first_index: tuple[int, ...] | None = None
     first_values: tuple[float, float] | None = None
+    # The largest |a - b| / (atol + rtol * max(|a|, |b|)): how many tolerances apart, so that a
+    # bfloat16 rounding (large, within its loose tolerance) ranks below a float32 divergence.
+    # Above 1 exactly where `n_diff` counts a position; inf for NaN/Inf or an exact dtype that differs.
+    tolerances: float = 0.0
 
     @property
     def share(self) -> float:
@@ -157,11 +161,16 @@ def value_diff(a: np.ndarray, b: np.ndarray, tol: Tolerance) -> ValueDiff:
         abs_diff = np.where(finite, np.abs(a64 - b64), 0.0)
         scale = np.maximum(np.abs(a64), np.abs(b64))
         rel = np.divide(abs_diff, scale, out=np.zeros_like(abs_diff), where=finite & (scale > 0))
-    if a.dtype.kind in "biu" and b.dtype.kind in "biu":
+    allowed = tol.atol + tol.rtol * np.where(finite, scale, 0.0)
+    exact = a.dtype.kind in "biu" and b.dtype.kind in "biu"
+    if exact:
         differs = a != b  # exact, and without float64's rounding of large int64 values
     else:
-        differs = nonfinite | (finite & (abs_diff > tol.atol + tol.rtol * np.where(finite, scale, 0.0)))
+        differs = nonfinite | (finite & (abs_diff > allowed))
     n_diff = int(differs.sum())
+    # where no tolerance scales the difference (exact, NaN/Inf, a zero tolerance): inf or 0
+    apart = np.divide(abs_diff, allowed, out=np.where(differs, np.inf, 0.0),
+                      where=finite & (allowed > 0) & (not exact))
     first_index = first_values = None
     if n_diff:
         flat = int(np.flatnonzero(differs)[0])
@@ -176,6 +185,7 @@ def value_diff(a: np.ndarray, b: np.ndarray, tol: Tolerance) -> ValueDiff:
         nonfinite=int(nonfinite.sum()),
         first_index=first_index,
         first_values=first_values,
+        tolerances=float(apart.max()),
     )
 
 
@@ -246,8 +256,7 @@ def _reindex(diff: ValueDiff, where: np.ndarray) -> ValueDiff:
     if diff.first_index is None:
         return diff
     full = tuple(int(i) for i in np.argwhere(where)[diff.first_index[0]])
-    return ValueDiff(diff.n_total, diff.n_diff, diff.max_abs, diff.max_rel, diff.max_ulp,
-                     diff.nonfinite, full, diff.first_values)
+    return dataclasses.replace(diff, first_index=full)
 
 
 def _shape(p: Probe | None):

@@ -70,3 +70,16 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+_URL_SAFE = ":/?#&=%.-_~+,;@!$*"  # no ( ) [ ] < > ` | \ ' " : they could break the link or the table
+
+
+def link(url: str, label: str = "link") -> str:
+    """A markdown link to an https URL (else "—"); characters that could end or restyle it are
+    percent-encoded. `label` must already be escaped."""
+    if not url.startswith("https://") or any(ch.isspace() or ord(ch) < 32 for ch in url):
+        return "—"
+    from urllib.parse import quote
+
+    return f"[{label}]({quote(url, safe=_URL_SAFE)})"

@@ -11,10 +11,12 @@ from harness import artifacts, safety
 from harness.artifacts import Artifact
 from harness.compare import claims, verdicts
 from harness.compare.known import KnownDivergenceError, load_known, load_surprises
-from harness.report import render
+from harness.report import guidance, render
 
 MAX_HEATMAP_ROWS = 200
-DEFAULT_KNOWN = Path("scenarios/known_divergences.toml")
+# Beside the harness package, in the checkout and in an install alike (the suite ships as package data),
+# so `keras-mask-harness report` run from any folder still knows the understood divergences.
+DEFAULT_KNOWN = Path(__file__).resolve().parents[2] / "scenarios" / "known_divergences.toml"
 SURPRISES_FILE = "surprises.toml"  # read from the known-divergence registry's folder
 REPRODUCE = """pip install nox
 nox -s tf jax torch          # one venv per backend; each session refreshes this report
@@ -80,6 +82,7 @@ def summary(data: render.ReportInput) -> dict[str, Any]:
             p = cmp.get(name, a, b)
             compared = any(x.kept.n_total or x.masked.n_total for x in p.probes)
             pairs[p.key] = {"verdict": p.verdict, "max_abs_diff": _finite(p.max_abs) if compared else None,
+                            "tolerances_apart": _finite(render.tolerances_apart(p)) if compared else None,
                             "nonfinite": not math.isfinite(p.max_abs),
                             "detail": p.detail, **({"known": p.known.why} if p.known else {})}
         scenarios.append({"name": name, "verdict": verdicts.scenario_verdict(cmp, name), "pairs": pairs})
@@ -97,6 +100,7 @@ def summary(data: render.ReportInput) -> dict[str, Any]:
         "stale_known": [k.scenario for k in cmp.stale_known],
         "compiled": {label: {s: p.verdict for s, p in v.items()} for label, v in data.compiled.items()},
         "scenarios": scenarios,
+        "what_it_means": guidance.facts(data),
         **({"baseline_changes": [{"scenario": c.scenario, "pair": c.pair, "before": c.before,
                                   "after": c.after} for c in data.baseline_changes],
             "claim_changes": [{"claim": c, "run": r, "before": b, "after": a}
@@ -108,8 +112,27 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
+HEAT_RANGE = 3.0  # log10 of tolerances apart drawn: 1/1000 of a tolerance .. 1000 tolerances
+
+
+def heat_cell(pair: verdicts.PairComparison) -> tuple[float, str]:
+    """One comparison as (log10 tolerances apart, clipped; NaN when no values were compared) and
+    its mark: errors and known divergences are drawn as themselves, never as a number."""
+    compared = any(p.kept.n_total or p.masked.n_total for p in pair.probes)
+    mark = {"known": "known", "both-error": "both error"}.get(
+        pair.verdict, "" if pair.verdict in verdicts.EXPECTED else pair.verdict)
+    if not compared:
+        return math.nan, mark or pair.verdict
+    apart = render.tolerances_apart(pair)
+    if not math.isfinite(apart):
+        return HEAT_RANGE, mark or "NaN/Inf"
+    value = math.log10(apart) if apart > 0 else -HEAT_RANGE
+    return max(-HEAT_RANGE, min(HEAT_RANGE, value)), mark
+
+
 def heatmap(data: render.ReportInput, path: Path) -> bool:
-    """log10 max abs diff per scenario and pair; False when matplotlib is not installed."""
+    """Tolerances apart per scenario and pair (log scale, 1 tolerance in the middle); False when
+    matplotlib is not installed."""
     try:
         import matplotlib
 
@@ -121,25 +144,33 @@ def heatmap(data: render.ReportInput, path: Path) -> bool:
     cmp = data.comparison
     if not cmp.pairs or not cmp.scenarios:  # one run: nothing to compare, no figure
         return False
-    def cell(name: str, a: str, b: str) -> float:
-        value = cmp.get(name, a, b).max_abs
-        # identical: -12; NaN/Inf against a number: drawn at the top of the scale
-        return 3.0 if not math.isfinite(value) else math.log10(value) if value > 0 else -12.0
+    cells = {name: [heat_cell(cmp.get(name, a, b)) for a, b in cmp.pairs] for name in cmp.scenarios}
 
-    values = {name: [cell(name, a, b) for a, b in cmp.pairs] for name in cmp.scenarios}
+    def worst(name: str) -> float:  # marked cells (errors, divergences) first, then the largest
+        return max(HEAT_RANGE + 1 if mark else (-HEAT_RANGE if math.isnan(v) else v) for v, mark in cells[name])
+
     # A figure stays readable (and quick to draw) up to a few hundred rows: beyond that, the
     # scenarios with the largest differences, in name order.
-    shown = sorted(sorted(values, key=lambda n: -max(values[n]))[:MAX_HEATMAP_ROWS])
-    grid = np.array([values[name] for name in shown])
-    fig, ax = plt.subplots(figsize=(2 + 1.6 * len(cmp.pairs), 1.5 + 0.18 * len(shown)))
-    image = ax.imshow(grid, aspect="auto", cmap="viridis", vmin=-12, vmax=max(0.0, np.nanmax(grid)))
+    shown = sorted(sorted(cells, key=lambda n: -worst(n))[:MAX_HEATMAP_ROWS])
+    grid = np.ma.masked_invalid(np.array([[v for v, _ in cells[name]] for name in shown]))
+    fig, ax = plt.subplots(figsize=(2.5 + 1.6 * len(cmp.pairs), 1.5 + 0.18 * len(shown)))
+    cmap = matplotlib.colormaps["coolwarm"].copy()
+    cmap.set_bad("#bbbbbb")  # no values compared: both raised, or one is missing
+    image = ax.imshow(grid, aspect="auto", cmap=cmap, vmin=-HEAT_RANGE, vmax=HEAT_RANGE)
+    for row, name in enumerate(shown):
+        for column, (_, mark) in enumerate(cells[name]):
+            if mark:
+                ax.text(column, row, mark, ha="center", va="center", fontsize=5)
     ax.set_xticks(range(len(cmp.pairs)), [f"{a}\nvs {b}" for a, b in cmp.pairs], fontsize=8)
     ax.set_yticks(range(len(shown)), shown, fontsize=6)
-    fig.colorbar(image, ax=ax, label="log10 max abs diff (-12: identical)")
-    title = "Largest difference per scenario and backend pair"
+    bar = fig.colorbar(image, ax=ax, ticks=[-3, -2, -1, 0, 1, 2, 3])
+    bar.ax.set_yticklabels(["≤0.001 (or identical)", "0.01", "0.1", "1 (the limit)", "10", "100", "≥1000"],
+                           fontsize=6)
+    bar.set_label("tolerances apart (largest over probes)")
+    title = "Backends apart, in tolerances (grey: no values compared)"
     if len(shown) < len(cmp.scenarios):
         title += f"\n({len(shown)} of {len(cmp.scenarios)} scenarios: the largest differences)"
-    ax.set_title(title)
+    ax.set_title(title, fontsize=9)
     fig.tight_layout()
     tmp = path.with_suffix(".tmp.png")
     fig.savefig(tmp, dpi=90, metadata={"Software": None})  # no timestamp: same input, same bytes

@@ -9,6 +9,7 @@ import numpy as np
 
 from harness.artifacts import Artifact
 from harness.compare.claims import CLAIMS, ClaimResult
+from harness.compare.known import Surprise
 from harness.compare.verdicts import (
     EXPECTED,
     SEVERITY,
@@ -18,6 +19,7 @@ from harness.compare.verdicts import (
     counts,
     scenario_verdict,
 )
+from harness.report import guidance, legend
 from harness.report import markdown as md
 
 MAX_SEQUENCES = 8  # mask rows drawn per probe before eliding
@@ -48,19 +50,25 @@ class ReportInput:
     baseline: str | None = None  # the baseline folder, when one was given
     baseline_changes: list[BaselineChange] = field(default_factory=list)
     claim_changes: list[tuple[str, str, str, str]] = field(default_factory=list)
+    surprises: list[Surprise] = field(default_factory=list)  # scenarios/surprises.toml
 
 
 def render(data: ReportInput) -> str:
+    # The answer first (what changes for a user, and what to do), then how to read the rest, then
+    # the evidence and the machinery. Each section is a function of `data`; add one line per section.
     sections = [
         _header(data),
+        guidance.section(data),
         _findings(data),
+        legend.section(data),
         _claims(data),
         _summary(data),
         _baseline(data),
         _matrix(data),
         _compiled(data),
-        _environment(data),
         _known(data),
+        _claim_evidence(data),
+        _environment(data),
         _scenarios(data),
     ]
     return "\n\n".join(s for s in sections if s) + "\n"
@@ -86,11 +94,8 @@ def _header(data: ReportInput) -> str:
         "",
         f"{len(data.comparison.scenarios)} scenarios compared across {len(data.runs)} runs ({labels}), "
         f"every pair of runs. Produced by `python -m harness report` from the artifacts in "
-        f"{md.code(data.results_dir)}; nothing in this file is edited by hand.",
-        "",
-        "Reproduce:",
-        "",
-        md.fenced(data.reproduce, "sh"),
+        f"{md.code(data.results_dir)}; nothing in this file is edited by hand "
+        "([how to reproduce it](#how-this-report-was-made)).",
     ])
 
 
@@ -116,48 +121,69 @@ def _findings(data: ReportInput) -> str:
 
 
 def _claims(data: ReportInput) -> str:
+    """One verdict per claim when every backend agrees, per backend where they differ; the checks
+    and their evidence in full are one link away, in the evidence section."""
     labels = data.comparison.labels
     rows = []
     for claim, text in CLAIMS.items():
-        cells = [claim, md.text(text)]
-        evidence: dict[str, list[str]] = {}
-        scenarios: dict[str, None] = {}
+        verdicts: dict[str, list[str]] = {}
         for label in labels:
             result = data.claims.get(label, {}).get(claim)
-            if result is None:
-                cells.append("—")
-                continue
-            cells.append(_claim_verdict(result))
-            evidence.setdefault(md.text(result.evidence, 200), []).append(_short(label))
-            failing_first = sorted(result.checks, key=lambda c: c.passed)
-            scenarios.update((c.scenario, None) for c in failing_first)
-        if len(evidence) == 1:  # the same on every backend: say it once
-            lines = list(evidence)
+            verdicts.setdefault(_claim_verdict(result) if result else "not judged", []).append(_short(label))
+        if len(verdicts) == 1:
+            verdict = next(iter(verdicts))
         else:
-            lines = [f"{', '.join(where)}: {line}" for line, where in evidence.items()]
-        names = list(scenarios)
-        links = ", ".join(f"[{md.text(s)}](#{md.slug(s)})" for s in names[:4])
-        if len(names) > 4:
-            links += f", +{len(names) - 4}"
-        rows.append(cells + ["<br>".join(lines), links or "—"])
-    header = ["claim", "what the seed concluded (Keras 2)", *(_short(x) for x in labels),
-              "evidence", "scenarios (failing first)"]
+            verdict = "; ".join(f"{', '.join(where)}: {v}" for v, where in verdicts.items())
+        rows.append([claim, md.text(text), verdict, f"[checks and evidence](#{_claim_anchor(claim)})"])
     return "\n".join(["## Seed conclusions under Keras 3", "",
-                      "Each claim is judged per backend from the expectations its scenarios "
-                      "recorded: holds (all pass), does not hold (none pass), partly (the failing "
-                      "checks are named, with their scenario). The evidence is the first failing "
-                      "check's, or the first check's when all pass.", "", md.table(header, rows)])
+                      "The seed's conclusions about Keras 2 masking, re-tested on every backend. One "
+                      "verdict when every backend agrees, one per backend where they differ.", "",
+                      md.table(["claim", "what the seed concluded (Keras 2)", "Keras 3", "details"], rows)])
+
+
+def _claim_anchor(claim: str) -> str:
+    return md.slug(f"Claim {claim}")
 
 
 def _claim_verdict(result: ClaimResult) -> str:
     verdict = result.verdict.replace("-", " ")
     if result.verdict != "partly":
         return verdict
-    failed = result.failed
-    passed = len(result.checks) - len(failed)
-    named = "; ".join(f"{md.text(c.name)} in {md.text(c.scenario)}" for c in failed[:3])
-    more = f"; +{len(failed) - 3} more" if len(failed) > 3 else ""
-    return f"partly: {passed} of {len(result.checks)} checks pass (fails: {named}{more})"
+    passed = len(result.checks) - len(result.failed)
+    return f"partly: {passed} of {len(result.checks)} checks pass"
+
+
+def _claim_evidence(data: ReportInput) -> str:
+    """Every check of every claim, with its evidence in full (said once when all backends agree)."""
+    labels = data.comparison.labels
+    lines = ["## Seed conclusions: checks and evidence", "",
+             "Every check behind each claim, failing checks first, with the evidence each backend recorded."]
+    for claim, text in CLAIMS.items():
+        checks: dict[tuple[str, str], dict[str, object]] = {}
+        for label in labels:
+            result = data.claims.get(label, {}).get(claim)
+            for check in (result.checks if result else ()):
+                checks.setdefault((check.scenario, check.name), {})[label] = check
+        lines += ["", f"### Claim {claim}", "", md.text(text, 1000)]
+        if not checks:
+            lines += ["", "No scenario checks this claim."]
+            continue
+        rows = []
+        failing_first = sorted(checks.items(), key=lambda kv: all(c.passed for c in kv[1].values()))
+        for (scenario, name), per_run in failing_first:
+            marks = [("yes" if per_run[x].passed else "**no**") if x in per_run else "—" for x in labels]
+            rows.append([md.text(name, 1000), f"[{md.text(scenario)}](#{md.slug(scenario)})", *marks,
+                         _once({x: c.evidence for x, c in per_run.items()})])
+        lines += ["", md.table(["check", "scenario", *(_short(x) for x in labels), "evidence"], rows)]
+    return "\n".join(lines)
+
+
+def _once(by_label: dict[str, str]) -> str:
+    """Evidence said once when every run recorded the same text, else per run; never cut."""
+    texts = {t for t in by_label.values()}
+    if len(texts) <= 1:
+        return md.text(next(iter(texts), ""), 4000) or "—"
+    return "<br>".join(f"{_short(label)}: {md.text(t, 4000)}" for label, t in by_label.items())
 
 
 def _summary(data: ReportInput) -> str:
@@ -194,19 +220,44 @@ def _baseline(data: ReportInput) -> str:
 
 def _matrix(data: ReportInput) -> str:
     cmp = data.comparison
+    seen, _ = guidance.surprises_seen(data.surprises, data.runs)
+    surprising = {name for x in seen for name in x.scenarios}
+    anchor = md.slug(guidance.SURPRISES_HEADING)
     header = ["scenario", *(_pair_name(a, b) for a, b in cmp.pairs)]
     rows = []
     for name in cmp.scenarios:
-        cells = [f"[{md.text(name)}](#{md.slug(name)})"]
+        cells = [f"[{md.text(name)}](#{md.slug(name)})"
+                 + (f" ([same everywhere, not as documented](#{anchor}))" if name in surprising else "")]
         for a, b in cmp.pairs:
             pair = cmp.get(name, a, b)
             compared = any(p.kept.n_total or p.masked.n_total for p in pair.probes)
-            cells.append(f"{pair.verdict} {_num(pair.max_abs)}" if compared else pair.verdict)
+            verdict = pair.verdict if pair.verdict in EXPECTED else f"**{pair.verdict}**"
+            cells.append(f"{verdict} {_apart(tolerances_apart(pair))}" if compared else verdict)
         rows.append(cells)
-    figure = f"\n\n![log10 max abs diff per scenario and pair]({data.figure})" if data.figure else ""
+    figure = (f"\n\n![Each comparison in tolerances: 1 is the limit; errors and known divergences "
+              f"marked]({data.figure})" if data.figure else "")
     return "\n".join(["## Scenarios by backend pair", "",
-                      "Verdict and the largest absolute difference over all probes.", "",
+                      "Each cell: the verdict, then how far apart the two backends are in units of the "
+                      "tolerance that applied (the largest over the scenario's probes: below 1 is within "
+                      "tolerance, 0 is identical). A verdict without a number compared no values "
+                      "(both raised, or one is missing). The largest absolute differences are in each "
+                      "scenario's section.", "",
                       md.table(header, rows)]) + figure
+
+
+def tolerances_apart(pair: PairComparison) -> float:
+    """How many tolerances apart the two runs are at their worst value (inf: NaN/Inf or exact dtypes)."""
+    return max((max(p.kept.tolerances, p.masked.tolerances) for p in pair.probes), default=0.0)
+
+
+def _apart(value: float) -> str:
+    if value == 0:
+        return "0"
+    if not np.isfinite(value):
+        return "inf"
+    if value < 0.01:
+        return "<0.01"
+    return f"{value:.2g}" if value < 10 else f"{value:.0f}"
 
 
 def _num(value: float) -> str:
@@ -250,7 +301,9 @@ ENV_ROWS = ("backend", "backend_version", "keras", "numpy", "python", "platform"
 def _environment(data: ReportInput) -> str:
     runs = _runs_in_order(data)
     rows = [[key] + [md.text(r.environment.get(key, "—")) for r in runs] for key in ENV_ROWS]
-    return "\n".join(["## Environment", "", md.table(["", *(md.code(r.label, cell=True) for r in runs)], rows)])
+    return "\n".join(["## How this report was made", "", "Reproduce:", "", md.fenced(data.reproduce, "sh"), "",
+                      "The runs it compares (`run_wall_s`: the seconds each run took):", "",
+                      md.table(["", *(md.code(r.label, cell=True) for r in runs)], rows)])
 
 
 def _known(data: ReportInput) -> str:
@@ -270,24 +323,12 @@ def _known(data: ReportInput) -> str:
         covered = "; ".join(f"[{md.text(p.scenario)}](#{md.slug(p.scenario)}) {_pair_name(p.a, p.b)}: "
                             f"{p.raw_verdict}" for p in pairs)
         lines += [f"- **{md.text(entry.what, 400)}**", f"  Covers: {covered}.",
-                  f"  Why: {md.text(entry.why, 1500)}", f"  Upstream: {_link(entry.link)}", ""]
+                  f"  Why: {md.text(entry.why, 1500)}", f"  Upstream: {md.link(entry.link)}", ""]
     if cmp.stale_known:
         lines += ["Stale registry entries (they match no divergence in this report):", ""]
         lines += [f"- {md.code(k.scenario)} on {', '.join(md.text(b) for b in k.backends)}: "
                   f"{md.text(k.what)}" for k in cmp.stale_known]
     return "\n".join(lines).rstrip()
-
-
-def _link(url: str) -> str:
-    """A markdown link to an https URL; characters that could end or restyle it are percent-encoded."""
-    if not url.startswith("https://") or any(ch.isspace() or ord(ch) < 32 for ch in url):
-        return "—"
-    from urllib.parse import quote
-
-    return f"[link]({quote(url, safe=_URL_SAFE)})"
-
-
-_URL_SAFE = ":/?#&=%.-_~+,;@!$*"  # no ( ) [ ] < > ` | \ ' " : they could break the link or the table
 
 
 def _scenarios(data: ReportInput) -> str:
@@ -313,7 +354,7 @@ def _scenario(name: str, cmp: Comparison, runs: dict[str, Artifact]) -> str:
             status.append(f"{_short(label)}: not run")
         elif record.captured.error:
             e = record.captured.error
-            status.append(f"{_short(label)}: {md.text(record.status)} {md.code(e.type + ': ' + e.message, 200)}")
+            status.append(f"{_short(label)}: {md.text(record.status)} {md.code(e.type + ': ' + e.message, 2000)}")
         else:
             status.append(f"{_short(label)}: {md.text(record.status)} ({record.duration_s:.2f}s)")
     lines += ["", "Status: " + "; ".join(status)]
@@ -321,7 +362,7 @@ def _scenario(name: str, cmp: Comparison, runs: dict[str, Artifact]) -> str:
     lines += _warnings(records)
     pairs = [cmp.get(name, a, b) for a, b in cmp.pairs]
     if any(p.probes for p in pairs):
-        lines += ["", _probe_table(pairs, records), "", _tolerances(meta)]
+        lines += ["", _probe_table(pairs, records)] + _tolerances(meta)
         details = [_probe_detail(p, pr) for p in pairs for pr in p.probes if pr.verdict != "match"]
         if details:
             lines += ["", "Differences:", ""] + details
@@ -331,34 +372,32 @@ def _scenario(name: str, cmp: Comparison, runs: dict[str, Artifact]) -> str:
     return "\n".join(lines)
 
 
-def _tolerances(meta: dict) -> str:
-    """Which tolerance applied: the overrides with their reasons, else the per-dtype defaults."""
-    defaults = "per-dtype defaults (float32: atol 1e-6, rtol 1e-5; float16: 1e-3, 1e-3; " \
-               "bfloat16: 1e-2, 1e-2; ints and bools exact)"
+def _tolerances(meta: dict) -> list[str]:
+    """The scenario's tolerance overrides with their reasons; the defaults are in the legend."""
     overrides = meta.get("tolerances") or {}
     if not overrides:
-        return f"Tolerance: {defaults}."
-    parts = [f"{md.code(glob)}: atol {o['atol']:g}, rtol {o['rtol']:g} ({md.text(o['reason'], 160)})"
+        return []
+    parts = [f"{md.code(glob)}: atol {o['atol']:g}, rtol {o['rtol']:g} ({md.text(o['reason'], 1000)})"
              for glob, o in sorted(overrides.items())]
-    return "Tolerance overrides: " + "; ".join(parts) + f". Other probes: {defaults}."
+    return ["", "Tolerance overrides: " + "; ".join(parts) + ". Other probes: the defaults."]
 
 
 def _expectations(records: dict) -> list[str]:
-    rows: dict[str, list[str]] = {}
+    """One row per expectation: pass or fail per backend, then its evidence (once when all agree)."""
     labels = list(records)
-    for index, label in enumerate(labels):
-        record = records[label]
+    rows: dict[str, dict[str, dict]] = {}
+    for label, record in records.items():
         for e in (record.meta.get("expectations", []) if record else []):
-            key = e["name"]
-            rows.setdefault(key, ["—"] * len(labels))
-            mark = "yes" if e["passed"] else "**no**"
-            rows[key][index] = f"{mark}: {md.text(e.get('evidence', ''), 120)}" if e.get("evidence") else mark
+            rows.setdefault(e["name"], {})[label] = e
     if not rows:
         return []
-    claims = {e["name"]: e.get("claim") or "" for r in records.values() if r
-              for e in r.meta.get("expectations", [])}
-    table = [[md.text(k), md.text(claims.get(k, "")), *v] for k, v in rows.items()]
-    return ["", md.table(["expectation", "claim", *(_short(x) for x in labels)], table)]
+    table = []
+    for name, per_run in rows.items():
+        marks = [("yes" if per_run[x]["passed"] else "**no**") if x in per_run else "—" for x in labels]
+        claim = next((e.get("claim") or "" for e in per_run.values()), "")
+        table.append([md.text(name, 1000), md.text(claim), *marks,
+                      _once({x: str(e.get("evidence", "")) for x, e in per_run.items()})])
+    return ["", md.table(["expectation", "claim", *(_short(x) for x in labels), "evidence"], table)]
 
 
 def _warnings(records: dict) -> list[str]:
@@ -370,7 +409,7 @@ def _warnings(records: dict) -> list[str]:
         return []
     lines = ["", "Warnings:", ""]
     for (category, message), where in seen.items():
-        lines.append(f"- {md.code(category)} on {', '.join(where)}: {md.text(message, 240)}")
+        lines.append(f"- {md.code(category)} on {', '.join(where)}: {md.text(message, 2000)}")
     return lines
 
 

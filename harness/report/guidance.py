@@ -1,0 +1,219 @@
+""""What this means for you": the report's answer first, drawn from data, never from prose in code.
+
+Per migration path (a pair of runs, TensorFlow -> JAX first), what behaves differently comes from the
+known-divergence entries that covered one of that pair's comparisons (scenarios/known_divergences.toml:
+impact, layer, situation, workaround, minimal scenario) and from the unexpected divergences; what is
+the same everywhere but contradicts the seed or the Keras docs comes from scenarios/surprises.toml,
+shown only while the tied expectation fails on every run. Change the data and this section changes.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+
+from harness.compare.known import IMPACTS, KnownDivergence, Surprise
+from harness.compare.verdicts import EXPECTED, Comparison
+from harness.report import markdown as md
+
+BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
+NOX_SESSIONS = {"tensorflow": "tf", "jax": "jax", "torch": "torch"}
+SURPRISES_HEADING = "The same on every backend, but not what the seed or the Keras docs say"
+
+
+@dataclass(frozen=True)
+class Path:
+    """One migration path: two runs, named the way a user names the move."""
+
+    a: str  # run labels
+    b: str
+    title: str
+
+
+def paths(comparison: Comparison, backends: dict[str, str]) -> list[Path]:
+    """Every pair of runs; "A → B" when A is TensorFlow (where users come from), else "A ↔ B"."""
+    def name(label: str) -> str:
+        backend = backends.get(label, "")
+        unique = list(backends.values()).count(backend) == 1
+        return BACKEND_NAMES.get(backend, label) if unique else label
+
+    return [Path(a, b, f"{name(a)} {'→' if backends.get(a) == 'tensorflow' else '↔'} {name(b)}")
+            for a, b in comparison.pairs]
+
+
+def known_by_path(comparison: Comparison) -> dict[tuple[str, str], list[KnownDivergence]]:
+    """The registry entries that explained a comparison of each pair, in registry order of first use."""
+    out: dict[tuple[str, str], list[KnownDivergence]] = {}
+    for (_, a, b), pair in comparison.results.items():
+        entries = out.setdefault((a, b), [])
+        if pair.known is not None and all(e is not pair.known for e in entries):
+            entries.append(pair.known)
+    return out
+
+
+def unexpected_by_path(comparison: Comparison) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """(scenario, verdict) of every divergence no registry entry explains, per pair."""
+    out: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for (name, a, b), pair in comparison.results.items():
+        if pair.verdict not in EXPECTED:
+            out.setdefault((a, b), []).append((name, pair.verdict))
+    return out
+
+
+@dataclass(frozen=True)
+class SurpriseSeen:
+    entry: Surprise
+    scenarios: tuple[str, ...]  # where every run fails the tied expectation
+    runs: tuple[str, ...]
+
+
+def surprises_seen(surprises: list[Surprise], runs: list) -> tuple[list[SurpriseSeen], list[Surprise]]:
+    """Entries whose expectation fails on every run that recorded a matching scenario; the rest."""
+    seen, gone = [], []
+    for entry in surprises:
+        where: list[str] = []
+        labels: dict[str, None] = {}
+        names = sorted({n for r in runs for n in r.records if fnmatch.fnmatchcase(n, entry.scenario)})
+        for name in names:
+            recorded = [r for r in runs if name in r.records]
+            failing = [r.label for r in recorded if any(
+                not e["passed"] and fnmatch.fnmatchcase(str(e["name"]), entry.expectation)
+                for e in r.records[name].meta.get("expectations", []))]
+            if recorded and len(failing) == len(recorded):
+                where.append(name)
+                labels.update(dict.fromkeys(failing))
+        if where:
+            seen.append(SurpriseSeen(entry, tuple(where), tuple(labels)))
+        else:
+            gone.append(entry)
+    return seen, gone
+
+
+def section(data) -> str:
+    """The report's first section (data: render.ReportInput)."""
+    cmp = data.comparison
+    backends = {r.label: r.backend for r in data.runs}
+    lines = ["## What this means for you", ""]
+    if not cmp.pairs:
+        return "\n".join(lines + ["One run only: nothing to compare. Run a second backend to see what changes."])
+    keras = sorted({str(r.environment.get("keras", "?")) for r in data.runs})
+    lines += [f"Moving a masked Keras model between backends (Keras {', '.join(map(md.text, keras))}, "
+              f"{len(cmp.scenarios)} scenarios): what behaves differently, what it touches, and what to do. "
+              "Each item links to its smallest scenario, whose section is the reproduction.", ""]
+    known, unexpected = known_by_path(cmp), unexpected_by_path(cmp)
+    numbered: list[KnownDivergence] = []  # each difference is told once, numbered, below the paths
+    for path in paths(cmp, backends):
+        lines += [f"### {md.text(path.title)}", ""]
+        items = []
+        for entry in known.get((path.a, path.b), []):
+            if all(e is not entry for e in numbered):
+                numbered.append(entry)
+            n = next(i for i, e in enumerate(numbered, 1) if e is entry)
+            items.append(f"- {_headline(entry)} ([difference {n}: what to do](#{md.slug(_title(n, entry))}))")
+        found = unexpected.get((path.a, path.b), [])
+        if found:
+            items.append(f"- **Not yet understood**: {len(found)} scenarios differ for no recorded reason: "
+                         + ", ".join(f"[{md.text(s)}](#{md.slug(s)}) ({v})" for s, v in found)
+                         + " (see [Findings](#findings)).")
+        lines += items or ["Nothing differs: every scenario gives the same masks and values (within "
+                           "tolerance) or fails the same way."]
+        lines.append("")
+    for n, entry in enumerate(numbered, 1):
+        covered = [p for p in paths(cmp, backends) if any(e is entry for e in known.get((p.a, p.b), []))]
+        lines += [f"### {md.text(_title(n, entry))}", "", _known_item(entry, cmp, covered, backends), ""]
+    seen, gone = surprises_seen(data.surprises, data.runs)
+    lines += [f"### {SURPRISES_HEADING}", ""]
+    if seen:
+        lines += ["Switching backends does not change these, and the backends agree on them (the matrix "
+                  "shows them as match), but a model that relies on what the seed or the docs say is "
+                  "affected.", ""]
+        lines += [_surprise_item(s, cmp) for s in seen]
+    else:
+        lines.append("None seen.")
+    if gone:
+        lines += ["", "No longer seen (entries in `scenarios/surprises.toml` whose expectation now passes "
+                  "somewhere): " + "; ".join(md.text(g.what, 160) for g in gone) + "."]
+    return "\n".join(lines).rstrip()
+
+
+def _impact(entry: KnownDivergence | Surprise) -> str:
+    return IMPACTS.get(entry.impact, "")
+
+
+def _scenario_link(name: str, cmp: Comparison) -> str:
+    return f"[{md.text(name)}](#{md.slug(name)})" if name in cmp.scenarios else md.code(name)
+
+
+def _details(entry: KnownDivergence | Surprise) -> list[str]:
+    parts = []
+    if entry.layer:
+        parts.append(f"Layer: {md.text(entry.layer)}.")
+    if entry.situation:
+        parts.append(f"When: {md.text(entry.situation)}.")
+    lines = ["  " + " ".join(parts)] if parts else []
+    if entry.workaround:
+        lines.append(f"  What to do: {md.text(entry.workaround.rstrip('.'), 1000)}.")
+    return lines
+
+
+def _title(n: int, entry: KnownDivergence) -> str:
+    impact = _impact(entry)
+    return f"Difference {n}: {impact}" if impact else f"Difference {n}"
+
+
+def _headline(entry: KnownDivergence) -> str:
+    """One line: what it touches, in which layer and situation (the entry's `what` without them)."""
+    impact = _impact(entry)
+    head = f"**{md.text(impact[0].upper() + impact[1:])}**: " if impact else ""
+    if entry.layer or entry.situation:
+        return head + md.text(", ".join(x for x in (entry.layer, entry.situation) if x), 1000)
+    return head + md.text(entry.what, 1000)
+
+
+def _known_item(entry: KnownDivergence, cmp: Comparison, covered: list[Path], backends: dict[str, str]) -> str:
+    lines = [md.text(entry.what[:1].upper() + entry.what[1:], 1000) + "."] + [x.strip() for x in _details(entry)]
+    if entry.minimal:
+        labels = [x for x in cmp.labels if any(x in (p.a, p.b) for p in covered)]
+        sessions = " ".join(NOX_SESSIONS.get(backends.get(x, ""), x) for x in labels)
+        lines.append(f"Smallest case: {_scenario_link(entry.minimal, cmp)}; reproduce with "
+                     f"{md.code(f'nox -s {sessions} -- --select {entry.minimal}')}. Cause and upstream: "
+                     "[Known divergences](#known-divergences).")
+    return "\n\n".join(lines)
+
+
+def _surprise_item(seen: SurpriseSeen, cmp: Comparison) -> str:
+    entry = seen.entry
+    impact = _impact(entry)
+    head = f"- **{md.text(impact[0].upper() + impact[1:])}**: " if impact else "- "
+    lines = [head + md.text(entry.what, 1000) + ". Contradicts: " + md.text(entry.contradicts, 500) + "."]
+    lines += _details(entry)
+    shown = ", ".join(_scenario_link(s, cmp) for s in seen.scenarios)
+    tail = f"  Seen in {shown}"
+    if entry.minimal and entry.minimal not in seen.scenarios:
+        tail += f"; the fix shown in {_scenario_link(entry.minimal, cmp)}"
+    if entry.link.startswith("https://"):
+        tail += f"; upstream: {md.link(entry.link)}"
+    lines.append(tail + ".")
+    return "\n".join(lines)
+
+
+def facts(data) -> dict:
+    """The same content for summary.json (and the README block that is generated from it)."""
+    cmp = data.comparison
+    backends = {r.label: r.backend for r in data.runs}
+    known, unexpected = known_by_path(cmp), unexpected_by_path(cmp)
+    seen, gone = surprises_seen(data.surprises, data.runs)
+
+    def entry_facts(e: KnownDivergence | Surprise) -> dict:
+        return {"what": e.what, "impact": e.impact, "layer": e.layer, "situation": e.situation,
+                "workaround": e.workaround, "minimal": e.minimal, "link": e.link}
+
+    return {
+        "paths": [{"path": p.title, "runs": [p.a, p.b],
+                   "known": [entry_facts(e) for e in known.get((p.a, p.b), [])],
+                   "unexpected": [{"scenario": s, "verdict": v} for s, v in unexpected.get((p.a, p.b), [])]}
+                  for p in paths(cmp, backends)],
+        "same_everywhere": [{**entry_facts(s.entry), "contradicts": s.entry.contradicts,
+                             "scenarios": list(s.scenarios)} for s in seen],
+        "no_longer_seen": [g.what for g in gone],
+    }
