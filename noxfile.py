@@ -1,26 +1,108 @@
-"""nox sessions: `nox -s tf jax torch` runs the suite on each backend and refreshes the report."""
+"""nox sessions: `nox -s tf jax torch` runs the suite on each backend and refreshes the report.
+
+The sessions run on the Python nox itself runs on when the backend pins publish wheels for it
+(SUPPORTED_PYTHONS); otherwise on the newest supported one installed; `nox -P 3.13 ...` picks one.
+An unsupported or missing interpreter fails the session with one line that says what to do
+(docs/pythons.md). This file must import on any Python nox runs on, 3.10 included: no tomllib.
+"""
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
-import tomllib
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nox
+import nox.project
 
 nox.options.sessions = ["tf", "jax", "torch"]
 nox.options.reuse_existing_virtualenvs = False
+# nox's default skips a session whose interpreter is missing and exits 0 outside CI: a main job that
+# ran nothing and looked like it worked (issue 14). A missing interpreter is an error, everywhere.
+nox.options.error_on_missing_interpreters = True
 
 ROOT = Path(__file__).parent
-PYTHON = "3.11"
+# Pythons for which every backend pin publishes wheels (PyPI, checked with pip for each pin):
+# tensorflow-cpu 2.21.0 has 3.10-3.13, jax/jaxlib 0.10.2 3.11-3.14, torch 2.13.0 3.10-3.14.
+SUPPORTED_PYTHONS = ("3.11", "3.12", "3.13")
+
+
+@dataclass(frozen=True)
+class PythonChoice:
+    """What the sessions run on: `python` is nox's session argument (None: the Python nox runs on)."""
+
+    python: str | None
+    note: str | None = None  # said once when nox's own Python was passed over
+
+
+def python_advice(version: str) -> str:
+    """The one line a session fails with on an unsupported or missing Python."""
+    ok = ", ".join(SUPPORTED_PYTHONS)
+    return (f"Python {version} cannot run the pinned backends: they publish wheels for Python {ok} only. "
+            f"Install one (`uv python install 3.12`, `pyenv install 3.12`, or your system's python3.12 "
+            f"package), then run nox with it (`python3.12 -m pip install nox && python3.12 -m nox ...`) "
+            f"or pick it with `nox -P 3.12 ...`")
+
+
+def choose_python(running: str, find: Callable[[str], str | None]) -> PythonChoice:
+    """nox's own Python when supported, else the newest supported one `find` locates.
+
+    When none is found the sessions stay on nox's own Python and fail with python_advice: nox would
+    otherwise try to download an interpreter, or skip the session."""
+    if running in SUPPORTED_PYTHONS:
+        return PythonChoice(None)
+    for version in reversed(SUPPORTED_PYTHONS):
+        where = find(version)
+        if where:
+            return PythonChoice(version, f"nox runs on Python {running}, which the backend pins do not "
+                                         f"support; the sessions use Python {version} ({where})")
+    return PythonChoice(None)
+
+
+def find_python(version: str) -> str | None:
+    """An interpreter of `version`, found the way nox finds one (python-discovery), else on PATH."""
+    try:
+        from python_discovery import get_interpreter  # nox's own discovery since 2026
+    except ImportError:
+        get_interpreter = None
+    if get_interpreter is not None:
+        info = get_interpreter(version)
+        return info.executable if info is not None else None
+    path = shutil.which(f"python{version}")
+    try:  # a pyenv shim is on PATH for every installed version, active or not
+        ok = path is not None and subprocess.run([path, "-c", ""], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        ok = False
+    return path if ok else None
+
+
+CHOICE = choose_python(f"{sys.version_info[0]}.{sys.version_info[1]}", find_python)
+PYTHON = CHOICE.python
+
+
+def check_python(session: nox.Session) -> None:
+    """Fail the session at once, with one line, when its venv's Python cannot run the pins (-P, or
+    nox on an unsupported Python with no supported one installed)."""
+    if CHOICE.note:
+        session.log(CHOICE.note)
+    version = session.run("python", "-c", "import sys; print('%d.%d' % sys.version_info[:2])",
+                          silent=True, external=False)
+    version = (version or "").strip()
+    if version not in SUPPORTED_PYTHONS:
+        session.error(python_advice(version or str(session.python)))
 # nox session name -> (pyproject dependency group, harness backend name)
 BACKEND_SESSIONS = {"tf": ("tensorflow", "tensorflow"), "jax": ("jax", "jax"), "torch": ("torch", "torch")}
 
 
 def pins(group: str) -> list[str]:
     """A dependency group from pyproject.toml, each pin overridable by HARNESS_PIN_<NAME>=<version>."""
-    groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    groups = nox.project.load_toml(ROOT / "pyproject.toml")["project"]["optional-dependencies"]
     out = []
     for requirement in groups[group]:
         name = re.split(r"[\[=<>!~ ]", requirement, maxsplit=1)[0]
@@ -31,13 +113,106 @@ def pins(group: str) -> list[str]:
     return out
 
 
+@dataclass
+class MainJob:
+    """The backend sessions this nox run was asked for and the artifacts each wrote. All sessions of a
+    run execute in the one nox process that imported this file, so module state is the run's state."""
+
+    asked: list[str] = field(default_factory=list)
+    written: dict[str, list[str]] = field(default_factory=dict)
+
+
+MAIN_JOB = MainJob()
+
+
+def option(posargs: list[str], flag: str, default: str) -> Path:
+    """The value of one `harness` option among a session's posargs (relative to the checkout)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument(flag, default=default)
+    known, _ = parser.parse_known_args(posargs)
+    return ROOT / getattr(known, flag.lstrip("-").replace("-", "_"))
+
+
+def artifact_stamps(results: Path) -> dict[Path, int]:
+    """Each artifact in the folder with its modification time (`harness run` replaces the file)."""
+    return {p: p.stat().st_mtime_ns for p in results.glob("*.json")} if results.is_dir() else {}
+
+
+def written_since(before: dict[Path, int], after: dict[Path, int]) -> list[str]:
+    """The artifacts that are new or were rewritten between two artifact_stamps."""
+    return sorted(_shown(p) for p, stamp in after.items() if before.get(p) != stamp)
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def main_job_outcome(asked: list[str], written: dict[str, list[str]], merged: list[str],
+                     report: str | None) -> tuple[list[str], bool]:
+    """What the main job says at its end, and whether it succeeded: every backend session asked for
+    must have written an artifact in this run (an older one in the folder does not count)."""
+    lines = [f"{name}: wrote {', '.join(written[name])}" if written.get(name) else
+             f"{name}: wrote NO artifact" for name in asked]
+    fresh = {artifact for name in asked for artifact in written.get(name, [])}
+    older = [artifact for artifact in merged if artifact not in fresh]
+    if report:
+        lines.append(f"report: {report}, merged from {len(merged)} artifact(s)"
+                     + (f", of which older than this run: {', '.join(older)}" if older else ""))
+    else:
+        lines.append("report: not rebuilt (no backend session wrote an artifact)")
+    missing = [name for name in asked if not written.get(name)]
+    if missing:
+        lines.append(f"main job FAILED: {', '.join(missing)} wrote no artifact (see its session above)")
+    return lines, not missing
+
+
+# What the installed project is built from. A copy: setuptools builds inside the source folder and keeps
+# build/lib between builds, so a module moved or deleted since an earlier build would still be installed.
+PROJECT_SOURCES = ("pyproject.toml", "README.md", "harness", "scenarios")
+
+
+def install_project(session: nox.Session, *requirements: str) -> None:
+    """Install the harness (its console script, the suite as package data) with `requirements`."""
+    source = Path(session.create_tmp()) / "project"
+    shutil.rmtree(source, ignore_errors=True)
+    source.mkdir()
+    for name in PROJECT_SOURCES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(ROOT / name, source / name)
+    session.install(str(source), *requirements)
+
+
+def report_args(posargs: list[str]) -> list[str]:
+    """The report's options for a backend run: a run into `--results DIR` gets its report beside DIR,
+    as reports/report.md sits beside reports/results; the published report is left alone."""
+    results = option(posargs, "--results", "reports/results")
+    if results == option([], "--results", "reports/results"):
+        return []
+    return ["--results", str(results), "--out", str(results.parent / "report.md"),
+            "--json", str(results.parent / "summary.json")]
+
+
 def _backend_session(session: nox.Session, name: str) -> None:
     group, backend = BACKEND_SESSIONS[name]
-    session.install(*pins(group))
-    session.run("python", "-m", "harness", "run", "--backend", backend, *session.posargs,
-                env={"KERAS_BACKEND": backend})
+    MAIN_JOB.asked.append(name)
     if not os.environ.get("HARNESS_SKIP_REPORT"):  # CI matrix jobs merge in a job of their own
-        session.notify("report", posargs=[])  # runs once, after every backend session asked for
+        # Queued first, so it runs (once, after every backend session asked for) and says what the
+        # run produced even when this session fails below.
+        session.notify("report", posargs=report_args(session.posargs))
+    check_python(session)
+    install_project(session, *pins(group))
+    results = option(session.posargs, "--results", "reports/results")
+    before = artifact_stamps(results)
+    # The installed command, as a user's: nothing comes from the checkout being the current directory.
+    session.run("keras-mask-harness", "run", "--backend", backend, *session.posargs,
+                env={"KERAS_BACKEND": backend})
+    MAIN_JOB.written[name] = written_since(before, artifact_stamps(results))
+    if not MAIN_JOB.written[name]:
+        session.error(f"`keras-mask-harness run --backend {backend}` exited 0 but wrote no artifact in "
+                      f"{_shown(results)}")
+    session.log(f"{name}: wrote {', '.join(MAIN_JOB.written[name])}")
 
 
 @nox.session(python=PYTHON)
@@ -61,8 +236,19 @@ def torch(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def report(session: nox.Session) -> None:
     """Rebuild reports/report.md and summary.json from the artifacts present (numpy only)."""
-    session.install("numpy", *pins("report"))
-    session.run("python", "-m", "harness", "report", *session.posargs)
+    install_project(session, *pins("report"))  # numpy comes as the project's own dependency
+    job = MAIN_JOB
+    built = None
+    if not job.asked or any(job.written.values()):  # never re-render old artifacts as this run's report
+        session.run("keras-mask-harness", "report", *session.posargs)
+        built = _shown(option(session.posargs, "--out", "reports/report.md"))
+    if job.asked:  # the main job (backend sessions, then this one): say what it produced
+        merged = sorted(_shown(p) for p in artifact_stamps(option(session.posargs, "--results", "reports/results")))
+        lines, ok = main_job_outcome(job.asked, job.written, merged, built)
+        for line in lines:
+            session.log(line)
+        if not ok:
+            session.error(lines[-1])
 
 
 @nox.session(python=PYTHON)
@@ -75,8 +261,9 @@ def publish(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """The harness's own tests: unit tests (no backend) and one integration test per backend."""
-    session.install(*dict.fromkeys(pins("tensorflow") + pins("jax") + pins("torch") + pins("test")
-                                   + pins("report")))
+    check_python(session)
+    install_project(session, *dict.fromkeys(pins("tensorflow") + pins("jax") + pins("torch") + pins("test")
+                                            + pins("report")))
     session.run("python", "-m", "pytest", *session.posargs)
 
 

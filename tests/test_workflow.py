@@ -84,15 +84,20 @@ def workflow() -> dict[str, Any]:
     return data
 
 
-def _backend_sessions() -> dict[str, tuple[str, str]]:
-    """noxfile.BACKEND_SESSIONS, read without importing nox."""
+def _noxfile_constant(name: str) -> Any:
+    """A literal assigned at the top of noxfile.py, read without importing nox."""
     tree = ast.parse((ROOT / "noxfile.py").read_text(encoding="utf-8"))
     for node in tree.body:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
             node, ast.AnnAssign) else []
-        if any(isinstance(t, ast.Name) and t.id == "BACKEND_SESSIONS" for t in targets):
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
             return ast.literal_eval(node.value)
-    raise AssertionError("noxfile.py has no BACKEND_SESSIONS")
+    raise AssertionError(f"noxfile.py has no {name}")
+
+
+def _backend_sessions() -> dict[str, tuple[str, str]]:
+    """noxfile.BACKEND_SESSIONS, read without importing nox."""
+    return _noxfile_constant("BACKEND_SESSIONS")
 
 
 def _pin_env_names(groups: list[str]) -> set[str]:
@@ -139,7 +144,9 @@ def test_matrix_runs_every_backend_session_of_the_noxfile(workflow: dict[str, An
     session_env = [step.get("env", {}).get("SESSION") for step in job["steps"]]
     assert "${{ matrix.session }}" in session_env
     python = [step["with"]["python-version"] for step in _steps_using(job, "actions/setup-python")]
-    assert python == ["3.11"]
+    assert python == ["${{ matrix.python }}"]  # nox runs the session on the Python it runs on
+    pythons = job["strategy"]["matrix"]["python"]
+    assert len(pythons) >= 2 and set(pythons) <= set(_noxfile_constant("SUPPORTED_PYTHONS"))
 
 
 def test_each_backend_job_uploads_its_artifact_under_a_unique_name(workflow: dict[str, Any]) -> None:
@@ -162,9 +169,11 @@ def test_report_job_merges_every_backend_artifact(workflow: dict[str, Any]) -> N
     assert download["with"]["path"] == "reports/results"
     assert download["with"]["merge-multiple"] is True
     (upload,) = _steps_using(matrix_job, "actions/upload-artifact")
-    for session in _backend_sessions():
-        uploaded = upload["with"]["name"].replace("${{ matrix.session }}", session)
-        assert fnmatch.fnmatchcase(uploaded, download["with"]["pattern"]), uploaded
+    pythons = matrix_job["strategy"]["matrix"]["python"]
+    for session in _backend_sessions():  # exactly one Python's leg of each backend is merged
+        uploaded = [upload["with"]["name"].replace("${{ matrix.session }}", session)
+                    .replace("${{ matrix.python }}", python) for python in pythons]
+        assert sum(fnmatch.fnmatchcase(name, download["with"]["pattern"]) for name in uploaded) == 1, uploaded
     assert job["steps"].index(download) < _first(job, _runs_nox_session)
     # the published report and its inputs leave the job as one artifact
     assert any(step["with"]["path"].rstrip("/") == "reports" for step in _steps_using(job, "actions/upload-artifact"))

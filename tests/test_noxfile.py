@@ -1,0 +1,242 @@
+"""noxfile.py's logic, with nox's side faked: which Python the sessions use, what an unsupported one
+says, and that the main job fails when a backend session it was asked for wrote no artifact."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("nox")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def noxfile() -> Any:
+    spec = importlib.util.spec_from_file_location("harness_noxfile", ROOT / "noxfile.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+class SessionFailed(Exception):
+    pass
+
+
+class FakeSession:
+    """The part of nox.Session the noxfile uses; `run` of the harness command calls `harness_run`."""
+
+    def __init__(self, tmp: Path, posargs: list[str], python_version: str = "3.12", harness_run=None) -> None:
+        self.tmp, self.posargs, self.python = tmp, posargs, None
+        self.python_version, self.harness_run = python_version, harness_run
+        self.notified: list[str] = []
+        self.installed: list[tuple[str, ...]] = []
+        self.ran: list[tuple[str, ...]] = []
+        self.logged: list[str] = []
+
+    def create_tmp(self) -> str:
+        return str(self.tmp)
+
+    def install(self, *args: str) -> None:
+        self.installed.append(args)
+
+    def notify(self, name: str, posargs: list[str] | None = None) -> None:
+        self.notified.append(name)
+
+    def log(self, message: str) -> None:
+        self.logged.append(message)
+
+    def error(self, message: str) -> None:
+        raise SessionFailed(message)
+
+    def run(self, *args: str, **kwargs: Any) -> str | None:
+        self.ran.append(args)
+        if args[0] == "python":  # check_python asks the venv's interpreter for its version
+            return self.python_version + "\n"
+        if self.harness_run:
+            self.harness_run(args)
+        return None
+
+
+# --- which Python ----------------------------------------------------------------------------------
+
+def test_supported_pythons_are_those_of_every_pin(noxfile: Any) -> None:
+    assert noxfile.SUPPORTED_PYTHONS == ("3.11", "3.12", "3.13")
+    floor = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    assert floor == ">=" + noxfile.SUPPORTED_PYTHONS[0]
+
+
+@pytest.mark.parametrize("running", ["3.11", "3.12", "3.13"])
+def test_nox_own_python_is_used_when_supported_without_looking_for_others(noxfile: Any, running: str) -> None:
+    looked: list[str] = []
+    choice = noxfile.choose_python(running, lambda v: looked.append(v) or "/usr/bin/python" + v)
+    assert choice.python is None and choice.note is None  # None: nox's own interpreter
+    assert looked == []
+
+
+def test_unsupported_nox_python_falls_back_to_the_newest_supported_one_found(noxfile: Any) -> None:
+    found = {"3.11": "/opt/py311/bin/python3.11", "3.12": "/opt/py312/bin/python3.12"}
+    choice = noxfile.choose_python("3.14", found.get)
+    assert choice.python == "3.12"
+    assert "3.14" in choice.note and "/opt/py312/bin/python3.12" in choice.note
+
+
+def test_unsupported_nox_python_with_none_found_stays_put_so_the_check_fails_it(noxfile: Any) -> None:
+    looked: list[str] = []
+    choice = noxfile.choose_python("3.10", lambda v: looked.append(v))
+    assert choice.python is None
+    assert looked == ["3.13", "3.12", "3.11"]  # newest first
+
+
+def test_advice_is_one_line_with_every_version_and_a_way_to_get_one(noxfile: Any) -> None:
+    advice = noxfile.python_advice("3.14")
+    assert "\n" not in advice
+    assert "Python 3.14" in advice and "3.11, 3.12, 3.13" in advice
+    assert "pyenv install" in advice and "nox -P" in advice
+
+
+@pytest.mark.parametrize("version", ["3.10", "3.14", "3.9"])
+def test_check_python_fails_a_session_on_an_unsupported_interpreter(noxfile: Any, tmp_path: Path,
+                                                                     version: str) -> None:
+    session = FakeSession(tmp_path, [], python_version=version)
+    with pytest.raises(SessionFailed, match=re.escape(f"Python {version} cannot run the pinned backends")):
+        noxfile.check_python(session)
+
+
+def test_check_python_passes_a_supported_interpreter(noxfile: Any, tmp_path: Path) -> None:
+    noxfile.check_python(FakeSession(tmp_path, [], python_version="3.13"))
+
+
+def test_missing_interpreters_are_errors_not_skips(noxfile: Any) -> None:
+    import nox
+
+    assert nox.options.error_on_missing_interpreters is True
+
+
+# --- what the main job produced ------------------------------------------------------------------
+
+def test_outcome_lists_artifacts_and_report_and_passes_when_every_backend_wrote_one(noxfile: Any) -> None:
+    written = {"tf": ["reports/results/tensorflow-cpu.json"], "jax": ["reports/results/jax-cpu.json"]}
+    merged = ["reports/results/jax-cpu.json", "reports/results/tensorflow-cpu.json", "reports/results/torch-cpu.json"]
+    lines, ok = noxfile.main_job_outcome(["tf", "jax"], written, merged, "reports/report.md")
+    assert ok
+    assert lines[0] == "tf: wrote reports/results/tensorflow-cpu.json"
+    assert "report: reports/report.md, merged from 3 artifact(s)" in lines[-1]
+    assert "older than this run: reports/results/torch-cpu.json" in lines[-1]
+
+
+def test_outcome_fails_when_a_backend_asked_for_wrote_nothing_even_with_an_old_artifact(noxfile: Any) -> None:
+    written = {"tf": ["reports/results/tensorflow-cpu.json"], "torch": []}
+    merged = ["reports/results/tensorflow-cpu.json", "reports/results/torch-cpu.json"]  # torch's is old
+    lines, ok = noxfile.main_job_outcome(["tf", "jax", "torch"], written, merged, "reports/report.md")
+    assert not ok
+    assert "jax: wrote NO artifact" in lines and "torch: wrote NO artifact" in lines
+    assert lines[-1].startswith("main job FAILED: jax, torch wrote no artifact")
+
+
+def test_written_since_sees_new_and_rewritten_artifacts_only(noxfile: Any, tmp_path: Path) -> None:
+    for name in ("old", "rewritten"):
+        (tmp_path / f"{name}.json").write_text("{}")
+        os.utime(tmp_path / f"{name}.json", ns=(1_000_000_000, 1_000_000_000))
+    before = noxfile.artifact_stamps(tmp_path)
+    (tmp_path / "rewritten.json").write_text("{}")
+    (tmp_path / "new.json").write_text("{}")
+    (tmp_path / "new.npz").write_text("")  # the arrays travel with the json; the json names the artifact
+    written = noxfile.written_since(before, noxfile.artifact_stamps(tmp_path))
+    assert [Path(p).name for p in written] == ["new.json", "rewritten.json"]
+    assert noxfile.artifact_stamps(tmp_path / "absent") == {}
+
+
+def test_option_finds_the_results_folder_among_posargs(noxfile: Any) -> None:
+    assert noxfile.option(["-q", "--select", "seed/*", "--results", "/tmp/r"], "--results", "reports/results") \
+        == Path("/tmp/r")
+    assert noxfile.option(["-q"], "--results", "reports/results") == ROOT / "reports" / "results"
+
+
+def test_a_run_into_its_own_results_folder_gets_its_report_beside_it(noxfile: Any) -> None:
+    assert noxfile.report_args(["-q", "--select", "seed/*"]) == []  # the published report/results
+    assert noxfile.report_args(["--results=/tmp/ci/results", "-q"]) == [
+        "--results", "/tmp/ci/results", "--out", "/tmp/ci/report.md", "--json", "/tmp/ci/summary.json"]
+
+
+@pytest.fixture
+def main_job(noxfile: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    job = noxfile.MainJob()
+    monkeypatch.setattr(noxfile, "MAIN_JOB", job)
+    monkeypatch.setattr(noxfile, "install_project", lambda session, *requirements: None)
+    monkeypatch.delenv("HARNESS_SKIP_REPORT", raising=False)
+    return job
+
+
+def _writes_artifact(results: Path, label: str):
+    def run(args: tuple[str, ...]) -> None:
+        results.mkdir(parents=True, exist_ok=True)
+        (results / f"{label}.json").write_text("{}")
+    return run
+
+
+def test_backend_session_that_writes_no_artifact_fails_and_the_report_fails_the_main_job(
+        noxfile: Any, main_job: Any, tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    args = ["--results", str(results), "-q"]
+    tf = FakeSession(tmp_path, args, harness_run=_writes_artifact(results, "tensorflow-cpu"))
+    noxfile.tf(tf)
+    assert tf.notified == ["report"] and ("keras-mask-harness", "run", "--backend", "tensorflow", *args) in tf.ran
+    jax = FakeSession(tmp_path, args, harness_run=lambda run_args: None)  # exits 0, writes nothing
+    with pytest.raises(SessionFailed, match="wrote no artifact"):
+        noxfile.jax(jax)
+    assert jax.notified == ["report"]  # queued before it failed: the report still says what happened
+
+    report = FakeSession(tmp_path, ["--results", str(results), "--out", str(tmp_path / "report.md")])
+    with pytest.raises(SessionFailed, match="main job FAILED: jax wrote no artifact"):
+        noxfile.report(report)
+    assert any(run[:2] == ("keras-mask-harness", "report") for run in report.ran)  # tf's artifact is reported
+    assert f"tf: wrote {results / 'tensorflow-cpu.json'}" in report.logged
+
+
+def test_report_is_not_rebuilt_from_old_artifacts_when_no_backend_wrote_one(noxfile: Any, main_job: Any,
+                                                                           tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "torch-cpu.json").write_text("{}")  # from an earlier run
+    torch = FakeSession(tmp_path, ["--results", str(results)], python_version="3.14")
+    with pytest.raises(SessionFailed, match="Python 3.14 cannot run"):
+        noxfile.torch(torch)
+    assert torch.ran == [torch.ran[0]]  # only the version check ran: no install, no suite
+    report = FakeSession(tmp_path, ["--results", str(results)])
+    with pytest.raises(SessionFailed, match="main job FAILED: torch wrote no artifact"):
+        noxfile.report(report)
+    assert not any(run[0] == "keras-mask-harness" for run in report.ran)
+    assert "report: not rebuilt (no backend session wrote an artifact)" in report.logged
+
+
+def test_report_alone_just_rebuilds(noxfile: Any, main_job: Any, tmp_path: Path) -> None:
+    report = FakeSession(tmp_path, [])
+    noxfile.report(report)
+    assert report.ran == [("keras-mask-harness", "report")] and report.logged == []
+
+
+def test_backend_session_in_a_ci_matrix_leg_does_not_queue_the_report(noxfile: Any, main_job: Any,
+                                                                     tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HARNESS_SKIP_REPORT", "1")
+    results = tmp_path / "results"
+    jax = FakeSession(tmp_path, ["--results", str(results)], harness_run=_writes_artifact(results, "jax-cpu"))
+    noxfile.jax(jax)
+    assert jax.notified == [] and main_job.written["jax"] == [str(results / "jax-cpu.json")]
+
+
+def test_noxfile_imports_without_tomllib(noxfile: Any) -> None:
+    # nox may run on a Python older than the sessions' (3.10 has no tomllib): the file must still load
+    # and tell the user what to do instead of failing with an import error.
+    source = (ROOT / "noxfile.py").read_text()
+    assert not re.search(r"^\s*(import tomllib|from tomllib)", source, re.M)
+    assert sys.version_info >= (3, 11)  # these tests themselves run on a supported Python
