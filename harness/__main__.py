@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from harness import artifacts
+from harness import __version__, artifacts
 from harness.define import registry
 from harness.run import backends
 
@@ -41,7 +41,10 @@ _positive_seconds.__name__ = "a positive number of seconds"  # argparse shows th
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m harness", description=__doc__)
+    # The installed console script and `python -m harness` are one parser; usage lines name the one used.
+    prog = "python -m harness" if Path(sys.argv[0]).name == "__main__.py" else "keras-mask-harness"
+    parser = _Parser(prog=prog, description=__doc__)
+    parser.add_argument("--version", action="version", version=f"keras-mask-harness {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def add_scenario_options(sub: argparse.ArgumentParser) -> None:
@@ -171,6 +174,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("harness: interrupted", file=sys.stderr)
         return 130
+
+
+def console() -> int:
+    """The installed `keras-mask-harness` command. The processes it starts (`python -m harness _worker`)
+    must import this same installed harness and suite, never a `harness` or `scenarios` folder that
+    happens to be in the current directory (a checkout of another version, say)."""
+    import os
+
+    os.environ.setdefault("PYTHONSAFEPATH", "1")  # inherited: no current directory on their sys.path
+    return main()
 
 
 if __name__ == "__main__":
