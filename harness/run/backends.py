@@ -7,6 +7,8 @@ import importlib.util
 import os
 import platform
 
+from harness.run import portability
+
 # canonical name -> (package to import, distribution names for the version, nox session)
 BACKENDS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "tensorflow": ("tensorflow", ("tensorflow-cpu", "tensorflow"), "tf"),
@@ -47,6 +49,7 @@ def prepare_process(backend: str) -> None:
     os.environ["KERAS_BACKEND"] = backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # oneDNN reorders float sums: noisier diffs
+    portability.route_keras()  # TF_USE_LEGACY_KERAS=1: `import keras` is tf-keras (Keras 2)
 
 
 def silence_tensorflow() -> None:
@@ -117,17 +120,19 @@ def environment(backend: str) -> dict[str, str]:
     from harness import __version__
     from harness.run import caches  # here, not at the top: caches imports this module
 
+    flavour, keras_version = portability.keras_flavour()
     return {
         "backend": backend,
         "backend_library": BACKENDS[backend][0],
         "backend_version": _version(BACKENDS[backend][1]),
-        "keras": keras.__version__,
+        "keras": keras_version,
+        "keras_flavour": flavour,  # "keras" (Keras 3) or "tf-keras" (Keras 2)
         "numpy": numpy.__version__,
         "python": platform.python_version(),
         "platform": f"{platform.system()} {platform.machine()}",
         "device": device(backend),
         "device_name": device_name(backend),
-        "floatx": keras.config.floatx(),
+        "floatx": keras.backend.floatx(),
         "harness": __version__,
         "git_revision": _git_revision(),
         "compilation_cache": caches.state(),  # on/off and how warm: what a run's time depends on

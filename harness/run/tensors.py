@@ -5,8 +5,9 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-import keras
 import numpy as np
+
+from harness.run import portability
 
 
 def to_numpy(tensor: Any) -> tuple[np.ndarray, str]:
@@ -18,10 +19,8 @@ def to_numpy(tensor: Any) -> tuple[np.ndarray, str]:
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        dtype = keras.backend.standardize_dtype(tensor.dtype)
-        if dtype == "bfloat16":
-            tensor = keras.ops.cast(tensor, "float32")
-        return np.array(keras.ops.convert_to_numpy(tensor)), dtype
+        dtype = portability.dtype_name(tensor.dtype)
+        return np.array(portability.to_numpy_values(tensor, widen_bfloat16=dtype == "bfloat16")), dtype
 
 
 def mask_to_numpy(mask: Any) -> np.ndarray | None:

@@ -1,0 +1,166 @@
+"""What differs between Keras versions, for the run stage: masks, dtypes, policies, missing APIs.
+
+The harness runs one suite on Keras 2 (tf-keras) and on every Keras 3 release. Scenarios are
+written once, against today's Keras 3; this module is where the run stage adapts to the Keras it
+finds, so capture, tensors and the artifact stay version-free:
+
+- Keras 2 is asked for the way TensorFlow documents it, `TF_USE_LEGACY_KERAS=1` with tf-keras
+  installed. `route_keras()` then makes `import keras` (in the harness and in scenarios) resolve
+  to `tf_keras`, lazily, so nothing heavy is imported before a scenario needs it.
+- Masks: recent Keras 3 keeps them in a side table read by `keras.src.backend.get_keras_mask`;
+  older 3.x and Keras 2 keep them as a `_keras_mask` attribute on the tensor.
+- A scenario that uses an API this Keras lacks (`keras.ops` on Keras 2, a layer argument added in
+  a later release) is recorded as unsupported with the reason, not as a failure of the claim.
+
+Importing this module imports no keras; the functions below import it when called.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import os
+import re
+import sys
+from typing import Any
+
+LEGACY_FLAG = "TF_USE_LEGACY_KERAS"  # TensorFlow's own switch: tf.keras is Keras 2 (tf-keras)
+UNSUPPORTED = "Unsupported"  # ErrorInfo.type of a scenario this Keras cannot express
+
+
+def keras2_requested() -> bool:
+    return os.environ.get(LEGACY_FLAG, "").lower() in ("1", "true", "yes")
+
+
+class _Keras2Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Resolves `keras` and `keras.<sub>` to `tf_keras` and `tf_keras.<sub>`, on first import."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None):
+        if name != "keras" and not name.startswith("keras."):
+            return None
+        real = "tf_keras" + name[len("keras"):]
+        try:
+            if importlib.util.find_spec(real) is None:
+                return None
+        except ModuleNotFoundError:
+            return None
+        return importlib.machinery.ModuleSpec(name, self, is_package=True)
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec):
+        return importlib.import_module("tf_keras" + spec.name[len("keras"):])
+
+    def exec_module(self, module: Any) -> None:  # already executed under its own name
+        return None
+
+
+def route_keras() -> None:
+    """Under TF_USE_LEGACY_KERAS=1 with tf-keras installed, `import keras` gives tf-keras."""
+    if not keras2_requested() or importlib.util.find_spec("tf_keras") is None:
+        return
+    if any(isinstance(f, _Keras2Finder) for f in sys.meta_path):
+        return
+    if "keras" in sys.modules and not sys.modules["keras"].__name__.startswith("tf_keras"):
+        raise RuntimeError("Keras 3 was imported before the Keras 2 route was set up")
+    sys.meta_path.insert(0, _Keras2Finder())
+
+
+def keras_flavour() -> tuple[str, str]:
+    """("keras", "3.15.1") or ("tf-keras", "2.21.0"): which Keras this process runs."""
+    import keras
+
+    version = keras.__version__
+    return ("tf-keras" if keras.__name__.startswith("tf_keras") or version.startswith("2.") else "keras",
+            version)
+
+
+def is_keras2() -> bool:
+    return keras_flavour()[0] == "tf-keras"
+
+
+def _mask_getter():
+    try:
+        from keras.src.backend import get_keras_mask  # Keras 3 with the mask side table
+
+        return get_keras_mask
+    except ImportError:  # older Keras 3 and Keras 2: an attribute on the tensor
+        return lambda tensor: getattr(tensor, "_keras_mask", None)
+
+
+_GET_MASK = None
+
+
+def get_mask(tensor: Any) -> Any:
+    """The Keras mask attached to a layer's output, or None; the public API has no getter."""
+    global _GET_MASK
+    if _GET_MASK is None:
+        _GET_MASK = _mask_getter()
+    return _GET_MASK(tensor)
+
+
+def dtype_name(dtype: Any) -> str:
+    """A dtype (backend object or string) as Keras 3 names it: 'float32', 'bfloat16', ..."""
+    import keras
+
+    standardize = getattr(keras.backend, "standardize_dtype", None)
+    if standardize is not None:
+        return standardize(dtype)
+    import tensorflow as tf  # Keras 2 runs on TensorFlow only
+
+    return tf.as_dtype(dtype).name
+
+
+def to_numpy_values(tensor: Any, widen_bfloat16: bool) -> Any:
+    """A backend tensor as a numpy array; bfloat16 widened to float32 first when asked."""
+    import keras
+
+    ops = getattr(keras, "ops", None)
+    if ops is None:  # Keras 2: an eager tf.Tensor or tf.Variable
+        import tensorflow as tf
+
+        if widen_bfloat16:
+            tensor = tf.cast(tensor, tf.float32)
+        return tensor.numpy() if hasattr(tensor, "numpy") else tensor
+    if widen_bfloat16:
+        tensor = ops.cast(tensor, "float32")
+    return ops.convert_to_numpy(tensor)
+
+
+def dtype_policy() -> Any:
+    import keras
+
+    config = getattr(keras, "config", None)
+    if config is not None and hasattr(config, "dtype_policy"):
+        return config.dtype_policy()
+    return keras.mixed_precision.global_policy()
+
+
+def set_dtype_policy(policy: Any) -> None:
+    import keras
+
+    config = getattr(keras, "config", None)
+    if config is not None and hasattr(config, "set_dtype_policy"):
+        config.set_dtype_policy(policy)
+    else:
+        keras.mixed_precision.set_global_policy(policy)
+
+
+# An error means "this Keras lacks the API the scenario uses" only in these shapes; anything else
+# (a TypeError saying a layer does not support masking, say) is behaviour under test and stays an
+# error. Patterns are checked against "Type: message".
+_MISSING_API = (
+    re.compile(r"^AttributeError: module '(keras|tf_keras)[\w.]*' has no attribute '(\w+)'"),
+    re.compile(r"^(ModuleNotFoundError|ImportError): .*(keras|tf_keras)"),
+    re.compile(r"^TypeError: .*(unexpected keyword argument|Keyword argument not understood)"),
+    re.compile(r"^ValueError: Invalid Reduction Key"),  # Keras 2 losses lack "mean" reductions
+)
+
+
+def unsupported_reason(error_type: str, message: str) -> str | None:
+    """The reason a scenario cannot run on this Keras, or None when the error is a real result."""
+    text = f"{error_type}: {message}"
+    if not any(p.search(text) for p in _MISSING_API):
+        return None
+    flavour, version = keras_flavour()
+    return f"{flavour} {version} lacks an API the scenario uses ({text[:300]})"

@@ -1,0 +1,136 @@
+"""Find the first Keras release where a selection of scenarios changes: expectations, masks, outputs.
+
+The search is `first_change`, a pure function over an ordered list of releases and an `observe`
+callback, so tests drive it with a fake history. A release that cannot run (its environment does not
+build or import) is skipped the way `git bisect skip` does: the search tries its neighbours, and if
+every release between the last same and the first different one was skipped, it says so.
+
+`differences` decides "changed": two runs of the selection differ when a scenario's expectations
+flip, its status or error changes, or the ordinary pairwise comparison finds a mask, shape, dtype or
+value difference beyond tolerance. New or different warnings alone are not a change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from harness.artifacts import Artifact
+from harness.compare import verdicts
+
+Observation = TypeVar("Observation")
+UNCHANGED_VERDICTS = ("match", "warnings-differ")
+
+
+class BisectError(Exception):
+    """The search cannot start: an endpoint does not run, or the range is empty; one line."""
+
+
+class CannotRun(Exception):
+    """This release cannot run here (environment, import); the reason is the message."""
+
+
+@dataclass
+class Result(Generic[Observation]):
+    good: str
+    bad: str
+    first: str | None  # None: the endpoints agree, nothing changed in the range
+    last_same: str | None = None
+    skipped: dict[str, str] = field(default_factory=dict)  # release -> why it could not run
+    observed: list[str] = field(default_factory=list)  # releases actually run, in order
+
+    @property
+    def ambiguous(self) -> list[str]:
+        """Skipped releases between the last same and the first changed one: any could be first."""
+        if self.first is None or self.last_same is None:
+            return []
+        between = self._between(self.last_same, self.first)
+        return [v for v in between if v in self.skipped]
+
+    _order: list[str] = field(default_factory=list, repr=False)
+
+    def _between(self, low: str, high: str) -> list[str]:
+        i, j = self._order.index(low), self._order.index(high)
+        return self._order[i + 1:j]
+
+    def verdict_line(self) -> str:
+        """The last line of `harness bisect`'s output."""
+        if self.first is None:
+            return f"nothing changed between keras {self.good} and keras {self.bad}"
+        line = f"first changed in keras {self.first}"
+        if self.ambiguous:
+            line += f" (or in {', '.join(self.ambiguous)}, which could not run)"
+        return line
+
+
+def first_change(releases: list[str], observe: Callable[[str], Observation],
+                 same: Callable[[Observation, Observation], bool],
+                 log: Callable[[str], None] = lambda line: None) -> Result[Observation]:
+    """Binary search for the first release whose observation differs from the first release's.
+
+    `releases` is ordered oldest first; its ends are the known-good and known-bad releases.
+    `observe` raises CannotRun for a release that cannot run. Assumes one change in the range
+    (like git bisect); when the ends agree, reports that nothing changed.
+    """
+    if len(releases) < 2:
+        raise BisectError("the range needs two releases: --good must be older than --bad")
+    result: Result[Observation] = Result(releases[0], releases[-1], None, _order=list(releases))
+
+    def run(version: str) -> Observation:
+        result.observed.append(version)
+        return observe(version)
+
+    try:
+        reference = run(releases[0])
+        last = run(releases[-1])
+    except CannotRun as exc:
+        raise BisectError(f"keras {result.observed[-1]} cannot run here: {exc}") from None
+    if same(reference, last):
+        log(f"keras {releases[-1]} behaves as keras {releases[0]}")
+        return result
+    low, high = 0, len(releases) - 1
+    while high - low > 1:
+        candidates = sorted(range(low + 1, high), key=lambda i: (abs(i - (low + high) / 2), i))
+        candidates = [i for i in candidates if releases[i] not in result.skipped]
+        if not candidates:
+            break
+        mid = candidates[0]
+        try:
+            observation = run(releases[mid])
+        except CannotRun as exc:
+            result.skipped[releases[mid]] = str(exc)
+            log(f"keras {releases[mid]}: cannot run ({exc}); skipped")
+            continue
+        if same(reference, observation):
+            log(f"keras {releases[mid]}: same as keras {releases[0]}")
+            low = mid
+        else:
+            log(f"keras {releases[mid]}: changed")
+            high = mid
+    result.first, result.last_same = releases[high], releases[low]
+    return result
+
+
+def differences(reference: Artifact, run: Artifact) -> list[str]:
+    """What changed from `reference` to `run`, one line per scenario (empty: nothing changed)."""
+    lines = []
+    for name in dict.fromkeys([*reference.records, *run.records]):
+        ra, rb = reference.records.get(name), run.records.get(name)
+        flips = _expectation_flips(ra, rb)
+        pair = verdicts.compare_records(ra, rb, name, reference.label, run.label)
+        if flips:
+            lines.append(f"{name}: {'; '.join(flips)}")
+        elif pair.verdict not in UNCHANGED_VERDICTS:
+            lines.append(f"{name}: {pair.verdict}" + (f" ({pair.detail})" if pair.detail else ""))
+    return lines
+
+
+def _expectation_flips(ra, rb) -> list[str]:
+    if ra is None or rb is None:
+        return []
+    before = {e["name"]: bool(e["passed"]) for e in ra.meta.get("expectations", [])}
+    after = {e["name"]: bool(e["passed"]) for e in rb.meta.get("expectations", [])}
+    word = {True: "holds", False: "fails"}
+    return [f"'{n}' {word[before[n]]} -> {word[after[n]]}" for n in before
+            if n in after and before[n] != after[n]]

@@ -1,0 +1,100 @@
+"""Run a selection of scenarios on one runtime: its cached environment, its label, its artifact.
+
+The harness itself is not installed into the runtime's environment: the worker imports it from this
+checkout (PYTHONPATH), so every release runs exactly the same scenarios and capture code.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from harness import artifacts
+from harness.artifacts import Artifact, ScenarioRecord
+from harness.define.captured import Captured, ErrorInfo
+from harness.define.registry import Scenario
+from harness.run.portability import UNSUPPORTED
+from harness.versions import envs
+from harness.versions.bisect import CannotRun
+from harness.versions.runtimes import Runtime
+
+ROOT = Path(__file__).resolve().parents[2]
+IMPORT_TIMEOUT_S = 300.0
+
+
+def _environ(runtime: Runtime) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("KERAS_BACKEND", "TF_USE_LEGACY_KERAS", "PYTHONHOME", "VIRTUAL_ENV")}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+    return {**env, **runtime.environ()}
+
+
+def python_for(runtime: Runtime, log=print) -> Path:
+    """The runtime's interpreter, once its environment is built and keras imports in it."""
+    try:
+        python = envs.ensure(runtime, log=log)
+    except envs.EnvError as exc:
+        raise CannotRun(str(exc)) from None
+    problem = envs.import_problem(runtime)
+    if problem is None:
+        problem = _import_check(python, runtime)
+        envs.record_import(runtime, problem)
+    if problem:
+        raise CannotRun(problem)
+    return python
+
+
+def _import_check(python: Path, runtime: Runtime) -> str:
+    """'' when keras and the backend import in the runtime's environment, else the error's last line."""
+    code = "import keras, numpy; keras.layers.Dense(1); print(keras.__version__)"
+    try:
+        done = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=False,
+                              timeout=IMPORT_TIMEOUT_S, env=_environ(runtime), stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return f"importing keras took longer than {IMPORT_TIMEOUT_S:g} s"
+    if done.returncode == 0:
+        return ""
+    lines = [ln for ln in done.stderr.splitlines() if ln.strip() and not ln.startswith((" ", "WARNING", "I0000"))]
+    return f"keras does not import: {(lines or ['exit status ' + str(done.returncode)])[-1][:300]}"
+
+
+def run(runtime: Runtime, selects: list[str], results: Path, *, label: str | None = None,
+        timeout_s: float = 600.0, quiet: bool = False, compiled: bool = True,
+        sources: list[str] | None = None, log=print) -> Path:
+    """`harness run` in the runtime's environment; the artifact's JSON path. Raises CannotRun."""
+    python = python_for(runtime, log=log)
+    label = artifacts.check_label(label or runtime.label())
+    command = [str(python), "-m", "harness", "run", "--backend", runtime.backend, "--results", str(results),
+               "--label", label, "--timeout", str(timeout_s)]
+    for source in sources or []:
+        command += ["--scenarios", source]
+    for pattern in selects:
+        command += ["--select", pattern]
+    command += ([] if compiled else ["--no-compiled"]) + (["-q"] if quiet else [])
+    done = subprocess.run(command, env=_environ(runtime), stdin=subprocess.DEVNULL, check=False,
+                          stdout=sys.stdout if not quiet else subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          text=True)
+    path = results / f"{label}.json"
+    if done.returncode != 0 or not path.exists():
+        raise CannotRun(f"harness run failed (exit {done.returncode}): "
+                        f"{(done.stderr.strip().splitlines() or ['no output'])[-1][:300]}")
+    return path
+
+
+def record_cannot_run(runtime: Runtime, scenarios: list[Scenario], reason: str, results: Path,
+                      label: str | None = None) -> Path:
+    """An artifact saying this runtime cannot run here, every scenario skipped with the reason.
+
+    The report then shows the release in its table as "cannot run" instead of leaving it out.
+    """
+    from harness.run.runner import scenario_meta
+
+    environment = {"backend": runtime.backend, "keras": runtime.version,
+                   "keras_flavour": runtime.flavour, "python": ".".join(map(str, sys.version_info[:3])),
+                   "device": "cpu", "cannot_run": reason}
+    records = {s.name: ScenarioRecord(s.name, "skipped", 0.0,
+                                      Captured(s.name, runtime.backend, error=ErrorInfo(UNSUPPORTED, reason)),
+                                      scenario_meta(s)) for s in scenarios}
+    return artifacts.write(Artifact(label or runtime.label(), environment, records), results)

@@ -1,0 +1,116 @@
+"""Runtimes: (Keras version, backend) pairs, their labels and the packages each one needs.
+
+Keras 2 is tf-keras on full TensorFlow (tf-keras requires the `tensorflow` distribution; the
+`tensorflow-cpu` wheel does not satisfy it). Keras 3 releases run on a backend chosen per release:
+the backend packages come from a base layer shared by every release (see envs.py), and a release
+that needs something older (numpy 1.x, an older JAX) gets it in its own layer, listed here.
+
+Pure Python: no numpy, no keras, so the CLI and nox can import it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+KERAS2 = "tf-keras"
+KERAS3 = "keras"
+KERAS2_VERSION = "2.21.0"  # the newest Keras 2; needs TensorFlow 2.21
+
+# The backend layer every Keras 3 release shares: today's tested pins (pyproject's groups), the
+# torch wheel being the local CPU build and the most tolerant of old Keras releases.
+BASE_PINS: dict[str, tuple[str, ...]] = {
+    "torch": ("torch==2.13.0",),
+    "jax": ("jax[cpu]==0.10.2",),
+    "tensorflow": ("tensorflow-cpu==2.21.0",),
+}
+KERAS2_PINS = (f"tf-keras=={KERAS2_VERSION}", "tensorflow==2.21.0")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Extra pins for the releases in [since, until): what an old release needs to import."""
+
+    since: str
+    until: str
+    backend: str  # "*" for every backend
+    pins: tuple[str, ...]
+    why: str
+
+
+# Found by installing each release and importing it (docs/versions.md lists the evidence).
+RULES: tuple[Rule, ...] = (
+    Rule("3.0.0", "3.4.0", "*", ("numpy<2",),
+         "Keras before 3.4 was written for numpy 1 (3.4.0 is the first tested with numpy 2)"),
+    Rule("3.0.0", "3.4.0", "*", ("packaging",),
+         "Keras before 3.4 imports packaging (keras/src/utils/torch_utils.py) without declaring it"),
+)
+
+
+def parse(version: str) -> tuple[int, ...]:
+    """'3.3.3' -> (3, 3, 3); refuses pre-releases and anything not dotted digits."""
+    if not re.fullmatch(r"\d+(\.\d+){0,3}", version or ""):
+        raise ValueError(f"not a release version: {version!r} (expected digits and dots, e.g. 3.3.3)")
+    return tuple(int(p) for p in version.split("."))
+
+
+@dataclass(frozen=True)
+class Runtime:
+    flavour: str  # KERAS3 or KERAS2
+    version: str
+    backend: str  # canonical backend name
+
+    def __post_init__(self) -> None:
+        parse(self.version)
+
+    @property
+    def short_version(self) -> str:
+        """Keras 2 labels carry major.minor (tf-keras-2.21), Keras 3 labels the full release."""
+        return ".".join(self.version.split(".")[:2]) if self.flavour == KERAS2 else self.version
+
+    def label(self, device: str = "cpu") -> str:
+        """The artifact label: tf-keras-2.21-cpu, keras-3.3.3-torch-cpu (matches LABEL_RE)."""
+        if self.flavour == KERAS2:
+            return f"{KERAS2}-{self.short_version}-{device}"
+        return f"{KERAS3}-{self.version}-{self.backend}-{device}"
+
+    @property
+    def env_name(self) -> str:
+        return f"{self.flavour}-{self.version}-{self.backend}"
+
+    def base_pins(self) -> tuple[str, ...]:
+        return KERAS2_PINS[1:] if self.flavour == KERAS2 else BASE_PINS[self.backend]
+
+    def pins(self) -> tuple[str, ...]:
+        """What this runtime's own layer installs on top of its base."""
+        if self.flavour == KERAS2:
+            return KERAS2_PINS[:1]
+        extra = [p for r in RULES if r.backend in ("*", self.backend)
+                 and parse(r.since) <= parse(self.version) < parse(r.until) for p in r.pins]
+        return (f"keras=={self.version}", *extra)
+
+    def environ(self) -> dict[str, str]:
+        """Variables the run needs: the backend, and TensorFlow's switch to Keras 2."""
+        env = {"KERAS_BACKEND": self.backend}
+        if self.flavour == KERAS2:
+            env["TF_USE_LEGACY_KERAS"] = "1"
+        return env
+
+
+def keras2() -> Runtime:
+    return Runtime(KERAS2, KERAS2_VERSION, "tensorflow")
+
+
+def keras3(version: str, backend: str) -> Runtime:
+    if parse(version)[0] != 3:
+        raise ValueError(f"keras {version} is not a Keras 3 release (Keras 2 is the tf-keras runtime)")
+    return Runtime(KERAS3, version, backend)
+
+
+def from_label(label: str) -> Runtime | None:
+    """The runtime a version-run label names, or None for the main runs (tensorflow-cpu, ...)."""
+    m = re.fullmatch(r"keras-(\d+(?:\.\d+)+)-(tensorflow|jax|torch)-\w+", label)
+    if m:
+        return Runtime(KERAS3, m.group(1), m.group(2))
+    m = re.fullmatch(rf"{KERAS2}-(\d+(?:\.\d+)+)-\w+", label)
+    return Runtime(KERAS2, m.group(1), "tensorflow") if m else None

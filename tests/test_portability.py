@@ -1,0 +1,137 @@
+"""The Keras-version portability layer: routing `import keras` to tf-keras, reading masks the way
+each Keras keeps them, and telling "this Keras lacks the API" from a real error.
+
+The unit tests use fake `keras` / `tf_keras` packages in a subprocess (so this process's imports
+are untouched); the backend tests run the real Keras that is installed (CI: keras 3.15.1) and, where
+tf-keras is installed, Keras 2.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.run import portability
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def python(code: str, tmp_path: Path, **env: str) -> str:
+    environ = {k: v for k, v in os.environ.items() if k not in ("TF_USE_LEGACY_KERAS", "KERAS_BACKEND")}
+    environ["PYTHONPATH"] = os.pathsep.join([str(tmp_path), str(ROOT)])
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**environ, **env}, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def fake_package(root: Path, name: str, version: str, mask_getter: bool) -> None:
+    (root / name / "src").mkdir(parents=True)
+    (root / name / "__init__.py").write_text(f"__version__ = {version!r}\nfrom . import layers\n")
+    (root / name / "layers.py").write_text("class Dense: pass\n")
+    (root / name / "src" / "__init__.py").write_text("")
+    getter = "def get_keras_mask(t):\n    return ('table', t.name)\n" if mask_getter else ""
+    (root / name / "src" / "backend.py").write_text(getter)
+
+
+ROUTE = ("from harness.run import portability as p; p.route_keras(); import keras, keras.layers; "
+         "from keras import layers; print(keras.__name__, layers.__name__, *p.keras_flavour())")
+
+
+def test_legacy_flag_routes_keras_and_its_submodules_to_tf_keras(tmp_path):
+    fake_package(tmp_path, "tf_keras", "2.21.0", mask_getter=False)
+    fake_package(tmp_path, "keras", "3.15.1", mask_getter=True)
+    assert python(ROUTE, tmp_path, TF_USE_LEGACY_KERAS="1") == "tf_keras tf_keras.layers tf-keras 2.21.0"
+    assert python(ROUTE, tmp_path) == "keras keras.layers keras 3.15.1"  # no flag: Keras 3
+    assert python(ROUTE, tmp_path, TF_USE_LEGACY_KERAS="0") == "keras keras.layers keras 3.15.1"
+
+
+def test_legacy_flag_without_tf_keras_leaves_keras_alone(tmp_path):
+    fake_package(tmp_path, "keras", "3.15.1", mask_getter=True)
+    assert python(ROUTE, tmp_path, TF_USE_LEGACY_KERAS="1") == "keras keras.layers keras 3.15.1"
+
+
+MASK = ("from harness.run import portability as p; import types; "
+        "t = types.SimpleNamespace(name='x', _keras_mask='attribute'); print(p.get_mask(t)); "
+        "print(p.get_mask(types.SimpleNamespace(name='y')))")
+
+
+@pytest.mark.parametrize("version, mask_getter, expected", [
+    ("3.15.1", True, "('table', 'x')\n('table', 'y')"),  # recent Keras 3: the mask side table
+    ("3.3.3", False, "attribute\nNone"),  # older Keras 3: an attribute on the tensor
+])
+def test_masks_are_read_where_each_keras_keeps_them(tmp_path, version, mask_getter, expected):
+    fake_package(tmp_path, "keras", version, mask_getter=mask_getter)
+    assert python(MASK, tmp_path) == expected
+
+
+def test_keras2_masks_are_the_tensor_attribute(tmp_path):
+    fake_package(tmp_path, "tf_keras", "2.21.0", mask_getter=False)
+    assert python("from harness.run import portability as p; p.route_keras(); " + MASK.split("; ", 1)[1],
+                  tmp_path, TF_USE_LEGACY_KERAS="1") == "attribute\nNone"
+
+
+@pytest.mark.parametrize("error, message, unsupported", [
+    ("AttributeError", "module 'tf_keras' has no attribute 'ops'", True),
+    ("AttributeError", "module 'keras.layers' has no attribute 'RMSNormalization'", True),
+    ("ModuleNotFoundError", "No module named 'keras.src.backend.common'", True),
+    ("TypeError", "MultiHeadAttention.call() got an unexpected keyword argument 'value_mask'", True),
+    ("TypeError", "('Keyword argument not understood:', 'use_cudnn')", True),
+    ("ValueError", "Invalid Reduction Key: mean. Expected keys are ...", True),
+    # behaviour under test, not a missing API:
+    ("TypeError", "Layer conv1d does not support masking, but was passed an input_mask", False),
+    ("ValueError", "Dimension 0 in both shapes must be equal", False),
+    ("AttributeError", "'NoneType' object has no attribute 'shape'", False),
+])
+def test_only_missing_api_errors_are_unsupported(monkeypatch, error, message, unsupported):
+    monkeypatch.setattr(portability, "keras_flavour", lambda: ("tf-keras", "2.21.0"))
+    reason = portability.unsupported_reason(error, message)
+    assert (reason is not None) == unsupported
+    if unsupported:
+        assert reason.startswith("tf-keras 2.21.0 lacks an API the scenario uses") and message[:20] in reason
+
+
+# ---- the real Keras installed here ----------------------------------------------------------
+
+def _run_seed(tmp_path: Path, backend: str, label: str, **env: str):
+    from harness import artifacts
+
+    environ = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "TF_USE_LEGACY_KERAS")}
+    environ["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run([sys.executable, "-m", "harness", "run", "--backend", backend, "--select", "seed/*",
+                           "--results", str(tmp_path), "--label", label, "-q", "--no-compiled"],
+                          cwd=ROOT, env={**environ, **env}, capture_output=True, text=True, timeout=400,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return artifacts.read(tmp_path / f"{label}.json")
+
+
+@pytest.mark.backend
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None or importlib.util.find_spec("keras") is None,
+                    reason="needs keras and torch")
+def test_keras3_seed_masks_through_the_portability_layer(tmp_path):
+    run = _run_seed(tmp_path, "torch", "torch-cpu")
+    assert run.environment["keras_flavour"] == "keras"
+    record = run.records["seed/rnn-model"]
+    assert record.status == "ok"
+    assert record.captured.mask("gru_1").astype(int).tolist() == [[0, 1, 0, 1, 0]]
+    assert all(e["passed"] for e in record.meta["expectations"])
+
+
+@pytest.mark.backend
+@pytest.mark.skipif(importlib.util.find_spec("tf_keras") is None, reason="tf-keras (Keras 2) not installed")
+def test_keras2_runs_the_seed_and_marks_what_it_cannot_express(tmp_path):
+    run = _run_seed(tmp_path, "tensorflow", "tf-keras-2.21-cpu", TF_USE_LEGACY_KERAS="1")
+    assert run.environment["keras_flavour"] == "tf-keras" and run.environment["keras"].startswith("2.")
+    record = run.records["seed/rnn-model"]
+    assert record.status == "ok", record.captured.error
+    assert record.captured.mask("concate").astype(int).tolist() == [[0, 1, 0, 1, 0]]
+    trained = run.records["seed/rnn-model-train"]  # the harness's training step uses keras.ops
+    assert trained.status == "skipped" and trained.captured.error.type == portability.UNSUPPORTED
+    assert json.dumps(trained.meta["expectations"]) == "[]"

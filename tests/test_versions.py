@@ -1,0 +1,179 @@
+"""Runtimes, the environment cache and the versions/bisect commands' bad-input handling.
+
+No Keras and no network: pip is replaced by fakes that write what a real install would leave.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness import artifacts
+from harness.__main__ import main
+from harness.versions import envs, runtimes
+
+INDEX = ("keras (3.15.1)\nAvailable versions: 3.15.1, 3.10.0, 3.4.0, 3.3.3, 3.0.0, 3.0.0rc1, 2.15.0, 2.4.3\n")
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("HARNESS_ENV_CACHE", str(tmp_path / "envs"))
+    return tmp_path / "envs"
+
+
+@pytest.fixture
+def index(monkeypatch):
+    """pip's `index versions` answers INDEX; every call is recorded."""
+    calls = []
+
+    def fake_run(command, **kw):
+        calls.append(command)
+        return subprocess.CompletedProcess(command, 0, stdout=INDEX, stderr="")
+
+    monkeypatch.setattr(envs.subprocess, "run", fake_run)
+    return calls
+
+
+@pytest.fixture
+def fake_pip(monkeypatch):
+    """pip installs nothing but leaves a python; each install is recorded as (env name, pins)."""
+    installs = []
+
+    def pip(python: Path, args: list[str], log) -> None:
+        installs.append((python.parents[1].name, [a for a in args if not a.startswith("-")][1:]))
+
+    def create(self, env):
+        (Path(env) / "bin").mkdir(parents=True)
+        (Path(env) / "bin" / "python").write_text("")
+        envs._site_packages(Path(env)).mkdir(parents=True)
+
+    monkeypatch.setattr(envs, "_pip", pip)
+    monkeypatch.setattr(envs.venv.EnvBuilder, "create", create)
+    return installs
+
+
+def test_labels_carry_the_keras_version_and_match_the_artifact_contract():
+    k2, k3 = runtimes.keras2(), runtimes.keras3("3.3.3", "torch")
+    assert k2.label() == "tf-keras-2.21-cpu"
+    assert k3.label() == "keras-3.3.3-torch-cpu"
+    assert all(artifacts.LABEL_RE.fullmatch(label) for label in (k2.label(), k3.label()))
+    assert runtimes.from_label(k3.label()) == k3
+    assert runtimes.from_label(k2.label()) == runtimes.Runtime(runtimes.KERAS2, "2.21", "tensorflow")
+    assert runtimes.from_label("tensorflow-cpu") is None  # the main runs are not version runs
+
+
+def test_pins_per_release_follow_the_rules():
+    assert runtimes.keras3("3.3.3", "torch").pins() == ("keras==3.3.3", "numpy<2", "packaging")
+    assert runtimes.keras3("3.4.0", "torch").pins() == ("keras==3.4.0",)
+    assert runtimes.keras2().pins() == ("tf-keras==2.21.0",)
+    assert runtimes.keras2().base_pins() == ("tensorflow==2.21.0",)  # tensorflow-cpu does not satisfy tf-keras
+    assert runtimes.keras2().environ()["TF_USE_LEGACY_KERAS"] == "1"
+
+
+@pytest.mark.parametrize("version", ["3.3", "3.0.0rc1", "latest", "", "3..1"])
+def test_versions_that_are_not_releases_are_refused(version):
+    if version == "3.3":
+        assert runtimes.parse(version) == (3, 3)
+        return
+    with pytest.raises(ValueError):
+        runtimes.parse(version)
+
+
+def test_release_list_keeps_final_keras3_releases_oldest_first(index):
+    assert envs.releases() == ["3.0.0", "3.3.3", "3.4.0", "3.10.0", "3.15.1"]
+
+
+def test_release_list_without_network_is_one_clear_error(monkeypatch):
+    def offline(command, **kw):
+        return subprocess.CompletedProcess(command, 1, stdout="", stderr="WARNING: retrying\n"
+                                           "ERROR: No matching distribution found for keras\n")
+
+    monkeypatch.setattr(envs.subprocess, "run", offline)
+    with pytest.raises(envs.EnvError, match="no network.*No matching distribution"):
+        envs.releases()
+
+    def hang(command, **kw):
+        raise subprocess.TimeoutExpired(command, kw.get("timeout"))
+
+    monkeypatch.setattr(envs.subprocess, "run", hang)
+    with pytest.raises(envs.EnvError, match="within"):
+        envs.releases(timeout_s=0.01)
+
+
+def test_second_ensure_installs_nothing_and_releases_share_one_base(cache, fake_pip):
+    a, b = runtimes.keras3("3.3.3", "torch"), runtimes.keras3("3.4.0", "torch")
+    envs.ensure(a, log=lambda line: None)
+    envs.ensure(b, log=lambda line: None)
+    assert [name for name, _ in fake_pip] == [next(p.name for p in cache.glob("base-torch-*")),
+                                              "keras-3.3.3-torch", "keras-3.4.0-torch"]
+    envs.ensure(a, log=lambda line: None)
+    envs.ensure(b, log=lambda line: None)
+    assert len(fake_pip) == 3 and envs.is_cached(a) and envs.is_cached(b)
+    pth = envs._site_packages(cache / "keras-3.3.3-torch") / "_harness_base.pth"
+    assert pth.read_text().strip().startswith(str(cache / "base-torch-"))
+
+
+def test_a_layer_cut_short_is_rebuilt_and_a_failed_build_leaves_nothing(cache, fake_pip, monkeypatch):
+    runtime = runtimes.keras3("3.4.0", "torch")
+    envs.ensure(runtime, log=lambda line: None)
+    (cache / runtime.env_name / envs.MARKER).unlink()  # as if the build had been interrupted
+    assert not envs.is_cached(runtime)
+    envs.ensure(runtime, log=lambda line: None)
+    assert envs.is_cached(runtime) and len(fake_pip) == 3
+
+    def broken(python, args, log):
+        raise envs.EnvError("pip could not install keras==3.10.0: no matching distribution")
+
+    monkeypatch.setattr(envs, "_pip", broken)
+    with pytest.raises(envs.EnvError):
+        envs.ensure(runtimes.keras3("3.10.0", "torch"), log=lambda line: None)
+    assert not (cache / "keras-3.10.0-torch").exists()
+
+
+def test_import_check_result_is_cached_with_the_layer(cache, fake_pip):
+    runtime = runtimes.keras3("3.0.0", "torch")
+    envs.ensure(runtime, log=lambda line: None)
+    assert envs.import_problem(runtime) is None
+    envs.record_import(runtime, "keras does not import: No module named 'packaging'")
+    assert envs.import_problem(runtime).endswith("'packaging'")
+    assert json.loads((cache / runtime.env_name / envs.MARKER).read_text())["pins"] == list(runtime.pins())
+
+
+# ---- bad input: one line, exit 2, nothing written lost ---------------------------------------
+
+@pytest.mark.parametrize("argv, message", [
+    (["bisect", "--select", "seed/*", "--backend", "torch", "--good", "3.9.9"], "--good 3.9.9: not a Keras 3 release"),
+    (["bisect", "--select", "seed/*", "--backend", "torch", "--good", "3.10.0", "--bad", "3.3.3"],
+     "--good 3.10.0 must be an older release than --bad 3.3.3"),
+    (["bisect", "--select", "seed/*", "--backend", "torch", "--bad", "latest"], "not a release version"),
+    (["bisect", "--select", "seed/*", "--backend", "mxnet"], "unknown backend 'mxnet'"),
+    (["bisect", "--select", "no-such-scenario", "--backend", "torch"], "matches no scenario"),
+    (["versions", "run", "--keras", "tf-keras", "--backend", "torch"], "Keras 2 (tf-keras) runs on TensorFlow only"),
+    (["versions", "run", "--keras", "2.15.0", "--backend", "tf"], "keras 2.15.0 is not a Keras 3 release"),
+    (["versions", "run", "--keras", "3.2.1", "--backend", "torch"], "--keras 3.2.1: not a Keras 3 release"),
+])
+def test_bad_input_is_one_line_and_exit_2(argv, message, index, cache, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("harness: error: ") and message in err, err
+    assert not cache.exists()  # nothing was built for a refused command
+
+
+def test_no_network_is_one_line_and_leaves_written_results(monkeypatch, capsys, tmp_path, cache):
+    results = tmp_path / "versions"
+    results.mkdir()
+    (results / "keras-3.3.3-torch-cpu.json").write_text("{}")
+
+    def offline(command, **kw):
+        raise subprocess.TimeoutExpired(command, 60)
+
+    monkeypatch.setattr(envs.subprocess, "run", offline)
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    assert main(["versions", "run", "--keras", "3.3.3", "--backend", "torch", "--select", "seed/*",
+                 "--results", str(results)]) == 2
+    assert "no network" in capsys.readouterr().err
+    assert (results / "keras-3.3.3-torch-cpu.json").read_text() == "{}"
