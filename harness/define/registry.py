@@ -74,6 +74,7 @@ class Scenario:
     tolerances: Mapping[str, Tolerance] = field(default_factory=dict)  # probe glob -> override
     train: Train | None = None
     dtype_policy: str | None = None  # e.g. "mixed_float16"; None keeps float32
+    training: bool = False  # call mode of the captured forward passes (training=True or False)
     source_file: str = ""
 
     @property
@@ -94,7 +95,7 @@ class Scenario:
         """Changes when the build function's source or the scenario's data changes."""
         source = self.source
         data = repr((self.name, self.tags, self.probes, [e.name for e in self.expectations],
-                     sorted(self.tolerances.items()), self.dtype_policy))
+                     sorted(self.tolerances.items()), self.dtype_policy)) + (" training" if self.training else "")
         return hashlib.sha256((source + data).encode()).hexdigest()[:16]
 
 
@@ -114,6 +115,7 @@ def scenario(
     tolerance: Mapping[str, Tolerance] | None = None,
     train: Train | None = None,
     dtype_policy: str | None = None,
+    training: bool = False,
 ) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
     """Register `build` as a scenario. `build()` returns (model, inputs)."""
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
@@ -135,6 +137,7 @@ def scenario(
             tolerances=dict(tolerance or {}),
             train=train,
             dtype_policy=dtype_policy,
+            training=training,
             source_file=source_file,
         )
         return build

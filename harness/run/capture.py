@@ -14,11 +14,12 @@ from typing import Any
 
 import keras
 import numpy as np
+from keras.src.backend import get_keras_mask  # public API has no getter for the runtime mask
 
 from harness.define.captured import Captured, ErrorInfo, Probe, WarningInfo
 from harness.define.registry import Scenario
 from harness.define.weights import weight_values
-from harness.run import autodiff, portability
+from harness.run import autodiff
 from harness.run.tensors import as_model_input, mask_to_numpy, to_numpy
 
 
@@ -50,22 +51,22 @@ def run_scenario(scn: Scenario, backend: str, *, repeat: bool = True,
     started = time.perf_counter()
     captured = Captured(scenario=scn.name, backend=backend)
     meta: dict[str, Any] = {}
-    previous_policy = portability.dtype_policy()
+    previous_policy = keras.config.dtype_policy()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             if scn.dtype_policy:
-                portability.set_dtype_policy(scn.dtype_policy)
+                keras.config.set_dtype_policy(scn.dtype_policy)
             model, inputs = _build(scn)
             set_weights(model, scn.name)
             layers = probe_layers(model, scn)
             probe_model = keras.Model(model.input, [t for layer in layers for t in _outputs(layer)])
-            captured.probes.update(_probes(layers, _call(probe_model, inputs)))
+            captured.probes.update(_probes(layers, _call(probe_model, inputs, scn.training)))
             if repeat:
-                again = _probes(layers, _call(probe_model, inputs))
+                again = _probes(layers, _call(probe_model, inputs, scn.training))
                 meta["deterministic"] = _identical(captured.probes, again)
             if compiled:
-                meta["compiled"] = _capture_compiled(probe_model, layers, inputs, captured)
+                meta["compiled"] = _capture_compiled(probe_model, layers, inputs, captured, scn.training)
             if scn.train is not None:
                 for key, (values, dtype) in autodiff.train_step(model, inputs, scn.train).items():
                     captured.probes[key] = Probe(values=values, mask=None, dtype=dtype)
@@ -74,18 +75,11 @@ def run_scenario(scn: Scenario, backend: str, *, repeat: bool = True,
         except Exception as exc:  # the behaviour under test may be an error (C1)
             captured.error = error_info(exc)
         finally:
-            portability.set_dtype_policy(previous_policy)
+            keras.config.set_dtype_policy(previous_policy)
             keras.backend.clear_session()
     captured.warnings = _unique_warnings(caught)
     meta["expectations"] = evaluate_expectations(scn, captured)
-    # An error that says this Keras lacks an API the scenario uses (and that the scenario did not ask
-    # for) means "untested on this Keras", not a failed claim: recorded as skipped, with the reason.
-    unsupported = (captured.error and not all(e["passed"] for e in meta["expectations"])
-                   and portability.unsupported_reason(captured.error.type, captured.error.message))
-    if unsupported:
-        captured.error = ErrorInfo(portability.UNSUPPORTED, unsupported, captured.error.traceback)
-        meta["expectations"] = []
-    status = "skipped" if unsupported else "error" if captured.error else "ok"
+    status = "error" if captured.error else "ok"
     return Outcome(status, time.perf_counter() - started, captured, meta)
 
 
@@ -123,7 +117,7 @@ def set_weights(model: Any, scenario: str) -> None:
         for index, variable in enumerate(layer.weights):
             if variable.trainable and "float" in str(variable.dtype):
                 values = weight_values(scenario, f"{layer.name}#{index}", tuple(variable.shape))
-                variable.assign(values.astype(portability.dtype_name(variable.dtype)))
+                variable.assign(values.astype(keras.backend.standardize_dtype(variable.dtype)))
 
 
 def probe_layers(model: Any, scn: Scenario) -> list[Any]:
@@ -139,17 +133,17 @@ def probe_layers(model: Any, scn: Scenario) -> list[Any]:
     return [by_name[p] for p in scn.probes]
 
 
-def _call(probe_model: Any, inputs: list[np.ndarray]) -> list[Any]:
+def _call(probe_model: Any, inputs: list[np.ndarray], training: bool = False) -> list[Any]:
     """One eager call of the probe model: every probed layer's outputs, masks attached."""
-    results = probe_model(as_model_input(probe_model, inputs), training=False)
+    results = probe_model(as_model_input(probe_model, inputs), training=training)
     return list(results) if isinstance(results, (list, tuple)) else [results]
 
 
 def _capture_compiled(probe_model: Any, layers: list[Any], inputs: list[np.ndarray],
-                      captured: Captured) -> dict[str, str]:
+                      captured: Captured, training: bool = False) -> dict[str, str]:
     """The same forward pass through the backend's compiler, stored as "jit/<probe>" probes."""
     try:
-        forward = compile_forward(probe_model)
+        forward = compile_forward(probe_model, training)
     except NotImplementedError as exc:
         return {"status": "unsupported", "detail": str(exc)}
     try:
@@ -167,7 +161,7 @@ COMPILERS = {"tensorflow": "tf.function(jit_compile=True)", "jax": "jax.jit",
              "torch": "torch.compile"}
 
 
-def compile_forward(probe_model: Any):
+def compile_forward(probe_model: Any, training: bool = False):
     """A compiled function returning (outputs, masks): masks are read inside the trace."""
     import os
 
@@ -175,12 +169,12 @@ def compile_forward(probe_model: Any):
 
     def with_masks(results: Any) -> tuple[list[Any], list[Any]]:
         results = list(results) if isinstance(results, (list, tuple)) else [results]
-        return results, [portability.get_mask(r) for r in results]
+        return results, [get_keras_mask(r) for r in results]
 
     if backend == "tensorflow":
         import tensorflow as tf
 
-        traced = tf.function(lambda xs: with_masks(probe_model(as_model_input(probe_model, xs), training=False)),
+        traced = tf.function(lambda xs: with_masks(probe_model(as_model_input(probe_model, xs), training=training)),
                              jit_compile=True)
         return lambda inputs: traced([tf.constant(x) for x in inputs])
     if backend == "jax":
@@ -188,7 +182,7 @@ def compile_forward(probe_model: Any):
 
         def pure(trainable, non_trainable, xs):
             results, _ = probe_model.stateless_call(trainable, non_trainable, as_model_input(probe_model, xs),
-                                                    training=False)
+                                                    training=training)
             return with_masks(results)
 
         jitted = jax.jit(pure)
@@ -200,7 +194,7 @@ def compile_forward(probe_model: Any):
                                   "(needs a C++ compiler; slow on CPU)")
     import torch
 
-    compiled = torch.compile(lambda xs: with_masks(probe_model(as_model_input(probe_model, xs), training=False)))
+    compiled = torch.compile(lambda xs: with_masks(probe_model(as_model_input(probe_model, xs), training=training)))
     return lambda inputs: compiled([torch.as_tensor(x) for x in inputs])
 
 
@@ -214,7 +208,7 @@ def _probes(layers: list[Any], results: list[Any], masks: list[Any] | None = Non
         for index in range(len(_outputs(layer))):
             tensor = next(flat)
             key = layer.name if index == 0 else f"{layer.name}[{index}]"
-            mask = next(masks) if masks is not None else portability.get_mask(tensor)
+            mask = next(masks) if masks is not None else get_keras_mask(tensor)
             probes[key] = _probe(tensor, mask)
     return probes
 

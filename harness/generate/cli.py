@@ -1,0 +1,136 @@
+"""`python -m harness fuzz`: generate masking models, run them on every backend, shrink what diverges.
+
+    python -m harness fuzz [--budget 10m|90s|500] [--seed N] [--shard I/N] [--out DIR] [--mutate]
+                           [--backends tf,jax,torch] [--timeout S] [--spec FILE]
+
+Importing this module does not import keras; the backends run in case workers (harness/run/case_worker.py).
+Bad input (budget, shard, spec, output folder) is one `harness: error:` line and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+
+from harness.artifacts import ArtifactError
+from harness.define.spec import SpecError
+
+DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h)$")
+
+
+class FuzzInputError(ArtifactError):
+    """Bad fuzz input: printed by harness.__main__ as one `harness: error:` line, exit 2."""
+
+
+def parse_budget(text: str):
+    """'90s', '10m', '1h' (a duration) or '500' (a number of cases); positive."""
+    from harness.generate.campaign import Budget
+
+    text = text.strip().lower()
+    match = DURATION_RE.match(text)
+    if match:
+        seconds = float(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2)]
+        if seconds <= 0:
+            raise FuzzInputError(f"--budget {text}: must be more than zero")
+        return Budget(seconds=seconds)
+    if re.fullmatch(r"-?\d+", text):
+        if int(text) <= 0:
+            raise FuzzInputError(f"--budget {text}: must be more than zero cases")
+        return Budget(cases=int(text))
+    raise FuzzInputError(f"--budget {text!r}: use a duration (90s, 10m, 1h) or a number of cases (500)")
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d+)/(\d+)", text.strip())
+    if not match or int(match.group(2)) < 1 or int(match.group(1)) >= int(match.group(2)):
+        raise FuzzInputError(f"--shard {text!r}: use I/N with 0 <= I < N (for example 0/4)")
+    return int(match.group(1)), int(match.group(2))
+
+
+def add_parser(commands) -> None:
+    fuzz = commands.add_parser("fuzz", help="generate models, run them on every backend, shrink divergences")
+    fuzz.add_argument("--budget", default="10m", help="a duration (90s, 10m, 1h) or a number of cases (500)")
+    fuzz.add_argument("--seed", type=int, default=0, help="campaign seed (cases are a function of seed and index)")
+    fuzz.add_argument("--shard", default="0/1", metavar="I/N", help="run the cases i with i %% N == I")
+    fuzz.add_argument("--out", type=Path, default=Path("fuzz-out"), metavar="DIR")
+    fuzz.add_argument("--mutate", action="store_true", help="mutate the seed model and suite-style cases")
+    fuzz.add_argument("--backends", default="tensorflow,jax,torch", help="comma-separated (at least two)")
+    fuzz.add_argument("--timeout", type=float, default=120.0, metavar="S", help="seconds per case per backend")
+    fuzz.add_argument("--spec", type=Path, metavar="FILE", help="run this one spec (JSON) instead of generating")
+    fuzz.add_argument("--known", type=Path, default=Path("scenarios/known_divergences.toml"), metavar="FILE")
+    fuzz.add_argument("--kept", type=Path, default=Path("scenarios/found"), metavar="DIR",
+                      help="findings already in the suite: their signatures are not kept again")
+    fuzz.add_argument("--max-layers", type=int, default=6)
+    fuzz.add_argument("--shrink-tries", type=int, default=80)
+    fuzz.add_argument("-q", "--quiet", action="store_true")
+    fuzz.set_defaults(handler=cmd_fuzz)
+
+
+def _prepare_out(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise FuzzInputError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+
+
+def _read_spec(path: Path) -> dict:
+    from harness.define import spec as specs
+    from harness.generate import grammar
+
+    try:
+        if path.stat().st_size > specs.MAX_SPEC_CHARS:
+            raise FuzzInputError(f"--spec {path}: larger than {specs.MAX_SPEC_CHARS} bytes")
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FuzzInputError(f"--spec {path}: cannot be read ({exc})") from None
+    try:
+        return grammar.check(specs.loads(text))
+    except SpecError as exc:
+        raise FuzzInputError(f"--spec {path}: {exc}") from None
+
+
+def cmd_fuzz(args: argparse.Namespace) -> int:
+    from harness.compare.known import KnownDivergenceError, load_known
+    from harness.generate import campaign, findings, workers
+    from harness.run import backends
+
+    budget = parse_budget(args.budget)
+    shard = parse_shard(args.shard)
+    chosen = tuple(dict.fromkeys(backends.canonical(b) for b in args.backends.split(",") if b.strip()))
+    if len(chosen) < 2:
+        raise FuzzInputError("--backends: name at least two backends to compare")
+    if args.timeout <= 0 or args.max_layers < 1 or args.shrink_tries < 0:
+        raise FuzzInputError("--timeout and --max-layers must be positive, --shrink-tries not negative")
+    single = _read_spec(args.spec) if args.spec else None
+    _prepare_out(args.out)
+    for backend in chosen:
+        if importlib.util.find_spec(backends.BACKENDS[backend][0]) is None:
+            raise FuzzInputError(f"backend {backend!r} is not installed here; `nox -s fuzz` installs all three")
+    try:
+        known = load_known(args.known)
+    except KnownDivergenceError as exc:
+        raise FuzzInputError(str(exc)) from None
+    options = campaign.Options(out=args.out, budget=budget, seed=args.seed, shard=shard, mutate=args.mutate,
+                               known=known, kept=findings.known_signatures(args.kept),
+                               shrink_tries=args.shrink_tries, max_layers=args.max_layers,
+                               log=(lambda _: None) if args.quiet else (lambda m: print(m, flush=True)))
+    with workers.Pool(chosen, timeout_s=args.timeout, workdir=None) as pool:
+        try:
+            pool.start()
+        except workers.WorkerError as exc:
+            raise FuzzInputError(str(exc)) from None
+        summary = campaign.run(options, pool.run, cases=None if single is None else [single])
+        summary["backend_seconds"] = {b: round(s, 1) for b, s in pool.seconds.items()}
+        summary["environments"] = pool.environments()
+    findings.write_json(args.out / "campaign.json", summary)
+    n = len(json.loads((args.out / "findings.json").read_text())) if (args.out / "findings.json").exists() else 0
+    print(f"fuzz: {summary['cases']} cases ({summary.get('cases_per_minute')} per minute), {n} new finding(s) "
+          f"-> {args.out}", file=sys.stdout if not args.quiet else sys.stderr)
+    return 0

@@ -1,0 +1,170 @@
+"""What a campaign keeps of a divergence: signature, scenario file, repro script, findings.json entry.
+
+A signature names the cause as the comparison sees it: the backend pairs that diverge, the verdict
+kind, and the class of the first divergent layer (or the error types, when a backend raised). Two
+cases with one signature are one finding. Everything here is numpy-only text and data.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness import artifacts
+from harness.artifacts import Artifact, ScenarioRecord
+from harness.compare import verdicts
+from harness.compare.known import KnownDivergence
+from harness.define import spec as specs
+
+# Verdicts that are not findings: agreement, understood, and RNG-driven layers in training mode (two
+# calls of one backend already disagree, so the backends cannot be expected to agree).
+NOT_FINDINGS = verdicts.EXPECTED | {"nondeterministic"}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    verdict: str  # the case's verdict over all pairs (compare's scenario verdict)
+    signature: str | None  # None: nothing to keep
+    pairs: tuple[str, ...] = ()
+    layer: str = ""  # the first divergent probe's layer
+    layer_class: str = ""
+    detail: str = ""
+    known: str = ""  # the known-divergence entry that explains it, if one does
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+def judge(spec: dict[str, Any], records: dict[str, ScenarioRecord],
+          known: list[KnownDivergence] = ()) -> Verdict:
+    """Compare one case's records from each backend with the suite's own comparison."""
+    name = spec["name"]
+    runs = [Artifact(label=b, environment={"backend": b}, records={name: r}) for b, r in records.items()]
+    comparison = verdicts.compare(runs, list(known))
+    overall = verdicts.scenario_verdict(comparison, name)
+    pairs = [comparison.get(name, a, b) for a, b in comparison.pairs]
+    known_by = next((p.known.scenario for p in pairs if p.known), "")
+    diverging = [p for p in pairs if p.verdict not in NOT_FINDINGS]
+    if not diverging:
+        return Verdict(overall, None, known=known_by)
+    if all(_noise(p) for p in diverging):
+        return Verdict("noise", None, detail=diverging[0].detail)
+    worst = min((p.raw_verdict for p in diverging), key=verdicts.SEVERITY.index)
+    chosen = [p for p in diverging if p.raw_verdict == worst]
+    first = chosen[0]
+    ops = {la["name"]: _op(spec, la) for la in spec["layers"]}
+    if first.probes:
+        probe = next((p for p in first.probes if p.verdict != "match"), first.probes[0])
+        layer = probe.probe.removeprefix("jit/").split("[")[0]
+        layer_class = ops.get(layer, layer)
+        evidence = {"probe": probe.probe, "mask_a": _bits(probe.mask_a), "mask_b": _bits(probe.mask_b),
+                    "max_abs_kept": probe.kept.max_abs, "max_abs_masked": probe.masked.max_abs,
+                    "first_index": probe.kept.first_index or probe.masked.first_index,
+                    "first_values": probe.kept.first_values or probe.masked.first_values}
+    else:
+        layer, evidence = "", {}
+        errors = sorted({f"{b}:{_error_type(r)}" for b, r in records.items() if r.status != "ok"})
+        layer_class = "error(" + ",".join(errors) + ")"
+    labels = tuple(p.key for p in chosen)
+    signature = f"{'+'.join(labels)}|{worst}|{layer_class}"
+    return Verdict(overall, signature, labels, layer, layer_class, first.detail, known_by, evidence)
+
+
+# A value difference this small is float rounding (summation order, fused kernels), not a masking rule:
+# counted as "noise", never kept. Masking divergences move values by the size of the values themselves.
+NOISE_ABS = {"float32": 1e-3, "float16": 5e-2, "bfloat16": 1e-1}
+
+
+def _noise(pair: Any) -> bool:
+    if pair.raw_verdict not in ("differs", "differs-masked-only"):
+        return False
+    return all(p.verdict == "match" or (p.verdict in ("differs", "differs-masked-only")
+                                        and p.max_abs <= NOISE_ABS.get(p.dtype_a or "", 0.0))
+               for p in pair.probes)
+
+
+def _op(spec: dict[str, Any], layer: dict[str, Any]) -> str:
+    if layer["op"] == "shared":
+        return next(la["op"] for la in spec["layers"] if la["name"] == layer["args"]["layer"])
+    if layer["op"] in ("TimeDistributed", "Bidirectional"):
+        return f"{layer['op']}({layer['args']['layer']['op']})"
+    return layer["op"]
+
+
+def _error_type(record: ScenarioRecord) -> str:
+    return record.captured.error.type if record.captured.error else record.status
+
+
+def _bits(mask: Any) -> str:
+    if mask is None:
+        return "no mask"
+    rows = mask.reshape(mask.shape[0], -1) if mask.ndim > 1 else mask.reshape(1, -1)
+    return "|".join("".join("1" if m else "0" for m in row) for row in rows)
+
+
+def slug(signature: str) -> str:
+    """A file and scenario name from a signature: readable, and stable for the same signature."""
+    pairs, verdict, layer_class = signature.split("|")
+    backends = sorted({b for pair in pairs.split("+") for b in pair.split("-vs-")})
+    odd = "-".join(_short(b) for b in backends)
+    digest = specs.seed_for(signature) % 16**6
+    text = f"{verdict}-{layer_class}-{odd}".lower()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:70] + f"-{digest:06x}"
+
+
+def _short(backend: str) -> str:
+    return {"tensorflow": "tf"}.get(backend, backend)
+
+
+SCENARIO_TEMPLATE = '''"""Found by generation (harness fuzz): {verdict} between {pairs}, first at a {layer_class} layer.
+
+Shrunk from {before} to {after} layers besides the inputs. Standalone reproduction (keras + numpy only):
+{repro}
+Signature: {signature}
+"""
+
+import json
+
+from harness import scenario
+
+SIGNATURE = {signature!r}
+SPEC = json.loads(r"""
+{spec_json}
+""")
+
+
+@scenario(SPEC["name"], description={description!r}, tags={tags!r},
+          dtype_policy=SPEC["dtype_policy"], training=SPEC["training"])
+def build():
+    from harness.run import spec_build
+
+    return spec_build.build(SPEC)
+'''
+
+
+def scenario_source(spec: dict[str, Any], found: Verdict, before: int, repro: str) -> str:
+    description = (f"generated: {found.verdict} ({' '.join(found.pairs)}) first at {found.layer_class}; "
+                   f"layers {' > '.join(specs.layer_classes(spec))}")
+    return SCENARIO_TEMPLATE.format(
+        verdict=found.verdict, pairs=", ".join(found.pairs), layer_class=found.layer_class, before=before,
+        after=len(spec["layers"]), repro=repro, signature=found.signature,
+        spec_json=json.dumps(spec, indent=1, sort_keys=True), description=description[:300],
+        tags=("generated", "found", found.verdict))
+
+
+SIGNATURE_RE = re.compile(r"^SIGNATURE = (['\"])(.*)\1$", re.MULTILINE)
+
+
+def known_signatures(folder: Path) -> dict[str, str]:
+    """signature -> scenario file, for the findings already kept in a folder (scenarios/found)."""
+    found = {}
+    for path in sorted(folder.glob("*.py")) if folder.is_dir() else []:
+        match = SIGNATURE_RE.search(path.read_text(encoding="utf-8", errors="replace"))
+        if match:
+            found[match.group(2)] = str(path)
+    return found
+
+
+def write_json(path: Path, data: Any) -> None:
+    artifacts.atomic_write(path, (json.dumps(data, indent=1, sort_keys=True, default=str) + "\n").encode())

@@ -1,0 +1,132 @@
+"""A standalone reproduction script for a spec: keras and numpy only, ready for an upstream issue.
+
+The script builds the same model as harness/run/spec_build.py (the custom layers and lambdas are
+copied from that file's source, read with ast, so they cannot drift), sets the harness's numpy weights,
+feeds the exact input arrays and prints every layer's output and mask. Run it once per backend:
+`KERAS_BACKEND=jax python repro.py`, and compare. This module writes text; it never imports keras.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from pathlib import Path
+from typing import Any
+
+from harness.define import spec as specs
+from harness.define import weights
+
+SPEC_BUILD = Path(__file__).resolve().parent.parent / "run" / "spec_build.py"
+LIST_CALL_NAME = "LIST_CALL"
+TUPLE_ARGS = ("cropping", "dims", "axes", "target_shape")
+
+
+def _spec_build_parts() -> tuple[dict[str, str], str, set[str]]:
+    """Custom layer classes by op, the LAMBDAS source, and the ops called with a list."""
+    source = SPEC_BUILD.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    classes = {n.name: ast.get_source_segment(source, n) for n in tree.body if isinstance(n, ast.ClassDef)}
+    lambdas, list_call = "", set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            if node.targets[0].id == "LAMBDAS":
+                lambdas = ast.get_source_segment(source, node)
+            if node.targets[0].id == LIST_CALL_NAME:
+                list_call = set(ast.literal_eval(node.value))
+    return {f"custom.{k}": v for k, v in classes.items()}, lambdas, list_call
+
+
+def _layer_expr(op: str, args: dict[str, Any], name: str | None) -> str:
+    parts = []
+    for key, value in args.items():
+        if key == "layer" and isinstance(value, dict):
+            parts.append(f"layer={_layer_expr(value['op'], value.get('args', {}), None)}")
+        elif key == "function" and op == "Lambda":
+            parts.append(f"function=LAMBDAS[{value!r}]")
+        elif key in TUPLE_ARGS and isinstance(value, list):
+            parts.append(f"{key}={tuple(value)!r}")
+        else:
+            parts.append(f"{key}={value!r}")
+    if name:
+        parts.append(f"name={name!r}")
+    callee = op.split(".", 1)[1] if op.startswith("custom.") else f"layers.{op}"
+    return f"{callee}({', '.join(parts)})"
+
+
+def _var(ref: str) -> str:
+    name, _, index = ref.partition(":")
+    return f"t_{name}[{index}]" if index else f"t_{name}"
+
+
+def script(spec: dict[str, Any], header: str = "") -> str:
+    """The reproduction script's text."""
+    custom, lambdas, list_call = _spec_build_parts()
+    used = {la["op"] for la in spec["layers"]}
+    lines = [f'"""{header or "A cross-backend difference found by keras-mask-harness (harness fuzz)."}',
+             "",
+             "Run it under each backend and compare the printed outputs and masks:",
+             "    for b in tensorflow jax torch; do KERAS_BACKEND=$b python THIS_FILE.py; done",
+             '"""', "", "import hashlib", "", "import keras", "import numpy as np", "from keras import layers",
+             "from keras.src.backend import get_keras_mask  # the mask Keras attached to a tensor", "", ""]
+    lines += [inspect.getsource(weights.seed_for), "", inspect.getsource(weights.weight_values), ""]
+    if "Lambda" in used:
+        lines += [lambdas, "", ""]
+    for op in sorted(used & set(custom)):
+        lines += [custom[op], "", ""]
+    lines += [f"NAME = {spec['name']!r}  # seeds the weights, as the harness does",
+              f"TRAINING = {bool(spec.get('training'))}", ""]
+    if spec.get("dtype_policy"):
+        lines.append(f"keras.config.set_dtype_policy({spec['dtype_policy']!r})")
+    arrays = specs.input_arrays(spec)
+    for entry, array in zip(spec["inputs"], arrays):
+        lines.append(f"{entry['name']} = np.array({array.tolist()!r}, dtype={str(array.dtype)!r})")
+    lines.append("")
+    for entry in spec["inputs"]:
+        shape = (spec["time"], entry["features"]) if entry["kind"] == "float" else (spec["time"],)
+        dtype = {"float": "float32", "tokens": "int32", "mask": "bool"}[entry["kind"]]
+        lines.append(f"t_{entry['name']} = keras.Input({shape!r}, dtype={dtype!r}, name={entry['name']!r})")
+    for layer in spec["layers"]:
+        op, name = layer["op"], layer["name"]
+        if op == "shared":
+            target = layer["args"]["layer"]
+            op = next(la["op"] for la in spec["layers"] if la["name"] == target)
+            obj = target
+        else:
+            lines.append(f"{name} = {_layer_expr(op, layer.get('args', {}), name)}")
+            obj = name
+        ins = [_var(r) for r in layer["in"]]
+        call = []
+        for key, value in (layer.get("call") or {}).items():
+            if isinstance(value, dict):
+                value_src = _var(value["ref"]) if "ref" in value else f"[{', '.join(map(_var, value['refs']))}]"
+                call.append(f"{key}={value_src}")
+            else:
+                call.append(f"{key}={value!r}")
+        args_src = f"[{', '.join(ins)}]" if op in list_call else ", ".join(ins)
+        lines.append(f"t_{name} = {obj}({', '.join([args_src, *call])})")
+    outputs = ", ".join(_var(r) for r in spec["outputs"])
+    inputs = ", ".join(f"t_{e['name']}" for e in spec["inputs"])
+    lines += [f"model = keras.Model([{inputs}], [{outputs}])", "",
+              "# The harness's weights: numpy values seeded by case name and variable, the same on every backend.",
+              "for layer in model.layers:",
+              "    for index, variable in enumerate(layer.weights):",
+              "        if variable.trainable and 'float' in str(variable.dtype):",
+              "            values = weight_values(NAME, f'{layer.name}#{index}', tuple(variable.shape))",
+              "            variable.assign(values.astype(keras.backend.standardize_dtype(variable.dtype)))", "",
+              "probed = [la for la in model.layers",
+              "          if not isinstance(la, keras.layers.InputLayer) and len(la._inbound_nodes) == 1]",
+              "outs = [t for la in probed for t in (la.output if isinstance(la.output, list) else [la.output])]",
+              "names = [f'{la.name}[{i}]' if i else la.name for la in probed",
+              "         for i in range(len(la.output) if isinstance(la.output, list) else 1)]",
+              "results = keras.Model(model.inputs, outs)"
+              f"([{', '.join(e['name'] for e in spec['inputs'])}], training=TRAINING)",
+              "np.set_printoptions(precision=5, suppress=True, linewidth=120)",
+              "print('backend:', keras.backend.backend(), 'keras', keras.__version__)",
+              "for name, value in zip(names, results if isinstance(results, list) else [results]):",
+              "    mask = get_keras_mask(value)",
+              "    mask = None if mask is None else keras.ops.convert_to_numpy(mask)",
+              "    shown = 'none' if mask is None else mask.astype(int).tolist()",
+              "    print(f'{name}: shape {tuple(value.shape)}, mask', shown)",
+              "    print(np.asarray(keras.ops.convert_to_numpy(value), dtype='float64'))", ""]
+    return "\n".join(lines)
+

@@ -1,0 +1,134 @@
+"""The shrinker, on a divergence planted in a fake backend: it must reach the minimal form.
+
+The fake runner makes records in numpy (shapes from the grammar), identical on three backends except
+that "torch" moves the output of any GRU that reads, through any path, from a Masking layer, when some
+input row is padded. The smallest case with that divergence is exactly: one float input of one row,
+one step and one feature; Masking; GRU(units=1) with default options; inference mode, float32.
+The judge is the real one (harness.compare via findings.judge), so the signature is the campaign's.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from harness.artifacts import ScenarioRecord
+from harness.define import spec as specs
+from harness.define.captured import Captured, Probe
+from harness.generate import findings, grammar, shrink
+
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def _reads_masking(spec: dict, name: str) -> bool:
+    by_name = {la["name"]: la for la in spec["layers"]}
+    todo, seen = [name], set()
+    while todo:
+        layer = by_name.get(specs.ref_name(todo.pop()))
+        if layer is None or layer["name"] in seen:
+            continue
+        seen.add(layer["name"])
+        if layer["op"] == "Masking":
+            return True
+        todo += layer["in"]
+    return False
+
+
+def fake_runner(spec: dict) -> dict[str, ScenarioRecord]:
+    """Three backends' records for a spec, with the planted GRU divergence on torch."""
+    types = grammar.infer(spec)
+    padded = any(r != "none" for e in spec["inputs"] for r in e["rows"])
+    records = {}
+    for backend in BACKENDS:
+        probes = {}
+        for layer in spec["layers"]:
+            outs = [r for r in types if specs.ref_name(r) == layer["name"]]
+            t = types[layer["name"] if layer["name"] in types else outs[0]]
+            shape = (spec["batch"], t.time, t.features) if t.kind == "seq" else (spec["batch"], t.features)
+            values = np.zeros(shape, np.float32)
+            if backend == "torch" and layer["op"] == "GRU" and padded and _reads_masking(spec, layer["name"]):
+                values += 1.0
+            probes[layer["name"]] = Probe(values, None, "float32")
+        records[backend] = ScenarioRecord(spec["name"], "ok", 0.0, Captured(spec["name"], backend, probes),
+                                          {"tolerances": {}, "deterministic": True})
+    return records
+
+
+def big_case() -> dict:
+    rows = ["right", "left", "middle", "none"]
+    spec = {
+        "version": 1, "name": "fuzz/planted", "seed": 3, "batch": 4, "time": 6,
+        "dtype_policy": "mixed_float16", "training": True,
+        "inputs": [{"name": "x0", "kind": "float", "features": 4, "rows": rows, "fill": 2.0},
+                   {"name": "x1", "kind": "tokens", "vocab": 9, "rows": ["left"] * 4}],
+        "layers": [
+            {"name": "l0", "op": "Masking", "args": {"mask_value": 2.0}, "in": ["x0"]},
+            {"name": "l1", "op": "Dense", "args": {"units": 4, "activation": "tanh"}, "in": ["l0"]},
+            {"name": "l2", "op": "GRU", "args": {"units": 4, "return_sequences": True, "go_backwards": True,
+                                                 "unroll": True, "return_state": False, "reset_after": False},
+             "in": ["l1"]},
+            {"name": "l3", "op": "Embedding", "args": {"input_dim": 9, "output_dim": 4, "mask_zero": True},
+             "in": ["x1"]},
+            {"name": "l4", "op": "Concatenate", "args": {"axis": -1}, "in": ["l2", "l3"]},
+            {"name": "l5", "op": "LSTM", "args": {"units": 3, "return_sequences": False}, "in": ["l4"]},
+            {"name": "l6", "op": "LayerNormalization", "args": {}, "in": ["l3"]},
+        ],
+        "outputs": ["l5", "l6"],
+    }
+    return grammar.check(spec)
+
+
+def signature(spec: dict) -> str | None:
+    return findings.judge(spec, fake_runner(spec)).signature
+
+
+def test_planted_divergence_is_found_with_its_signature() -> None:
+    assert signature(big_case()) == "tensorflow-vs-torch+jax-vs-torch|differs|GRU"
+    clean = copy.deepcopy(big_case())
+    for entry in clean["inputs"]:
+        entry["rows"] = ["none"] * clean["batch"]
+    assert signature(clean) is None
+
+
+def test_shrinks_to_the_minimal_form() -> None:
+    start = big_case()
+    wanted = signature(start)
+    tries = []
+
+    def keeps(candidate: dict) -> bool:
+        tries.append(candidate)
+        return signature(candidate) == wanted
+
+    shrunk, n = shrink.shrink(start, keeps, max_tries=500)
+    assert n == len(tries) and n > 0
+    assert signature(shrunk) == wanted
+    assert [la["op"] for la in shrunk["layers"]] == ["Masking", "GRU"]
+    assert (shrunk["batch"], shrunk["time"]) == (1, 1)
+    assert [(e["kind"], e["features"]) for e in shrunk["inputs"]] == [("float", 1)]
+    assert shrunk["inputs"][0]["rows"] != ["none"]
+    gru = shrunk["layers"][1]
+    assert gru["args"]["units"] == 1
+    assert all(gru["args"][k] == v[0] for k, v in grammar.BY_OP["GRU"][0].options.items()
+               if k in gru["args"] and k != "units")
+    assert "call" not in gru
+    assert shrunk["training"] is False and shrunk["dtype_policy"] is None
+    assert shrunk["inputs"][0]["fill"] == 0.0 and shrunk["layers"][0]["args"]["mask_value"] == 0.0
+    assert shrink.weight(shrunk) < shrink.weight(start)
+
+
+def test_shrinking_respects_the_try_budget_and_never_returns_a_case_that_lost_the_divergence() -> None:
+    start = big_case()
+    shrunk, n = shrink.shrink(start, lambda c: signature(c) == signature(start), max_tries=3)
+    assert n == 3
+    assert signature(shrunk) == signature(start)
+
+
+def test_every_variant_type_checks_and_is_smaller() -> None:
+    start = big_case()
+    seen = 0
+    for candidate in shrink.variants(start):
+        grammar.check(candidate)
+        assert shrink.weight(candidate) <= shrink.weight(start)
+        seen += 1
+    assert seen > 20
