@@ -177,3 +177,59 @@ def test_no_network_is_one_line_and_leaves_written_results(monkeypatch, capsys, 
                  "--results", str(results)]) == 2
     assert "no network" in capsys.readouterr().err
     assert (results / "keras-3.3.3-torch-cpu.json").read_text() == "{}"
+
+
+# ---- the report section ---------------------------------------------------------------------
+
+def _claim_run(label: str, backend: str, keras: str, c5: bool, flavour: str = "keras", **env):
+    from conftest import expectation, make_artifact, make_probe, make_record
+
+    mask = [[True, False, True]] if c5 else [[True, True, True]]
+    record = make_record("claims/c5", {"concat": make_probe([[1.0, 2.0, 3.0]], mask)},
+                         expectations=[expectation("masked in any input", "C5", c5)])
+    return make_artifact(label, [record], backend=backend, keras=keras, keras_flavour=flavour, **env)
+
+
+def _report(tmp_path: Path, results: list, versions: list):
+    from harness.report import publish, render
+
+    for run in versions:
+        artifacts.write(run, tmp_path / "versions")
+    data, summary = publish.build(results, tmp_path / "no-known.toml", results_dir=str(tmp_path / "results"))
+    return render.render(data), summary
+
+
+def test_section_tables_claims_per_runtime_and_names_the_release_that_changed(tmp_path, monkeypatch):
+    from harness.report import versions as section
+
+    monkeypatch.setattr(section, "UPSTREAM", (section.Upstream(
+        "C5", ("torch",), "3.5.0", "holds", "does-not-hold", "Concatenate ORs the masks",
+        ("https://github.com/keras-team/keras/pull/1234",)),))
+    results = [_claim_run("tf-keras-2.21-cpu", "tensorflow", "2.21.0", True, flavour="tf-keras"),
+               _claim_run("torch-cpu", "torch", "3.15.1", False)]
+    versions = [_claim_run("keras-3.0.0-torch-cpu", "torch", "3.0.0", True),
+                _claim_run("keras-3.8.0-torch-cpu", "torch", "3.8.0", False),
+                _claim_run("keras-3.3.3-jax-cpu", "jax", "3.3.3", True, cannot_run="no jaxlib wheel")]
+    text, summary = _report(tmp_path, results, versions)
+    body = text.split("## Seed conclusions across Keras versions", 1)[1].split("\n## ", 1)[0]
+    rows = next(block for block in body.split("\n\n") if block.startswith("| runtime")).splitlines()
+    assert [r.split(" | ")[0] for r in rows[2:]] == ["| tf-keras 2.21.0", "| keras 3.3.3 · jax",
+                                                     "| keras 3.0.0 · torch", "| keras 3.8.0 · torch",
+                                                     "| keras 3.15.1 · torch"]
+    assert "cannot run" in rows[3] and "no jaxlib wheel" in body
+    assert ("**C5** on torch: holds in keras 3.0.0 · torch → does-not-hold in keras 3.8.0 · torch. "
+            "First release (bisect): keras 3.5.0") in body
+    assert "[keras-team/keras\\#1234](https://github.com/keras-team/keras/pull/1234)" in body
+    facts = summary["keras_versions"]
+    assert [(c["claim"], c["backend"], c["first_after"]) for c in facts["changes"]] == [
+        ("C5", "torch", "keras 3.8.0 · torch")]
+    assert facts["changes"][0]["upstream"] == ["https://github.com/keras-team/keras/pull/1234"]
+    assert [c["change"] for c in facts["changed_scenarios"]] == ["claims/c5: 'masked in any input' holds -> fails"]
+    # the release runs stay out of the pairwise comparison
+    assert summary["backends"] == ["tf-keras-2.21-cpu", "torch-cpu"] or set(summary["backends"]) == {
+        "tf-keras-2.21-cpu", "torch-cpu"}
+
+
+def test_no_version_runs_no_section(tmp_path):
+    text, summary = _report(tmp_path, [_claim_run("torch-cpu", "torch", "3.15.1", False)], [])
+    assert "across Keras versions" not in text and "keras_versions" not in summary

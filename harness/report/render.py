@@ -19,7 +19,7 @@ from harness.compare.verdicts import (
     counts,
     scenario_verdict,
 )
-from harness.report import guidance, legend
+from harness.report import guidance, legend, versions
 from harness.report import markdown as md
 
 MAX_SEQUENCES = 8  # mask rows drawn per probe before eliding
@@ -62,6 +62,7 @@ def render(data: ReportInput) -> str:
         _findings(data),
         legend.section(data),
         _claims(data),
+        versions.section(data),  # Seed conclusions across Keras versions (Keras 2, 3.x releases)
         _summary(data),
         _baseline(data),
         _matrix(data),
