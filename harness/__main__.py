@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from harness import __version__, artifacts
-from harness.define import registry
+from harness.define import bounded, registry
 from harness.run import backends
 
 EXIT_OK, EXIT_DIVERGENCE, EXIT_USAGE = 0, 1, 2
@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser("list", help="list scenarios with descriptions and tags")
     add_scenario_options(listing)
+    listing.add_argument("--timeout", type=_positive_seconds, default=600.0, metavar="S",
+                         help="seconds the import of the scenario files may take (default 600)")
 
     run = commands.add_parser("run", help="run scenarios under one backend, write its artifact")
     run.add_argument("--backend", required=True,
@@ -67,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-compiled", dest="compiled", action="store_false",
                      help="skip the compiled (jit) pass")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    run.add_argument("--resume", action="store_true",
+                     help="reuse the scenarios an interrupted run (same backend, label, passes) finished")
     run.add_argument("--no-cache", action="store_true",
                      help="no compilation caches (the same as HARNESS_NO_CACHE=1)")
 
@@ -87,17 +91,19 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--journal", type=Path, required=True)
     worker.add_argument("--names-file", type=Path, required=True)
     worker.add_argument("--compiled", action=argparse.BooleanOptionalAction, default=True)
+    loader = commands.add_parser("_load")  # internal: imports the user's files for list and run
+    loader.add_argument("--out", type=Path, required=True)
+    loader.add_argument("--backend")
+    add_scenario_options(loader)
     for module in STAGE_COMMANDS:
         importlib.import_module(module).add_parser(commands)
     return parser
 
 
-def _load(args: argparse.Namespace) -> list[registry.Scenario]:
-    sources = args.scenarios or registry.DEFAULT_SOURCES
-    loaded = registry.load(sources)
-    if not loaded:
-        raise UsageError(f"{', '.join(sources)} define(s) no scenario (use the @scenario decorator)")
-    return registry.select(loaded, args.select)
+def _load(args: argparse.Namespace, backend: str | None = None) -> list[bounded.ScenarioInfo]:
+    """The selected scenarios, imported in a child bounded by --timeout (never in this process)."""
+    return bounded.load(args.scenarios or list(registry.DEFAULT_SOURCES), args.select,
+                        timeout_s=args.timeout, backend=backend)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -121,13 +127,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         return runner.run_all(_run_flags(args))
     backend = backends.canonical(args.backend)
     backends.check_runnable(backend)
-    backends.prepare_process(backend)  # a user file that imports keras at the top gets this backend
-    chosen = _load(args)
+    backends.prepare_process(backend)
+    chosen = _load(args, backend)
     label = args.label and artifacts.check_label(args.label)
     options = runner.RunOptions(backend=backend, sources=args.scenarios or list(registry.DEFAULT_SOURCES),
                                 names=[s.name for s in chosen], results_dir=args.results,
                                 label=label, timeout_s=args.timeout, quiet=args.quiet,
-                                compiled=args.compiled)
+                                compiled=args.compiled, resume=args.resume)
     runner.run(chosen, options)
     return EXIT_OK
 
@@ -139,7 +145,8 @@ def _run_flags(args: argparse.Namespace) -> list[str]:
         flags += ["--scenarios", source]
     for pattern in args.select or []:
         flags += ["--select", pattern]
-    return flags + ([] if args.compiled else ["--no-compiled"]) + (["-q"] if args.quiet else [])
+    return (flags + ([] if args.compiled else ["--no-compiled"]) + (["-q"] if args.quiet else [])
+            + (["--resume"] if args.resume else []))
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -156,7 +163,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
                               names, args.journal, args.compiled)
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "report": cmd_report, "_worker": cmd_worker}
+def cmd_load(args: argparse.Namespace) -> int:
+    return bounded.child_main(args.scenarios or list(registry.DEFAULT_SOURCES), args.select,
+                              args.backend, args.out)
+
+
+COMMANDS = {"list": cmd_list, "run": cmd_run, "report": cmd_report, "_worker": cmd_worker,
+            "_load": cmd_load}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,8 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # an unwritable output path, a full disk: the user's to fix
         print(f"harness: error: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("harness: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM during a run; the detail says what was kept
+        print(f"harness: interrupted{f'; {exc}' if str(exc) else ''}", file=sys.stderr)
         return 130
 
 

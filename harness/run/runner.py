@@ -9,14 +9,19 @@ A crash therefore costs one scenario, never the run.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,8 +29,10 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from harness import artifacts
+from harness import artifacts, safety
 from harness.artifacts import Artifact, ScenarioRecord
+from harness.define import bounded
+from harness.define.bounded import ScenarioInfo
 from harness.define.captured import Captured, ErrorInfo
 from harness.define.registry import Scenario
 from harness.run import backends, caches
@@ -44,50 +51,145 @@ class RunOptions:
     quiet: bool = False
     compiled: bool = True
     out: TextIO = field(default_factory=lambda: sys.stdout)
+    resume: bool = False  # reuse what interrupted runs of the same backend and label journalled
 
 
-def run(scenarios: list[Scenario], options: RunOptions) -> Path:
-    """Supervise workers until every selected scenario has a record; write the artifact."""
+def run(scenarios: list[ScenarioInfo], options: RunOptions) -> Path:
+    """Supervise workers until every selected scenario has a record; write the artifact.
+
+    Interrupted (SIGINT, SIGTERM), it stops its worker and keeps the journal of what finished, which
+    `--resume` reuses; the same holds if the supervisor itself is killed (its worker dies with it).
+    """
     options.results_dir.mkdir(parents=True, exist_ok=True)
+    by_name = {s.name: s for s in scenarios}
+    records: dict[str, ScenarioRecord] = {}
+    reused: list[Path] = []
+    if options.resume:
+        records, reused = _resumable(options, by_name)
+        if not options.quiet:
+            print(f"  resuming: {len(records)} scenario(s) finished by an interrupted run are kept",
+                  file=options.out, flush=True)
     # One journal folder per run, so two runs into one results folder never clobber each other.
     journal_dir = Path(tempfile.mkdtemp(prefix=f".partial-{options.label or options.backend}-",
                                         dir=options.results_dir))
-    by_name = {s.name: s for s in scenarios}
-    records: dict[str, ScenarioRecord] = {}
+    artifacts.atomic_write(journal_dir / "run.json", json.dumps(
+        {"backend": options.backend, "label": options.label, "compiled": options.compiled,
+         "pid": os.getpid()}).encode())
     environment: dict[str, Any] = {}
-    remaining = [s.name for s in scenarios]
+    remaining = [s.name for s in scenarios if s.name not in records]
     started = time.perf_counter()
     attempt = 0
-    while remaining:
-        attempt += 1
-        journal = journal_dir / f"journal-{attempt}.jsonl"
-        in_flight, env = _supervise_worker(options, remaining, journal, records, by_name)
-        environment = environment or env
-        if in_flight is not None:
-            remaining = remaining[remaining.index(in_flight) + 1:]
-        else:
-            remaining = [n for n in remaining if n not in records]
-            for name in remaining:  # the worker exited cleanly without them: should not happen
-                records[name] = _failed(by_name[name], "crashed", "worker exited early", 0.0)
-                _progress(options, records[name])
-            remaining = []
+    with _interruptible(), (journal_dir / "supervisor.jsonl").open("a") as own_journal:
+        def failed(name: str, status: str, message: str, duration: float) -> None:
+            """A record the supervisor makes (crash, timeout), journalled like the worker's."""
+            records[name] = _failed(by_name[name], status, message, duration)
+            entry, _ = artifacts.encode_record(records[name])
+            _journal(own_journal, {"event": "done", "entry": entry, "arrays": None})
+            _progress(options, records[name])
+
+        try:
+            while remaining:
+                attempt += 1
+                journal = journal_dir / f"journal-{attempt}.jsonl"
+                in_flight, env, failure = _supervise_worker(options, remaining, journal, records,
+                                                            failed)
+                environment = environment or env
+                if in_flight is not None:
+                    remaining = remaining[remaining.index(in_flight) + 1:]
+                    continue
+                # The worker failed outside any scenario (starting, importing, between scenarios): a
+                # fresh one would too, so what is left is recorded with the reason and the run ends.
+                for name in [n for n in remaining if n not in records]:
+                    failed(name, *(failure or ("crashed", "worker exited early")), 0.0)
+                remaining = []
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(f"{len(records)} finished scenario(s) kept in "
+                                    f"{safety.printable(journal_dir)}; `harness run --resume` with the "
+                                    f"same options reuses them") from None
     environment["command"] = "python -m harness " + " ".join(sys.argv[1:])
     environment["time"] = datetime.now(UTC).isoformat(timespec="seconds")
     environment["run_wall_s"] = round(time.perf_counter() - started, 3)
     ordered = {name: records[name] for name in by_name}
     label = options.label or f"{options.backend}-{environment.get('device', 'unknown')}"
     path = artifacts.write(Artifact(label, environment, ordered), options.results_dir)
-    for leftover in journal_dir.iterdir():
-        leftover.unlink()
-    journal_dir.rmdir()
+    for folder in [journal_dir, *reused]:
+        shutil.rmtree(folder, ignore_errors=True)
     _summary_line(label, options, ordered, time.perf_counter() - started, path)
     return path
 
 
+@contextlib.contextmanager
+def _interruptible():
+    """SIGTERM ends a run as Ctrl-C does: the worker is stopped and the journal kept."""
+    def terminate(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _resumable(options: RunOptions, by_name: dict[str, ScenarioInfo]) -> tuple[dict[str, ScenarioRecord],
+                                                                             list[Path]]:
+    """Records journalled by interrupted runs of the same backend, label and passes whose scenario
+    definition is unchanged; and the journal folders they came from (removed once this run is in)."""
+    kept: dict[str, ScenarioRecord] = {}
+    folders = []
+    for folder in sorted(options.results_dir.glob(".partial-*")):
+        try:
+            run_info = json.loads(safety.read_bounded(folder / "run.json", limit=1 << 16, inside=folder))
+            same = (run_info["backend"], run_info["label"], run_info["compiled"]) == (
+                options.backend, options.label, options.compiled)
+            if not same or _alive(int(run_info["pid"])):
+                continue
+            for journal in sorted(folder.glob("*.jsonl")):
+                text = safety.read_bounded(journal, limit=artifacts.MAX_MANIFEST_BYTES, inside=folder)
+                for line in text.decode().splitlines(keepends=True):
+                    entry = json.loads(line) if line.endswith("\n") else {}  # a torn last line: skip
+                    if entry.get("event") != "done":
+                        continue
+                    record = _record_from_journal(entry, folder)
+                    scn = by_name.get(record.name)
+                    if scn and record.meta.get("definition_hash") == scn.meta.get("definition_hash"):
+                        kept[record.name] = record
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, safety.RefusedFile,
+                artifacts.ArtifactError) as exc:
+            print(f"harness: warning: not resuming from {safety.printable(folder)}: "
+                  f"{' '.join(str(exc).split())[:200]}", file=sys.stderr)
+            continue
+        folders.append(folder)
+    return kept, folders
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return pid != os.getpid()
+
+
+# A fresh worker imports python, numpy, keras and the backend before the user's files: generous,
+# because a loaded CI machine can take a minute over TensorFlow. Everything after is --timeout's.
+STARTUP_S = 300.0
+
+
 def _supervise_worker(options: RunOptions, names: list[str], journal: Path,
-                      records: dict[str, ScenarioRecord],
-                      by_name: dict[str, Scenario]) -> tuple[str | None, dict[str, Any]]:
-    """Run one worker; return the scenario it died or hung on (or None) and the environment."""
+                      records: dict[str, ScenarioRecord], failed: Callable[..., None],
+                      ) -> tuple[str | None, dict[str, Any], tuple[str, str] | None]:
+    """Run one worker; return the scenario it died or hung on (or None), the environment, and, if it
+    failed outside any scenario, (status, why).
+
+    Every wait has a bound: starting (STARTUP_S), importing the scenario files, each scenario, and
+    the time between scenarios and before exiting (--timeout each).
+    """
     names_file = journal.with_suffix(".names")
     names_file.write_text("\n".join(names))
     command = [sys.executable, "-m", "harness", "_worker", "--backend", options.backend,
@@ -96,40 +198,63 @@ def _supervise_worker(options: RunOptions, names: list[str], journal: Path,
     for source in options.sources:
         command += ["--scenarios", source]
     journal.touch()
-    worker = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True)
+    worker = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True,
+                              preexec_fn=bounded.die_with_parent)
     environment: dict[str, Any] = {}
     in_flight: str | None = None
     in_flight_since = 0.0
-    with journal.open() as reader:
-        while True:
-            finished = worker.poll() is not None
-            for line in _complete_lines(reader):
-                entry = json.loads(line)
-                if entry["event"] == "environment":
-                    environment = entry["environment"]
-                elif entry["event"] == "start":
-                    in_flight, in_flight_since = entry["name"], time.perf_counter()
-                elif entry["event"] == "done":
-                    record = _record_from_journal(entry, journal.parent)
-                    records[record.name] = record
-                    in_flight = None
-                    _progress(options, record)
-            if finished:
-                break
-            if in_flight and time.perf_counter() - in_flight_since > options.timeout_s:
-                _kill(worker)
-                records[in_flight] = _failed(by_name[in_flight], "timeout",
-                                             f"stopped after {options.timeout_s:g} s",
-                                             options.timeout_s)
-                _progress(options, records[in_flight])
-                return in_flight, environment
-            time.sleep(POLL_S)
+    phase, limit = "starting", STARTUP_S
+    deadline = time.perf_counter() + limit
+    try:
+        with journal.open() as reader:
+            while True:
+                finished = worker.poll() is not None
+                for line in _complete_lines(reader):
+                    now = time.perf_counter()
+                    phase, limit, deadline = "running", options.timeout_s, now + options.timeout_s
+                    try:
+                        entry = json.loads(line)
+                        if entry["event"] == "loading":
+                            phase = "importing the scenario files"
+                        elif entry["event"] == "environment":
+                            environment = dict(entry["environment"])
+                        elif entry["event"] == "start":
+                            in_flight, in_flight_since = names[names.index(entry["name"])], now
+                        elif entry["event"] == "done":
+                            record = _record_from_journal(entry, journal.parent)
+                            records[record.name] = record
+                            in_flight = None
+                            _progress(options, record)
+                    except (ValueError, KeyError, TypeError, AttributeError, OSError,
+                            zipfile.BadZipFile) as exc:  # the user's code wrote into the journal?
+                        bounded.stop(worker)
+                        why = f"worker wrote a malformed journal entry ({type(exc).__name__})"
+                        if in_flight:
+                            failed(in_flight, "crashed", why, now - in_flight_since)
+                            return in_flight, environment, None
+                        return None, environment, ("crashed", why)
+                if finished:
+                    break
+                if time.perf_counter() > deadline:
+                    bounded.stop(worker)
+                    if in_flight:
+                        failed(in_flight, "timeout", f"stopped after {options.timeout_s:g} s",
+                               options.timeout_s)
+                        return in_flight, environment, None
+                    if all(name in records for name in names):  # lingering at exit (atexit): done
+                        return None, environment, None
+                    return None, environment, ("timeout", f"worker stopped: {phase} took longer than "
+                                                          f"{limit:g} s")
+                time.sleep(POLL_S)
+    finally:
+        bounded.stop(worker)  # interrupted, or the journal could not be read: no orphan goes on
     if in_flight is not None:
-        why = _describe_exit(worker.returncode)
-        records[in_flight] = _failed(by_name[in_flight], "crashed", why,
-                                     time.perf_counter() - in_flight_since)
-        _progress(options, records[in_flight])
-    return in_flight, environment
+        failed(in_flight, "crashed", _describe_exit(worker.returncode), time.perf_counter() - in_flight_since)
+        return in_flight, environment, None
+    if all(name in records for name in names):
+        return None, environment, None
+    where = "between scenarios" if phase == "running" else phase
+    return None, environment, ("crashed", f"{_describe_exit(worker.returncode)} while {where}")
 
 
 def _complete_lines(reader: TextIO):
@@ -143,26 +268,13 @@ def _complete_lines(reader: TextIO):
         yield line
 
 
-def _kill(worker: subprocess.Popen) -> None:
-    try:
-        os.killpg(worker.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    worker.wait()
-
-
 def _describe_exit(code: int) -> str:
-    if code < 0:
-        try:
-            return f"worker killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"worker killed by signal {-code}"
-    return f"worker exited with status {code}"
+    return "worker " + bounded.describe_exit(code)
 
 
-def _failed(scn: Scenario, status: str, message: str, duration: float) -> ScenarioRecord:
+def _failed(scn: ScenarioInfo, status: str, message: str, duration: float) -> ScenarioRecord:
     captured = Captured(scenario=scn.name, backend="", error=ErrorInfo(status, message))
-    return ScenarioRecord(scn.name, status, duration, captured, scenario_meta(scn))
+    return ScenarioRecord(scn.name, status, duration, captured, dict(scn.meta))
 
 
 def scenario_meta(scn: Scenario) -> dict[str, Any]:
@@ -229,18 +341,20 @@ def worker_main(backend: str, sources: list[str], names: list[str], journal: Pat
                 compiled: bool) -> int:
     backends.prepare_process(backend)
     caches.configure(backend)  # compilation caches: before the backend is first imported
-    from harness.define import registry
-
-    selected = {s.name: s for s in registry.load(sources)}
     if backend == "tensorflow":
         backends.silence_tensorflow()
+    # keras and the backend first, so that the supervisor bounds the user's import by --timeout alone
     from harness.run import capture
 
-    # Each scenario ends with keras.backend.clear_session(), whose gc.collect() would walk every
-    # object the imports made (0.1-0.2 s a scenario); frozen, they are skipped.
-    gc.collect()
-    gc.freeze()
     with journal.open("a") as out:
+        _journal(out, {"event": "loading"})
+        from harness.define import registry
+
+        selected = {s.name: s for s in registry.load(sources)}
+        # Each scenario ends with keras.backend.clear_session(), whose gc.collect() would walk every
+        # object the imports made (0.1-0.2 s a scenario); frozen, they are skipped.
+        gc.collect()
+        gc.freeze()
         _journal(out, {"event": "environment", "environment": backends.environment(backend)})
         for index, name in enumerate(names):
             scn = selected[name]

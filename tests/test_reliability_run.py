@@ -1,0 +1,335 @@
+"""Reliability of `list` and `run` against scenario files and workers that misbehave (issue 13).
+
+Scenario files that hang, exit, kill themselves or close their output at import; workers that hang
+or die while starting, importing, between scenarios or at exit, or write garbage into the journal;
+a supervisor stopped by SIGINT, SIGTERM or SIGKILL. None of these start a backend: the import faults
+are caught by the loader child before any worker starts, and the worker faults use
+tests/fixtures/fake_worker.py, which speaks the worker's journal protocol without keras.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from harness import artifacts
+from harness.__main__ import main
+from harness.define import bounded
+from harness.run import runner
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE / "fixtures"))
+import fake_worker  # noqa: E402
+from test_cli import assert_usage_error  # noqa: E402
+from test_reliability import within  # noqa: E402
+
+ROOT = HERE.parent
+
+
+@pytest.fixture(autouse=True)
+def _restore_environment():
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def scenario_file(folder: Path, scenarios: dict[str, tuple[str, ...]], prelude: str = "",
+                  name: str = "user_scenarios.py", body: str = "raise AssertionError('never built')") -> Path:
+    """A scenario file with one trivial scenario per (name -> tags), and `prelude` at import."""
+    lines = ["import os, signal, sys, time", "from harness import scenario", textwrap.dedent(prelude)]
+    for index, (scenario_name, tags) in enumerate(scenarios.items()):
+        lines += [f"@scenario({scenario_name!r}, description='d', tags={tags!r})",
+                  f"def build_{index}():", f"    {body}", ""]
+    path = folder / name
+    path.write_text("\n".join(lines))
+    return path
+
+
+# ---- the import of a scenario file, bounded and never trusted (list and run) ---------------------------
+
+IMPORT_FAULTS = {  # prelude -> fragments of the one error line
+    "hangs": ("time.sleep(600)", ["took longer than 1 s", "--timeout"]),
+    "hangs-ignoring-signals": ("signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+                               "signal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True: pass",
+                               ["took longer than 1 s"]),
+    "hangs-on-a-fifo": ("os.mkfifo(__file__ + '.fifo')\nopen(__file__ + '.fifo').read()",
+                        ["took longer than 1 s"]),
+    "os-exit-0": ("os._exit(0)", ["ended the process (exited with status 0)", "must not exit"]),
+    "os-exit-3": ("os._exit(3)", ["exited with status 3"]),
+    "sys-exit-0": ("sys.exit(0)", ["called sys.exit(0)", "must not exit"]),
+    "sys-exit-msg": ("sys.exit('bye')", ["called sys.exit('bye')"]),
+    "sigkill-itself": ("os.kill(os.getpid(), signal.SIGKILL)", ["killed by SIGKILL"]),
+    "abort": ("import resource\nresource.setrlimit(resource.RLIMIT_CORE, (0, 0))\nos.abort()",
+              ["killed by SIGABRT"]),
+    "keyboard-interrupt": ("raise KeyboardInterrupt('from the file')", ["KeyboardInterrupt"]),
+    "spawns-and-hangs": ("import subprocess\nsubprocess.Popen([sys.executable, '-c', "
+                         "'import time; time.sleep(600)'])\ntime.sleep(600)", ["took longer than 1 s"]),
+}
+
+
+@pytest.mark.parametrize("command", ["list", "run"])
+@pytest.mark.parametrize("fault", IMPORT_FAULTS, ids=list(IMPORT_FAULTS))
+def test_a_scenario_file_that_misbehaves_at_import_is_one_line_and_exit_2(capsys, tmp_path, fault,
+                                                                         command):
+    prelude, fragments = IMPORT_FAULTS[fault]
+    path = scenario_file(tmp_path, {"user/a": ()}, prelude)
+    hangs = any("took longer" in f for f in fragments)  # a short bound for those; room for the rest
+    argv = [command, "--scenarios", str(path), "--timeout", "1" if hangs else "30"]
+    if command == "run":
+        argv += ["--backend", "jax", "--results", str(tmp_path / "results")]
+    with within(15):
+        code = main(argv)
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert_usage_error(code, err, *fragments)
+    assert not (tmp_path / "results").exists(), "nothing is written for a run that never started"
+
+
+def test_the_import_bound_kills_what_the_file_started(tmp_path, capsys):
+    path = scenario_file(tmp_path, {"user/a": ()}, f"""
+        import subprocess
+        child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])
+        open({str(tmp_path / 'pid')!r}, 'w').write(str(child.pid))
+        time.sleep(600)""")
+    with within(15):
+        assert main(["list", "--scenarios", str(path), "--timeout", "2"]) == 2
+    pid = int((tmp_path / "pid").read_text())
+    assert not _running(pid), "the file's background process is stopped with it"
+
+
+def test_output_of_the_file_at_import_goes_to_stderr_not_into_the_listing(capfd, tmp_path):
+    path = scenario_file(tmp_path, {"user/a": ()}, "print('noise from the file')")
+    assert main(["list", "--scenarios", str(path)]) == 0
+    out, err = capfd.readouterr()
+    assert "noise" not in out and "user/a" in out
+    assert "noise from the file" in err
+
+
+def test_a_file_that_closes_its_output_at_import_still_lists(capfd, tmp_path):
+    """The import runs in a child: closing stdout and stderr there costs the parent nothing."""
+    path = scenario_file(tmp_path, {"user/a": (), "user/b": ()}, "os.close(1)\nos.close(2)")
+    assert main(["list", "--scenarios", str(path)]) == 0
+    assert capfd.readouterr().out.splitlines()[-1] == "2 scenarios"
+
+
+def test_the_supervisor_never_imports_the_users_file(tmp_path, monkeypatch):
+    marker = tmp_path / "imported-by"
+    path = scenario_file(tmp_path, {"user/a": ()}, f"open({str(marker)!r}, 'a').write(str(os.getpid()) + '\\n')")
+    assert [i.name for i in bounded.load([str(path)], None, timeout_s=10)] == ["user/a"]
+    pids = marker.read_text().split()
+    assert pids and str(os.getpid()) not in pids
+    assert not any(name.startswith("harness_user_") for name in sys.modules)
+
+
+def test_the_loader_works_without_fork(tmp_path, monkeypatch, capsys):
+    """Where forking is unsafe (a backend imported in this process) a fresh interpreter loads."""
+    monkeypatch.setattr(bounded, "_fork_is_safe", lambda: False)
+    path = scenario_file(tmp_path, {"user/a": ("t",)}, "")
+    [info] = bounded.load([str(path)], None, timeout_s=60)
+    assert (info.name, info.tags, info.meta["definition_hash"]) == ("user/a", ("t",), info.meta["definition_hash"])
+    bad = scenario_file(tmp_path, {"user/a": ()}, "os._exit(0)", name="bad.py")
+    with pytest.raises(bounded.registry.ScenarioError, match="exited with status 0"):
+        bounded.load([str(bad)], None, timeout_s=60)
+
+
+def test_fork_is_refused_once_a_backend_is_imported(monkeypatch):
+    monkeypatch.setitem(sys.modules, "jax", object())
+    assert not bounded._fork_is_safe()
+
+
+def test_a_malformed_scenario_list_from_the_child_is_refused():
+    for data in ({}, {"scenarios": []}, {"scenarios": [{"name": "a\nb", "description": "", "tags": [],
+                                                         "meta": {}}]}, {"scenarios": [1]}):
+        with pytest.raises(bounded.registry.ScenarioError, match="malformed"):
+            bounded._infos(data, "f.py")
+
+
+# ---- the worker: every wait bounded, every death recorded --------------------------------------------------
+
+def supervise(tmp_path: Path, monkeypatch, scenarios: dict[str, tuple[str, ...]], *, timeout: float = 2.0,
+              env: dict[str, str] | None = None, bound: float = 20) -> artifacts.Artifact:
+    fake_worker.patch(monkeypatch)
+    for key, value in (env or {}).items():
+        monkeypatch.setenv(key, value)
+    path = scenario_file(tmp_path, scenarios)
+    infos = bounded.load([str(path)], None, timeout_s=30)
+    options = runner.RunOptions(backend="jax", sources=[str(path)], names=[i.name for i in infos],
+                                results_dir=tmp_path / "results", label="fake", timeout_s=timeout, quiet=True)
+    with within(bound):
+        json_path = runner.run(infos, options)
+    assert not list((tmp_path / "results").glob(".partial-*")), "the journal folder is cleaned up"
+    return artifacts.read(json_path)
+
+
+def statuses(artifact: artifacts.Artifact) -> dict[str, tuple[str, str]]:
+    return {n: (r.status, r.captured.error.message if r.captured.error else "") for n, r in artifact.records.items()}
+
+
+def test_worker_healthy(tmp_path, monkeypatch):
+    art = supervise(tmp_path, monkeypatch, {"s/a": (), "s/b": ()})
+    assert statuses(art) == {"s/a": ("ok", ""), "s/b": ("ok", "")}
+
+
+def test_worker_hanging_at_import_is_stopped_by_the_timeout(tmp_path, monkeypatch):
+    started = time.monotonic()
+    art = supervise(tmp_path, monkeypatch, {"s/a": (), "s/b": ()}, env={"FAKE_IMPORT": "hang"})
+    assert time.monotonic() - started < 10
+    for status, message in statuses(art).values():
+        assert status == "timeout"
+        assert "importing the scenario files took longer than 2 s" in message
+
+
+@pytest.mark.parametrize("fault,fragment", [("exit0", "worker exited with status 0 while importing"),
+                                            ("sigkill", "worker killed by SIGKILL while importing")])
+def test_worker_dying_at_import_is_recorded_not_silent(tmp_path, monkeypatch, fault, fragment):
+    art = supervise(tmp_path, monkeypatch, {"s/a": (), "s/b": ()}, env={"FAKE_IMPORT": fault})
+    assert {s for s, _ in statuses(art).values()} == {"crashed"}
+    assert all(fragment in m for _, m in statuses(art).values())
+
+
+def test_worker_that_never_starts_is_bounded(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "STARTUP_S", 1.0)
+    art = supervise(tmp_path, monkeypatch, {"s/a": ()}, env={"FAKE_START": "hang"})
+    assert statuses(art) == {"s/a": ("timeout", "worker stopped: starting took longer than 1 s")}
+
+
+def test_worker_lingering_at_exit_does_not_hold_the_run(tmp_path, monkeypatch):
+    started = time.monotonic()
+    art = supervise(tmp_path, monkeypatch, {"s/a": (), "s/b": ()}, env={"FAKE_LINGER": "1"})
+    assert statuses(art) == {"s/a": ("ok", ""), "s/b": ("ok", "")}
+    assert time.monotonic() - started < 10
+
+
+def test_worker_exiting_between_scenarios_is_recorded(tmp_path, monkeypatch):
+    art = supervise(tmp_path, monkeypatch, {"s/a": ("fake:exit-after",), "s/b": (), "s/c": ()})
+    assert statuses(art) == {"s/a": ("ok", ""),
+                             "s/b": ("crashed", "worker exited with status 0 while between scenarios"),
+                             "s/c": ("crashed", "worker exited with status 0 while between scenarios")}
+
+
+def test_scenario_exits_0_sigkill_hang_and_garbage_each_cost_one_scenario(tmp_path, monkeypatch):
+    log = tmp_path / "ran.log"
+    art = supervise(tmp_path, monkeypatch, {
+        "s/1": (), "s/2": ("fake:exit0",), "s/3": (), "s/4": ("fake:sigkill",), "s/5": (),
+        "s/6": ("fake:hang",), "s/7": (), "s/8": ("fake:garbage",), "s/9": ()},
+        env={"FAKE_LOG": str(log)}, bound=60)
+    assert statuses(art) == {
+        "s/1": ("ok", ""), "s/2": ("crashed", "worker exited with status 0"), "s/3": ("ok", ""),
+        "s/4": ("crashed", "worker killed by SIGKILL"), "s/5": ("ok", ""),
+        "s/6": ("timeout", "stopped after 2 s"), "s/7": ("ok", ""),
+        "s/8": ("crashed", "worker wrote a malformed journal entry (JSONDecodeError)"), "s/9": ("ok", "")}
+    ran = [line.split()[0] for line in log.read_text().splitlines()]
+    assert ran == [f"s/{i}" for i in range(1, 10)], "each scenario ran exactly once"
+
+
+# ---- the supervisor interrupted: SIGINT, SIGTERM, SIGKILL; then --resume ---------------------------------------
+
+DRIVER = f"""
+import sys
+sys.path[:0] = [{str(ROOT)!r}, {str(HERE / 'fixtures')!r}]
+import fake_worker
+fake_worker.patch()
+from harness.__main__ import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"  # a zombie has stopped; whoever adopted it reaps it
+
+
+def _start_run(tmp_path: Path, path: Path, log: Path, extra_env: dict[str, str], *flags: str) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    env.update({"FAKE_LOG": str(log), **extra_env})
+    return subprocess.Popen([sys.executable, "-c", DRIVER, "run", "--backend", "jax", "--scenarios", str(path),
+                             "--results", str(tmp_path / "results"), "--label", "fake", "--timeout", "60",
+                             "-q", *flags], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(predicate, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+RESUMABLE = {"r/1": (), "r/2": (), "r/3": ("fake:hang",), "r/4": ()}
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL],
+                         ids=["SIGINT", "SIGTERM", "SIGKILL"])
+def test_interrupted_run_stops_its_worker_keeps_what_finished_and_resumes(tmp_path, how):
+    path = scenario_file(tmp_path, RESUMABLE)
+    log = tmp_path / "first.log"
+    supervisor = _start_run(tmp_path, path, log, {})
+    _wait_for(lambda: log.exists() and "r/3" in log.read_text())
+    worker_pid = int(log.read_text().split()[-1])
+    supervisor.send_signal(how)
+    with within(20):
+        _, err = supervisor.communicate()
+    if how == signal.SIGKILL:
+        assert supervisor.returncode == -signal.SIGKILL
+    else:
+        assert supervisor.returncode == 130
+        [line] = err.splitlines()
+        assert line.startswith("harness: interrupted; 2 finished scenario(s) kept in ") and "--resume" in line
+    _wait_for(lambda: not _running(worker_pid), 10)  # SIGKILL: the kernel kills the orphan (PDEATHSIG)
+    assert not list((tmp_path / "results").glob("*.json")), "no artifact claims a run that did not finish"
+
+    second = tmp_path / "second.log"
+    resumed = _start_run(tmp_path, path, second, {"FAKE_NO_HANG": "1"}, "--resume")
+    with within(30):
+        _, err = resumed.communicate()
+    assert resumed.returncode == 0, err
+    assert [line.split()[0] for line in second.read_text().splitlines()] == ["r/3", "r/4"]
+    art = artifacts.read(tmp_path / "results" / "fake.json")
+    assert statuses(art) == {name: ("ok", "") for name in RESUMABLE}
+    assert not list((tmp_path / "results").glob(".partial-*"))
+
+
+def test_resume_reruns_a_scenario_whose_definition_changed(tmp_path):
+    path = scenario_file(tmp_path, RESUMABLE)
+    log = tmp_path / "first.log"
+    supervisor = _start_run(tmp_path, path, log, {})
+    _wait_for(lambda: log.exists() and "r/3" in log.read_text())
+    supervisor.send_signal(signal.SIGTERM)
+    with within(20):
+        supervisor.communicate()
+    scenario_file(tmp_path, RESUMABLE, body="raise AssertionError('edited: never built either')")
+    second = tmp_path / "second.log"
+    resumed = _start_run(tmp_path, path, second, {"FAKE_NO_HANG": "1"}, "--resume")
+    with within(30):
+        resumed.communicate()
+    assert [line.split()[0] for line in second.read_text().splitlines()] == list(RESUMABLE)
+
+
+def test_resume_ignores_a_run_that_is_still_going_and_a_damaged_journal(tmp_path, capsys):
+    results = tmp_path / "results"
+    live = results / ".partial-fake-live"
+    live.mkdir(parents=True)
+    (live / "run.json").write_text(f'{{"backend": "jax", "label": "fake", "compiled": true, "pid": {os.getppid()}}}')
+    (live / "journal-1.jsonl").write_text('{"event": "done", "entry": {}}\n')
+    damaged = results / ".partial-fake-damaged"
+    damaged.mkdir()
+    (damaged / "run.json").write_text('{"backend": "jax", "label": "fake", "compiled": true, "pid": 999999999}')
+    os.mkfifo(damaged / "journal-1.jsonl")
+    options = runner.RunOptions(backend="jax", sources=[], names=[], results_dir=results, label="fake",
+                                resume=True)
+    with within(5):
+        kept, folders = runner._resumable(options, {})
+    assert kept == {} and folders == [], "neither the live run's journal nor the damaged one is used"
+    [warning] = capsys.readouterr().err.splitlines()
+    assert warning.startswith("harness: warning: not resuming from ") and "FIFO" in warning
