@@ -84,6 +84,9 @@ def test_keras2_masks_are_the_tensor_attribute(tmp_path):
     ("TypeError", "MultiHeadAttention.call() got an unexpected keyword argument 'value_mask'", True),
     ("TypeError", "('Keyword argument not understood:', 'use_cudnn')", True),
     ("ValueError", "Invalid Reduction Key: mean. Expected keys are ...", True),
+    # Keras 2 wraps an error raised inside call(); the cause is on a later line
+    ("AttributeError", 'Exception encountered when calling layer "under_test" (type MaskReader).\n\n'
+                       "module 'tf_keras' has no attribute 'ops'\n\nCall arguments received", True),
     # behaviour under test, not a missing API:
     ("TypeError", "Layer conv1d does not support masking, but was passed an input_mask", False),
     ("ValueError", "Dimension 0 in both shapes must be equal", False),
@@ -94,7 +97,8 @@ def test_only_missing_api_errors_are_unsupported(monkeypatch, error, message, un
     reason = portability.unsupported_reason(error, message)
     assert (reason is not None) == unsupported
     if unsupported:
-        assert reason.startswith("tf-keras 2.21.0 lacks an API the scenario uses") and message[:20] in reason
+        assert reason.startswith("tf-keras 2.21.0 lacks an API the scenario uses")
+        assert "Exception encountered" not in reason  # the line that says what is missing
 
 
 # ---- the real Keras installed here ----------------------------------------------------------

@@ -158,9 +158,14 @@ _MISSING_API = (
 
 
 def unsupported_reason(error_type: str, message: str) -> str | None:
-    """The reason a scenario cannot run on this Keras, or None when the error is a real result."""
-    text = f"{error_type}: {message}"
-    if not any(p.search(text) for p in _MISSING_API):
-        return None
-    flavour, version = keras_flavour()
-    return f"{flavour} {version} lacks an API the scenario uses ({text[:300]})"
+    """The reason a scenario cannot run on this Keras, or None when the error is a real result.
+
+    `message` is the exception's whole text: Keras 2 wraps an error raised inside a layer's call
+    ("Exception encountered when calling layer ...") and puts the original message below.
+    """
+    for line in message.splitlines() or [""]:
+        text = f"{error_type}: {line.strip()}"
+        if any(p.search(text) for p in _MISSING_API):
+            flavour, version = keras_flavour()
+            return f"{flavour} {version} lacks an API the scenario uses ({text[:300]})"
+    return None

@@ -120,8 +120,8 @@ def is_cached(runtime: Runtime) -> bool:
 
 
 def import_problem(runtime: Runtime) -> str | None:
-    """What the last import check in this runtime's environment said: None (not checked yet),
-    '' (keras imports), or the error's last line, so a release that cannot import is not rebuilt."""
+    """What the last recorded import check in this runtime's environment said: None (not checked
+    yet), '' (keras imports: no need to check again), or the error's last line."""
     try:
         return json.loads((cache_root() / runtime.env_name / MARKER).read_text()).get("import")
     except (OSError, ValueError):

@@ -37,12 +37,12 @@ def python_for(runtime: Runtime, log=print) -> Path:
         python = envs.ensure(runtime, log=log)
     except envs.EnvError as exc:
         raise CannotRun(str(exc)) from None
-    problem = envs.import_problem(runtime)
-    if problem is None:
-        problem = _import_check(python, runtime)
-        envs.record_import(runtime, problem)
-    if problem:
+    if envs.import_problem(runtime) == "":  # checked before: keras imports here
+        return python
+    problem = _import_check(python, runtime)
+    if problem:  # not cached: a failure may be passing (a busy machine, a file being replaced)
         raise CannotRun(problem)
+    envs.record_import(runtime, "")
     return python
 
 
