@@ -103,7 +103,10 @@ def run(scenarios: list[ScenarioInfo], options: RunOptions) -> Path:
                     failed(name, *(failure or ("crashed", "worker exited early")), 0.0)
                 remaining = []
         except KeyboardInterrupt:
-            raise KeyboardInterrupt(f"{len(records)} finished scenario(s) kept in "
+            # counted from the journal: it may hold entries this loop had not read yet
+            finished = sum(journal.read_text().count('"event": "done"')
+                           for journal in journal_dir.glob("*.jsonl"))
+            raise KeyboardInterrupt(f"{finished} finished scenario(s) kept in "
                                     f"{safety.printable(journal_dir)}; `harness run --resume` with the "
                                     f"same options reuses them") from None
     environment["command"] = "python -m harness " + " ".join(sys.argv[1:])
