@@ -272,3 +272,29 @@ def lint(session: nox.Session) -> None:
     """ruff over the harness, scenarios, tests and this file."""
     session.install(*pins("lint"))
     session.run("ruff", "check", "harness", "scenarios", "tests", "benchmarks", "noxfile.py")
+
+
+# Keras versions (docs/versions.md). Keras 2 is compared like any other run (reports/results); the
+# Keras 3 release runs go to reports/versions and feed only the report's across-versions table.
+KERAS_RELEASES = ("3.0.5", "3.2.1", "3.3.3", "3.4.1", "3.6.0", "3.8.0", "3.10.0", "3.12.0", "3.15.1")
+
+
+@nox.session(python=PYTHON)
+def keras2(session: nox.Session) -> None:
+    """Run the suite under Keras 2 (tf-keras 2.21 on TensorFlow 2.21): reports/results/tf-keras-2.21-cpu."""
+    check_python(session)
+    install_project(session, *pins("keras2"))
+    session.run("keras-mask-harness", "run", "--backend", "tensorflow", "--label", "tf-keras-2.21-cpu",
+                *session.posargs, env={"KERAS_BACKEND": "tensorflow", "TF_USE_LEGACY_KERAS": "1"})
+    if not os.environ.get("HARNESS_SKIP_REPORT"):
+        session.notify("report", posargs=report_args(session.posargs))
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("keras, backend", [(k, b) for b in ("torch", "jax", "tensorflow") for k in KERAS_RELEASES])
+def versions(session: nox.Session, keras: str, backend: str) -> None:
+    """Run the suite on one Keras 3 release in its cached env: reports/versions/keras-<K>-<B>-cpu."""
+    check_python(session)
+    install_project(session)
+    session.run("keras-mask-harness", "versions", "run", "--keras", keras, "--backend", backend,
+                *session.posargs)

@@ -73,6 +73,16 @@ def test_pins_per_release_follow_the_rules():
     assert runtimes.keras2().environ()["TF_USE_LEGACY_KERAS"] == "1"
 
 
+def test_runtime_pins_match_the_pyproject_groups():
+    import tomllib
+
+    groups = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    groups = groups["project"]["optional-dependencies"]
+    assert tuple(groups["keras2"]) == runtimes.KERAS2_PINS
+    for backend, pins in runtimes.BASE_PINS.items():  # the release runs use the main runs' backend pins
+        assert list(pins) == [p for p in groups[backend] if not p.startswith("keras==")]
+
+
 @pytest.mark.parametrize("version", ["3.3", "3.0.0rc1", "latest", "", "3..1"])
 def test_versions_that_are_not_releases_are_refused(version):
     if version == "3.3":

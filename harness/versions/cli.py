@@ -110,7 +110,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                  compiled=args.compiled, sources=args.scenarios)
     except bisect.CannotRun as exc:  # recorded, so the report can say this release cannot run here
         path = runs.record_cannot_run(runtime, chosen, str(exc), results)
-        print(f"{envs.describe(runtime)} cannot run here: {exc}; recorded in {path}", file=sys.stderr)
+        print(f"harness: error: {envs.describe(runtime)} cannot run here: {exc} (recorded in {path})",
+              file=sys.stderr)
         return 2
     return 0
 

@@ -6,6 +6,8 @@ checkout (PYTHONPATH), so every release runs exactly the same scenarios and capt
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import os
 import subprocess
 import sys
@@ -20,14 +22,38 @@ from harness.versions import envs
 from harness.versions.bisect import CannotRun
 from harness.versions.runtimes import Runtime
 
-ROOT = Path(__file__).resolve().parents[2]
+HARNESS = Path(__file__).resolve().parents[1]
 IMPORT_TIMEOUT_S = 300.0
+
+
+def code_path() -> Path:
+    """A folder holding only the harness and the suite (links), for the runtime's PYTHONPATH.
+
+    Not the folder the harness was imported from: installed, that is a site-packages whose numpy and
+    keras would shadow the runtime's own.
+    """
+    scenarios = importlib.util.find_spec("scenarios")
+    packages = {"harness": HARNESS}
+    if scenarios is not None and scenarios.submodule_search_locations:
+        packages["scenarios"] = Path(list(scenarios.submodule_search_locations)[0]).resolve()
+    key = hashlib.sha256(repr(sorted(packages.items())).encode()).hexdigest()[:10]
+    folder = envs.cache_root().parent / "code" / key
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, target in packages.items():
+        link = folder / name
+        if not link.is_symlink() or link.resolve() != target:
+            link.unlink(missing_ok=True)
+            try:
+                link.symlink_to(target, target_is_directory=True)
+            except FileExistsError:  # another run made it at the same moment
+                pass
+    return folder
 
 
 def _environ(runtime: Runtime) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
-           if k not in ("KERAS_BACKEND", "TF_USE_LEGACY_KERAS", "PYTHONHOME", "VIRTUAL_ENV")}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+           if k not in ("KERAS_BACKEND", "TF_USE_LEGACY_KERAS", "PYTHONHOME", "PYTHONPATH", "VIRTUAL_ENV")}
+    env["PYTHONPATH"] = str(code_path())
     return {**env, **runtime.environ()}
 
 
