@@ -27,15 +27,14 @@ MAX_CHANGED_ROWS = 60
 
 @dataclass(frozen=True)
 class Upstream:
-    """The change behind a claim's verdict moving between releases, as bisect found it."""
+    """A Keras change behind a claim's evidence changing between runtimes, as bisect found it."""
 
     claim: str
     backends: tuple[str, ...]
-    first: str  # the first release that shows it (harness bisect's answer)
-    before: str  # the verdict before, on the releases just older
-    after: str
-    what: str  # one line: what Keras changed
+    first: str  # the first Keras 3 release that shows it (harness bisect's answer)
+    what: str  # one line: what Keras changed, and what the suite sees
     links: tuple[str, ...]  # the pull request(s), and the issue where one is known
+    bisect: str = ""  # the command that found it
 
 
 UPSTREAM: tuple[Upstream, ...] = ()
@@ -197,7 +196,7 @@ def section(data: Any) -> str:
         if change.upstream:
             u = change.upstream
             links = ", ".join(md.link(url, md.text(_link_label(url))) for url in u.links)
-            text += f". First release (bisect): keras {md.text(u.first)}. {md.text(u.what)} ({links})"
+            text += f". First release (bisect): keras {md.text(u.first)} ({links})"
         out.append(text + ".")
     scenario_rows = changed_scenarios(line)
     if scenario_rows:
@@ -207,6 +206,10 @@ def section(data: Any) -> str:
                          [[md.text(b), md.text(a), md.text(c), md.text(what)] for b, a, c, what in shown])]
         if len(scenario_rows) > len(shown):
             out.append(f"\n({len(scenario_rows) - len(shown)} more in summary.json)")
+    out += ["", "### Keras changes found by bisect", ""]
+    out += [f"- **{md.text(u.claim)}**, keras {md.text(u.first)} ({md.text(', '.join(u.backends))}): "
+            f"{md.text(u.what)} ({', '.join(md.link(url, md.text(_link_label(url))) for url in u.links)})"
+            + (f"; found by {md.code(u.bisect)}" if u.bisect else "") for u in UPSTREAM] or ["None recorded."]
     blocked = [(r.name, _cannot_run(r)) for r in line if _cannot_run(r)]
     if blocked:
         out += ["", "### Releases that cannot run here", ""]
