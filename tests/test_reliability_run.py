@@ -231,6 +231,21 @@ def test_scenario_exits_0_sigkill_hang_and_garbage_each_cost_one_scenario(tmp_pa
     assert ran == [f"s/{i}" for i in range(1, 10)], "each scenario ran exactly once"
 
 
+def test_a_fresh_worker_per_batch_bounds_what_a_worker_accumulates(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "SCENARIOS_PER_WORKER", 2)
+    log = tmp_path / "ran.log"
+    art = supervise(tmp_path, monkeypatch, {f"b/{i}": () for i in range(5)}, env={"FAKE_LOG": str(log)})
+    assert statuses(art) == {f"b/{i}": ("ok", "") for i in range(5)}
+    pids = [line.split()[1] for line in log.read_text().splitlines()]
+    assert len(pids) == 5 and len(set(pids)) == 3 and pids[0] == pids[1] != pids[2] == pids[3] != pids[4]
+
+
+def test_a_crash_in_a_later_batch_still_costs_one_scenario(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "SCENARIOS_PER_WORKER", 2)
+    art = supervise(tmp_path, monkeypatch, {"c/1": (), "c/2": (), "c/3": ("fake:sigkill",), "c/4": (), "c/5": ()})
+    assert [s for s, _ in statuses(art).values()] == ["ok", "ok", "crashed", "ok", "ok"]
+
+
 # ---- the supervisor interrupted: SIGINT, SIGTERM, SIGKILL; then --resume ---------------------------------------
 
 DRIVER = f"""
