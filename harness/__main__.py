@@ -1,4 +1,5 @@
-"""The command line: `python -m harness list | run | report`. Exit 0 ok, 1 strict divergence, 2 bad input."""
+"""The command line: `python -m harness COMMAND` (`COMMAND --help` for its options). Exit 0 ok, 1 strict
+divergence, 2 bad input."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ EXIT_OK, EXIT_DIVERGENCE, EXIT_USAGE = 0, 1, 2
 # Commands that live with their stage: each module has `add_parser(commands)`, which adds one
 # subcommand whose parser sets `handler` (args -> exit code) with set_defaults. Importing the module
 # must not import keras; the handler may, lazily.
-STAGE_COMMANDS: tuple[str, ...] = ("harness.generate.cli", "harness.versions.cli")
+STAGE_COMMANDS: tuple[str, ...] = ("harness.generate.cli", "harness.versions.cli", "harness.report.readme")
 
 
 class UsageError(Exception):
@@ -62,7 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--backend", required=True,
                      help="tensorflow (tf), jax, torch, or all (every installed one, in parallel)")
     add_scenario_options(run)
-    run.add_argument("--results", type=Path, default=Path("reports/results"), metavar="DIR")
+    run.add_argument("--results", type=Path, default=Path("reports/results"), metavar="DIR",
+                     help="folder the artifact is written to (default reports/results)")
     run.add_argument("--label", help="run label, the artifact's file name (default: BACKEND-DEVICE)")
     run.add_argument("--timeout", type=_positive_seconds, default=600.0, metavar="S",
                      help="seconds one scenario may run before it is stopped (default 600)")
@@ -75,11 +77,15 @@ def _parser() -> argparse.ArgumentParser:
                      help="no compilation caches (the same as HARNESS_NO_CACHE=1)")
 
     report = commands.add_parser("report", help="compare artifacts and render the report")
-    report.add_argument("--results", type=Path, default=Path("reports/results"), metavar="DIR")
-    report.add_argument("--out", type=Path, default=Path("reports/report.md"), metavar="FILE")
-    report.add_argument("--json", type=Path, default=Path("reports/summary.json"), metavar="FILE")
+    report.add_argument("--results", type=Path, default=Path("reports/results"), metavar="DIR",
+                        help="folder of artifacts to compare, every pair of runs (default reports/results)")
+    report.add_argument("--out", type=Path, default=Path("reports/report.md"), metavar="FILE",
+                        help="the markdown report; heatmap.png is written beside it (default reports/report.md)")
+    report.add_argument("--json", type=Path, default=Path("reports/summary.json"), metavar="FILE",
+                        help="the report's facts as JSON, read by `readme` (default reports/summary.json)")
     report.add_argument("--known", type=Path, metavar="FILE",
-                        help="registry of understood divergences (default scenarios/known_divergences.toml)")
+                        help="registry of understood divergences (default scenarios/known_divergences.toml); "
+                             "surprises.toml beside it is read too")
     report.add_argument("--baseline", type=Path, metavar="DIR",
                         help="earlier artifacts to compare against")
     report.add_argument("--strict", action="store_true",
@@ -97,6 +103,9 @@ def _parser() -> argparse.ArgumentParser:
     add_scenario_options(loader)
     for module in STAGE_COMMANDS:
         importlib.import_module(module).add_parser(commands)
+    # Internal commands (added without help=) work but are not listed in --help: the commands are
+    # listed one per line below "command", never as argparse's {a,b,_c} set.
+    commands.metavar = "command"
     return parser
 
 

@@ -233,7 +233,7 @@ def _matrix(data: ReportInput) -> str:
             pair = cmp.get(name, a, b)
             compared = any(p.kept.n_total or p.masked.n_total for p in pair.probes)
             verdict = pair.verdict if pair.verdict in EXPECTED else f"**{pair.verdict}**"
-            cells.append(f"{verdict} {_apart(tolerances_apart(pair))}" if compared else verdict)
+            cells.append(f"{verdict} {format_apart(tolerances_apart(pair))}" if compared else verdict)
         rows.append(cells)
     figure = (f"\n\n![Each comparison in tolerances: 1 is the limit; errors and known divergences "
               f"marked]({data.figure})" if data.figure else "")
@@ -251,7 +251,7 @@ def tolerances_apart(pair: PairComparison) -> float:
     return max((max(p.kept.tolerances, p.masked.tolerances) for p in pair.probes), default=0.0)
 
 
-def _apart(value: float) -> str:
+def format_apart(value: float) -> str:
     if value == 0:
         return "0"
     if not np.isfinite(value):
