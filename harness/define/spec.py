@@ -21,6 +21,7 @@ option whose value is {"ref": ...} or {"refs": [...]} is a tensor (an explicit m
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Collection
 from typing import Any
@@ -38,6 +39,13 @@ NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
 CASE_NAME_RE = re.compile(r"[\w.+-]+(/[\w.+-]+)*")
 LIMITS = {"batch": 16, "time": 64, "features": 64, "vocab": 1000, "layers": 40, "inputs": 6}
 MAX_SPEC_CHARS = 200_000
+# A layer's args are data for a keras constructor: plain values within bounds, and a nested layer
+# (TimeDistributed, Bidirectional) only of these ops. No config dicts (keras would deserialize them),
+# no sizes that would allocate gigabytes (a spec from a finding may have been edited by hand).
+WRAPPED_OPS = ("Dense", "LSTM", "GRU", "SimpleRNN")
+ARG_KEY_RE = re.compile(r"[a-z][a-z0-9_]{0,39}")
+ARG_STR_RE = re.compile(r"[\w.+-]{0,64}")
+ARG_MAX_INT, ARG_MAX_FLOAT, ARG_MAX_LIST = 4096, 1e6, 8
 
 
 class SpecError(Exception):
@@ -143,6 +151,32 @@ def _named(entry: Any, what: str, seen: dict[str, str]) -> str:
     return where
 
 
+def _plain_arg(value: Any) -> bool:
+    if value is None or isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return abs(value) <= ARG_MAX_INT
+    if isinstance(value, float):
+        return math.isfinite(value) and abs(value) <= ARG_MAX_FLOAT
+    if isinstance(value, str):
+        return bool(ARG_STR_RE.fullmatch(value))
+    return (isinstance(value, list) and len(value) <= ARG_MAX_LIST
+            and all(not isinstance(v, list) and _plain_arg(v) for v in value))
+
+
+def _check_args(args: dict[str, Any], where: str, nested: bool) -> None:
+    for key, value in args.items():
+        _need(isinstance(key, str) and bool(ARG_KEY_RE.fullmatch(key)), f"{where}: invalid arg name {key!r}")
+        if key == "layer" and isinstance(value, dict) and not nested:
+            _need(value.get("op") in WRAPPED_OPS and set(value) <= {"op", "args"}
+                  and isinstance(value.get("args", {}), dict),
+                  f"{where}: a wrapped layer is {{'op': one of {WRAPPED_OPS}, 'args': {{...}}}}")
+            _check_args(value.get("args", {}), where, nested=True)
+            continue
+        _need(_plain_arg(value), f"{where}: arg {key!r} must be a plain value (a number up to "
+                                 f"{ARG_MAX_INT}, a short word, a bool, null, or a short list of those)")
+
+
 def validate(spec: Any, ops: Collection[str] | None = None) -> dict[str, Any]:
     """Check the structure of a spec (and, given `ops`, that every op is one of them); return it."""
     _need(isinstance(spec, dict), f"a spec is a JSON object, got {type(spec).__name__}")
@@ -184,6 +218,7 @@ def validate(spec: Any, ops: Collection[str] | None = None) -> dict[str, Any]:
         if ops is not None:
             _need(op in ops, f"{where}: unknown grammar entry {op!r}")
         _need(isinstance(layer.get("args", {}), dict), f"{where}: 'args' must be an object")
+        _check_args(layer.get("args", {}), where, nested=False)
         _need(isinstance(layer.get("call", {}) or {}, dict), f"{where}: 'call' must be an object")
         inbound = layer.get("in")
         _need(isinstance(inbound, list) and inbound and all(isinstance(r, str) for r in inbound),

@@ -81,13 +81,14 @@ def _prepare_out(out: Path) -> None:
 
 
 def _read_spec(path: Path) -> dict:
+    from harness import safety
     from harness.define import spec as specs
     from harness.generate import grammar
 
-    try:
-        if path.stat().st_size > specs.MAX_SPEC_CHARS:
-            raise FuzzInputError(f"--spec {path}: larger than {specs.MAX_SPEC_CHARS} bytes")
-        text = path.read_text(encoding="utf-8")
+    try:  # bounded: a FIFO or /dev/zero given as --spec is refused, not read for ever
+        text = safety.read_bounded(path, limit=specs.MAX_SPEC_CHARS).decode("utf-8")
+    except safety.RefusedFile as exc:
+        raise FuzzInputError(f"--spec {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise FuzzInputError(f"--spec {path}: cannot be read ({exc})") from None
     try:
@@ -106,7 +107,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     chosen = tuple(dict.fromkeys(backends.canonical(b) for b in args.backends.split(",") if b.strip()))
     if len(chosen) < 2:
         raise FuzzInputError("--backends: name at least two backends to compare")
-    if args.timeout <= 0 or args.max_layers < 1 or args.shrink_tries < 0:
+    if not 0 < args.timeout < float("inf") or args.max_layers < 1 or args.shrink_tries < 0:  # nan fails too
         raise FuzzInputError("--timeout and --max-layers must be positive, --shrink-tries not negative")
     single = _read_spec(args.spec) if args.spec else None
     _prepare_out(args.out)
