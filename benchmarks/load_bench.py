@@ -106,9 +106,10 @@ def summarise(result: dict, total: int, unit: str) -> list[str]:
     for pid, samples in by_pid.items():
         if len(samples) < 2:
             continue
-        warm = next((s for s in samples if s["done"] >= max(1, total // 20)), samples[0])
+        first, end = samples[0]["done"], samples[-1]["done"]  # this process's own share of the work
+        warm = next((s for s in samples if s["done"] - first >= max(1, (end - first) // 20)), samples[0])
         last = samples[-1]
-        half = [s for s in samples if s["done"] >= total // 2]
+        half = [s for s in samples if s["done"] >= (first + end) // 2]
         growth = ""
         if len(half) >= 2 and half[-1]["done"] > half[0]["done"]:
             per_100 = (half[-1]["VmRSS"] - half[0]["VmRSS"]) / (half[-1]["done"] - half[0]["done"]) * 100
