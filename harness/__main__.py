@@ -19,7 +19,8 @@ EXIT_OK, EXIT_DIVERGENCE, EXIT_USAGE = 0, 1, 2
 # Commands that live with their stage: each module has `add_parser(commands)`, which adds one
 # subcommand whose parser sets `handler` (args -> exit code) with set_defaults. Importing the module
 # must not import keras; the handler may, lazily.
-STAGE_COMMANDS: tuple[str, ...] = ("harness.generate.cli", "harness.versions.cli", "harness.report.readme")
+STAGE_COMMANDS: tuple[str, ...] = (
+    "harness.checking", "harness.generate.cli", "harness.versions.cli", "harness.report.readme")
 
 
 class UsageError(Exception):

@@ -18,7 +18,7 @@ import numpy as np
 from harness.define.captured import Captured, ErrorInfo, Probe, WarningInfo
 from harness.define.registry import Scenario
 from harness.define.weights import weight_values
-from harness.run import autodiff, portability
+from harness.run import autodiff, nested, portability
 from harness.run.tensors import as_model_input, mask_to_numpy, to_numpy
 
 
@@ -58,7 +58,8 @@ def run_scenario(scn: Scenario, backend: str, *, repeat: bool = True,
             if scn.dtype_policy:
                 portability.set_dtype_policy(scn.dtype_policy)
             model, inputs = _build(scn)
-            set_weights(model, scn.name)
+            if not scn.own_weights:  # a saved model (harness check) keeps the weights it was saved with
+                set_weights(model, scn.name)
             layers = probe_layers(model, scn)
             probe_model = keras.Model(model.input, [t for layer in layers for t in _outputs(layer)])
             captured.probes.update(_probes(layers, _call(probe_model, inputs, scn.training)))
@@ -112,7 +113,8 @@ def _build(scn: Scenario) -> tuple[Any, Any]:
                                       f"{len(names)} model inputs {names}")
     for name, array, tensor in zip(names, inputs, model.inputs):
         expected = tuple(tensor.shape)[1:]
-        if not isinstance(array, np.ndarray) or tuple(array.shape)[1:] != expected:
+        if not isinstance(array, np.ndarray) or array.ndim != len(expected) + 1 or any(
+                want is not None and got != want for got, want in zip(array.shape[1:], expected)):
             shape = getattr(array, "shape", type(array).__name__)
             raise ScenarioDefinitionError(f"{scn.name}: input {name!r} has shape {shape}, "
                                           f"model expects (batch, {', '.join(map(str, expected))})")
@@ -131,8 +133,8 @@ def set_weights(model: Any, scenario: str) -> None:
 def probe_layers(model: Any, scn: Scenario) -> list[Any]:
     """The layers to probe: the scenario's list, or every non-input layer called once."""
     candidates = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
-    if scn.probes is None:
-        return [layer for layer in candidates if len(layer._inbound_nodes) == 1]
+    if scn.probes is None:  # the layers of nested models too, as "outer/inner"
+        return nested.with_nested(nested.probed(model))
     by_name = {layer.name: layer for layer in candidates}
     missing = [p for p in scn.probes if p not in by_name]
     if missing:
@@ -222,7 +224,7 @@ def _probes(layers: list[Any], results: list[Any], masks: list[Any] | None = Non
 
 
 def _outputs(layer: Any) -> list[Any]:
-    return list(layer.output) if isinstance(layer.output, (list, tuple)) else [layer.output]
+    return nested.outputs(layer)
 
 
 def _probe(tensor: Any, mask: Any) -> Probe:
