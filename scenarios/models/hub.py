@@ -1,0 +1,78 @@
+"""keras-hub backbones (BERT, RoBERTa, DistilBERT, GPT-2, Llama) at tiny configurations,
+built from their classes (no preset, nothing downloaded) and weighted by the harness.
+
+Transformers take the padding as an explicit `padding_mask` input rather than a Keras mask; the
+batch pads its rows differently (full, right-padded, mostly padding) so that the attention masks,
+and the causal mask of the decoders, are exercised. keras-hub is installed with --no-deps (see
+docs/check.md); a backend where it cannot be imported records that as the scenario's error.
+"""
+
+import numpy as np
+
+from harness import scenario
+
+VOCAB, HIDDEN, HEADS, LAYERS, FFN, MAX_LEN = 40, 8, 2, 2, 16, 12
+LENGTHS = (7, 5, 2)  # kept tokens per row; the rest is padding
+STEPS = 7
+TOKENS = np.array([[(7 * row + 3 * step) % (VOCAB - 1) + 1 if step < length else 0
+                    for step in range(STEPS)] for row, length in enumerate(LENGTHS)], dtype="int32")
+PADDING = (TOKENS != 0).astype("int32")
+ENCODER_INPUTS = {"token_ids": TOKENS, "padding_mask": PADDING}
+TAGS = ("models", "keras-hub")
+
+
+def _hub():
+    import keras_hub  # imported in the worker only: a backend without it records the error
+
+    return keras_hub.models
+
+
+@scenario("models/bert-classifier", tags=TAGS,
+          description="keras-hub BertBackbone (2 layers) nested in a functional classifier: pooled "
+                      "output -> Dense; token, segment and padding inputs")
+def bert_classifier():
+    import keras
+
+    backbone = _hub().BertBackbone(vocabulary_size=VOCAB, num_layers=LAYERS, num_heads=HEADS,
+                                   hidden_dim=HIDDEN, intermediate_dim=FFN, max_sequence_length=MAX_LEN,
+                                   name="bert")
+    inputs = {name: keras.Input((None,), dtype="int32", name=name)
+              for name in ("token_ids", "segment_ids", "padding_mask")}
+    pooled = backbone(inputs)["pooled_output"]
+    logits = keras.layers.Dense(2, name="classifier")(pooled)
+    model = keras.Model(inputs, logits, name="bert_classifier")
+    return model, {**ENCODER_INPUTS, "segment_ids": np.zeros_like(TOKENS)}
+
+
+@scenario("models/roberta", tags=TAGS,
+          description="keras-hub RobertaBackbone (2 layers): token ids with padding, padding mask")
+def roberta():
+    return _hub().RobertaBackbone(vocabulary_size=VOCAB, num_layers=LAYERS, num_heads=HEADS,
+                                  hidden_dim=HIDDEN, intermediate_dim=FFN,
+                                  max_sequence_length=MAX_LEN), ENCODER_INPUTS
+
+
+@scenario("models/distilbert", tags=TAGS,
+          description="keras-hub DistilBertBackbone (2 layers): token ids with padding, padding mask")
+def distilbert():
+    return _hub().DistilBertBackbone(vocabulary_size=VOCAB, num_layers=LAYERS, num_heads=HEADS,
+                                     hidden_dim=HIDDEN, intermediate_dim=FFN,
+                                     max_sequence_length=MAX_LEN), ENCODER_INPUTS
+
+
+@scenario("models/gpt2", tags=TAGS,
+          description="keras-hub GPT2Backbone (2 layers): causal self-attention combined with the "
+                      "padding mask")
+def gpt2():
+    return _hub().GPT2Backbone(vocabulary_size=VOCAB, num_layers=LAYERS, num_heads=HEADS,
+                               hidden_dim=HIDDEN, intermediate_dim=FFN,
+                               max_sequence_length=MAX_LEN), ENCODER_INPUTS
+
+
+@scenario("models/llama", tags=TAGS,
+          description="keras-hub LlamaBackbone (2 layers): rotary positions, grouped-query attention "
+                      "(2 query heads, 1 key/value head), causal and padding masks")
+def llama():
+    return _hub().LlamaBackbone(vocabulary_size=VOCAB, num_layers=LAYERS, num_query_heads=HEADS,
+                                num_key_value_heads=1, hidden_dim=HIDDEN,
+                                intermediate_dim=FFN), ENCODER_INPUTS
