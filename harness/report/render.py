@@ -452,15 +452,24 @@ def _probe_table(pairs: list[PairComparison], records: dict) -> str:
     return md.table(header, rows)
 
 
+_DRAWN: dict[tuple, str] = {}  # mask -> its drawing: masks repeat across probes, runs and scenarios
+
+
 def draw_mask(mask: np.ndarray | None, *, cell: bool = False) -> str:
     """A (batch, time) mask as one 0/1 string per sequence, in a code span; 'no mask' if None."""
     if mask is None:
         return "no mask"
-    rows = mask.reshape(mask.shape[0], -1) if mask.ndim > 1 else mask.reshape(1, -1)
-    # b"0"/b"1" per timestep: 48 is ord("0")
-    strings = [(row.astype(np.uint8) + 48).tobytes().decode() for row in rows[:MAX_SEQUENCES]]
-    more = f" +{rows.shape[0] - MAX_SEQUENCES}" if rows.shape[0] > MAX_SEQUENCES else ""
-    return md.code(" ".join(strings), cell=cell) + more
+    key = (mask.shape, mask.dtype.str, mask.tobytes(), cell)
+    drawn = _DRAWN.get(key)
+    if drawn is None:
+        rows = mask.reshape(mask.shape[0], -1) if mask.ndim > 1 else mask.reshape(1, -1)
+        # b"0"/b"1" per timestep: 48 is ord("0")
+        strings = [(row.astype(np.uint8) + 48).tobytes().decode() for row in rows[:MAX_SEQUENCES]]
+        more = f" +{rows.shape[0] - MAX_SEQUENCES}" if rows.shape[0] > MAX_SEQUENCES else ""
+        drawn = md.code(" ".join(strings), cell=cell) + more
+        if len(_DRAWN) < 65536:  # bounded: a report with more distinct masks draws the rest each time
+            _DRAWN[key] = drawn
+    return drawn
 
 
 def _probe_detail(pair: PairComparison, probe: ProbeComparison) -> str:
