@@ -163,3 +163,18 @@ def test_a_malformed_surprises_file_is_a_clean_report_error(tmp_path, write_arti
                  "--out", str(tmp_path / "r.md"), "--json", str(tmp_path / "s.json")])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("harness: error:") and "surprises.toml: not valid TOML" in err
+
+
+def test_a_run_on_another_keras_release_is_no_migration_path(no_known):
+    """A Keras 2 run beside the three backends: no path to it, and a surprise stays seen."""
+    from conftest import make_artifact
+
+    runs = claim_runs((False, False, False))
+    keras2 = make_artifact("tf-keras-2.21-cpu", [make_record("claims/c1", seed_probes(shift=1.0), expectations=[
+        expectation("C1: Conv1D raises", "C1", True, "raised")])], backend="tensorflow",
+        keras="2.21.0", keras_flavour="tf-keras")
+    out, summary = render_with([*runs, keras2], no_known, SURPRISE)
+    assert [p["path"] for p in summary["what_it_means"]["paths"]] == [
+        "TensorFlow → JAX", "TensorFlow → PyTorch", "JAX ↔ PyTorch"]
+    assert summary["what_it_means"]["same_everywhere"][0]["scenarios"] == ["claims/c1"]
+    assert "tf-keras" not in section(out, "What this means for you")

@@ -221,3 +221,15 @@ def test_slug_of_an_escaped_heading_matches_its_rendered_text():
     rendered = paragraph_text(md.text(name))
     assert rendered == name
     assert md.slug(name) == github_slug(rendered)
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "http://x", "https://x/a b", "https://x/\n| row |", ""])
+def test_link_refuses_anything_but_a_plain_https_url(url):
+    assert md.link(url) == "—"
+
+
+def test_link_percent_encodes_what_could_end_it():
+    out = md.link("https://x/(a)[b]<c>`d`|e")
+    assert out == "[link](https://x/%28a%29%5Bb%5D%3Cc%3E%60d%60%7Ce)"
+    assert md.link("https://github.com/keras-team/keras/issues/1", "keras#1") == \
+        "[keras#1](https://github.com/keras-team/keras/issues/1)"

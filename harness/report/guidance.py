@@ -30,15 +30,19 @@ class Path:
     title: str
 
 
-def paths(comparison: Comparison, backends: dict[str, str]) -> list[Path]:
-    """Every pair of runs; "A → B" when A is TensorFlow (where users come from), else "A ↔ B"."""
+def paths(comparison: Comparison, runs: list) -> list[Path]:
+    """Every pair of runs on one Keras release (a pair across releases is a version question, which
+    the versions section answers); "A → B" when A is TensorFlow (where users come from), else "A ↔ B"."""
+    backends = {r.label: r.backend for r in runs}
+    release = {r.label: _release(r) for r in runs}
+
     def name(label: str) -> str:
         backend = backends.get(label, "")
-        unique = list(backends.values()).count(backend) == 1
+        unique = sum(backends[x] == backend and release[x] == release[label] for x in backends) == 1
         return BACKEND_NAMES.get(backend, label) if unique else label
 
     return [Path(a, b, f"{name(a)} {'→' if backends.get(a) == 'tensorflow' else '↔'} {name(b)}")
-            for a, b in comparison.pairs]
+            for a, b in comparison.pairs if release.get(a) == release.get(b)]
 
 
 def known_by_path(comparison: Comparison) -> dict[tuple[str, str], list[KnownDivergence]]:
@@ -60,6 +64,18 @@ def unexpected_by_path(comparison: Comparison) -> dict[tuple[str, str], list[tup
     return out
 
 
+def _release(run) -> tuple:
+    return (str(run.environment.get("keras_flavour", "")), str(run.environment.get("keras", "")))
+
+
+def main_runs(runs: list) -> list:
+    """The runs of the release most runs share (the backends compared), without e.g. a Keras 2 run."""
+    groups: dict[tuple, list] = {}
+    for run in runs:
+        groups.setdefault(_release(run), []).append(run)
+    return max(groups.values(), key=len, default=[])
+
+
 @dataclass(frozen=True)
 class SurpriseSeen:
     entry: Surprise
@@ -68,7 +84,9 @@ class SurpriseSeen:
 
 
 def surprises_seen(surprises: list[Surprise], runs: list) -> tuple[list[SurpriseSeen], list[Surprise]]:
-    """Entries whose expectation fails on every run that recorded a matching scenario; the rest."""
+    """Entries whose expectation fails on every backend's run (of the main release) that recorded a
+    matching scenario; the rest."""
+    runs = main_runs(runs)
     seen, gone = [], []
     for entry in surprises:
         where: list[str] = []
@@ -96,13 +114,13 @@ def section(data) -> str:
     lines = ["## What this means for you", ""]
     if not cmp.pairs:
         return "\n".join(lines + ["One run only: nothing to compare. Run a second backend to see what changes."])
-    keras = sorted({str(r.environment.get("keras", "?")) for r in data.runs})
+    keras = sorted({str(r.environment.get("keras", "?")) for r in main_runs(data.runs)})
     lines += [f"Moving a masked Keras model between backends (Keras {', '.join(map(md.text, keras))}, "
               f"{len(cmp.scenarios)} scenarios): what behaves differently, what it touches, and what to do. "
               "Each item links to its smallest scenario, whose section is the reproduction.", ""]
     known, unexpected = known_by_path(cmp), unexpected_by_path(cmp)
     numbered: list[KnownDivergence] = []  # each difference is told once, numbered, below the paths
-    for path in paths(cmp, backends):
+    for path in paths(cmp, data.runs):
         lines += [f"### {md.text(path.title)}", ""]
         items = []
         for entry in known.get((path.a, path.b), []):
@@ -119,7 +137,7 @@ def section(data) -> str:
                            "tolerance) or fails the same way."]
         lines.append("")
     for n, entry in enumerate(numbered, 1):
-        covered = [p for p in paths(cmp, backends) if any(e is entry for e in known.get((p.a, p.b), []))]
+        covered = [p for p in paths(cmp, data.runs) if any(e is entry for e in known.get((p.a, p.b), []))]
         lines += [f"### {md.text(_title(n, entry))}", "", _known_item(entry, cmp, covered, backends), ""]
     seen, gone = surprises_seen(data.surprises, data.runs)
     lines += [f"### {SURPRISES_HEADING}", ""]
@@ -200,7 +218,6 @@ def _surprise_item(seen: SurpriseSeen, cmp: Comparison) -> str:
 def facts(data) -> dict:
     """The same content for summary.json (and the README block that is generated from it)."""
     cmp = data.comparison
-    backends = {r.label: r.backend for r in data.runs}
     known, unexpected = known_by_path(cmp), unexpected_by_path(cmp)
     seen, gone = surprises_seen(data.surprises, data.runs)
 
@@ -212,7 +229,7 @@ def facts(data) -> dict:
         "paths": [{"path": p.title, "runs": [p.a, p.b],
                    "known": [entry_facts(e) for e in known.get((p.a, p.b), [])],
                    "unexpected": [{"scenario": s, "verdict": v} for s, v in unexpected.get((p.a, p.b), [])]}
-                  for p in paths(cmp, backends)],
+                  for p in paths(cmp, data.runs)],
         "same_everywhere": [{**entry_facts(s.entry), "contradicts": s.entry.contradicts,
                              "scenarios": list(s.scenarios)} for s in seen],
         "no_longer_seen": [g.what for g in gone],
