@@ -184,6 +184,14 @@ def install_project(session: nox.Session, *requirements: str) -> None:
     session.install(str(source), *requirements)
 
 
+def install_models(session: nox.Session) -> None:
+    """keras-hub for scenarios/models/ and `check`, with --no-deps: its declared tensorflow-text would pull
+    full TensorFlow into every backend's environment. The packages it imports come first."""
+    hub, *imports = pins("models")
+    session.install(*imports)
+    session.install("--no-deps", hub)
+
+
 def report_args(posargs: list[str]) -> list[str]:
     """The report's options for a backend run: a run into `--results DIR` gets its report beside DIR,
     as reports/report.md sits beside reports/results; the published report is left alone."""
@@ -203,6 +211,7 @@ def _backend_session(session: nox.Session, name: str) -> None:
         session.notify("report", posargs=report_args(session.posargs))
     check_python(session)
     install_project(session, *pins(group))
+    install_models(session)  # scenarios/models/
     results = option(session.posargs, "--results", "reports/results")
     before = artifact_stamps(results)
     # The installed command, as a user's: nothing comes from the checkout being the current directory.
@@ -298,3 +307,17 @@ def versions(session: nox.Session, keras: str, backend: str) -> None:
     install_project(session)
     session.run("keras-mask-harness", "versions", "run", "--keras", keras, "--backend", backend,
                 *session.posargs)
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("backend", list(BACKEND_SESSIONS))
+def check(session: nox.Session, backend: str) -> None:
+    """Check a saved model on one backend per environment, layer by layer (docs/check.md).
+
+    `nox -s check -- MODEL.keras --inputs INPUTS.npz|random:SEED [--out DIR]`: each backend's session
+    adds its artifact to DIR/results and re-renders DIR/report.md, so after the third it covers all three.
+    """
+    check_python(session)
+    install_project(session, *pins(BACKEND_SESSIONS[backend][0]))
+    install_models(session)
+    session.run("keras-mask-harness", "check", *session.posargs, "--backend", BACKEND_SESSIONS[backend][1])
