@@ -21,12 +21,34 @@ import pytest
 
 import harness
 
-# Not a backend, but as slow as one (a wheel built and installed, ~15 s on a shared 2-core machine): it
-# runs with the backend tests, in `nox -s tests` and CI, not in the quick `-m "not backend"` loop.
-pytestmark = pytest.mark.backend
+# Not a backend, but as slow as one (a wheel built and installed, ~15 s on a shared 2-core machine): the
+# tests that install run with the backend tests, in `nox -s tests` and CI, not in the quick loop.
+slow = pytest.mark.backend
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ("harness", "scenarios")  # the packages the wheel must carry, data files included
+
+
+def test_console_script_is_main_with_the_workers_kept_on_the_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tomllib
+
+    from harness import __main__ as cli
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"keras-mask-harness": "harness.__main__:console"}
+    monkeypatch.setenv("PYTHONSAFEPATH", "")  # recorded, so what console() sets is undone afterwards
+    monkeypatch.delenv("PYTHONSAFEPATH")
+    monkeypatch.setattr(cli, "main", lambda: os.environ.get("PYTHONSAFEPATH") == "1" and 7)
+    assert cli.console() == 7
+
+
+def test_version_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    from harness import __main__ as cli
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"keras-mask-harness {harness.__version__}\n"
 
 
 @pytest.fixture(scope="module")
@@ -40,16 +62,22 @@ def sources() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def wheel(sources: list[str], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("setuptools")  # built without isolation: no download in the test
+def project(sources: list[str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A snapshot of the checkout: what the wheel is built from and compared with."""
     copy = tmp_path_factory.mktemp("project")
     for name in sources:
         if name.split("/")[0] in SHIPPED or "/" not in name:
             (copy / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, copy / name)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def wheel(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("setuptools")  # built without isolation: no download in the test
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--wheel-dir", str(out), str(copy)], check=True, timeout=300, capture_output=True)
+                    "--wheel-dir", str(out), str(project)], check=True, timeout=300, capture_output=True)
     (built,) = out.glob("keras_mask_harness-*.whl")
     return built
 
@@ -69,12 +97,16 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return env_dir
 
 
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSAFEPATH")}
+
+
 def _command(env_dir: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSAFEPATH")}
-    return subprocess.run([str(env_dir / "bin" / "keras-mask-harness"), *args], cwd=cwd, env=env,
+    return subprocess.run([str(env_dir / "bin" / "keras-mask-harness"), *args], cwd=cwd, env=_clean_env(),
                           capture_output=True, text=True, timeout=120)
 
 
+@slow
 def test_wheel_ships_every_file_of_the_harness_and_the_suite(sources: list[str], wheel: Path) -> None:
     expected = {name for name in sources if name.split("/")[0] in SHIPPED}
     shipped = set(zipfile.ZipFile(wheel).namelist())
@@ -84,7 +116,8 @@ def test_wheel_ships_every_file_of_the_harness_and_the_suite(sources: list[str],
     assert "keras-mask-harness = harness.__main__:console" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
-def test_installed_command_has_version_and_lists_the_suite_from_anywhere(installed: Path,
+@slow
+def test_installed_command_has_version_and_lists_the_suite_from_anywhere(installed: Path, project: Path,
                                                                          tmp_path: Path) -> None:
     version = _command(installed, "--version", cwd=tmp_path)
     assert version.returncode == 0, version.stderr
@@ -92,8 +125,9 @@ def test_installed_command_has_version_and_lists_the_suite_from_anywhere(install
 
     listed = _command(installed, "list", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
-    in_checkout = subprocess.run([sys.executable, "-m", "harness", "list"], cwd=ROOT, capture_output=True,
-                                 text=True, timeout=120)
+    in_checkout = subprocess.run([sys.executable, "-m", "harness", "list"], cwd=project, env=_clean_env(),
+                                 capture_output=True, text=True, timeout=120)
+    assert in_checkout.returncode == 0, in_checkout.stderr
     assert listed.stdout.splitlines()[-1] == in_checkout.stdout.splitlines()[-1]  # "N scenarios", same N
     assert "seed/rnn-model" in listed.stdout
 
@@ -113,6 +147,7 @@ sys.exit(cli.console())
 """
 
 
+@slow
 def test_the_command_and_the_processes_it_starts_import_the_install(installed: Path, tmp_path: Path) -> None:
     # A `harness` folder in the current directory (a checkout of another version, say) must not shadow
     # the install: the workers are started as `python -m harness`, which would put that folder first.
@@ -120,9 +155,8 @@ def test_the_command_and_the_processes_it_starts_import_the_install(installed: P
     (cwd / "harness").mkdir(parents=True)
     (cwd / "harness" / "__init__.py").write_text("raise SystemExit('imported the harness in the cwd')\n")
     (tmp_path / "parent.py").write_text(PARENT)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSAFEPATH")}
     result = subprocess.run([str(installed / "bin" / "python"), "-P", str(tmp_path / "parent.py")], cwd=cwd,
-                            env=env, capture_output=True, text=True, timeout=120)
+                            env=_clean_env(), capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     harness_file, scenarios_file, known = map(Path, result.stdout.splitlines())
     assert harness_file.is_relative_to(installed) and scenarios_file.is_relative_to(installed)

@@ -64,6 +64,33 @@ class Train:
 
 
 @dataclass(frozen=True)
+class Fit:
+    """Run the model through Keras's training API: compile, evaluate, fit, evaluate, *_on_batch.
+
+    Deterministic by construction: weights set by the harness, `shuffle=False`, fixed batches of
+    `batch_size` rows (None: the whole data is one batch, so each epoch is one step), `steps` epochs.
+    `targets`, `sample_weight` and the `loss`/`loss_weights` entries follow `model.fit`/`compile`.
+    `metrics` get no sample weight, `weighted_metrics` do (Keras's documented split). See
+    harness/run/fit.py for the probes it captures and docs/training.md for the semantics.
+    """
+
+    targets: Any
+    loss: Any = "sparse_categorical_crossentropy"
+    metrics: Any = ()
+    weighted_metrics: Any = ()
+    loss_weights: Any = None
+    optimizer: str = "SGD"  # "SGD" or "Adam", with a fixed learning rate
+    learning_rate: float = 0.1
+    steps: int = 5  # epochs of fit; with batch_size=None one step each
+    batch_size: int | None = None
+    sample_weight: Any = None
+    class_weight: Mapping[int, float] | None = None
+    jit_compile: bool | str = "auto"  # Keras's default: XLA on JAX, not on CPU TensorFlow or torch
+    steps_per_execution: int = 1
+    on_batch: bool = False  # also train_on_batch / test_on_batch, `steps` times, from the same start
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     description: str
@@ -73,10 +100,10 @@ class Scenario:
     expectations: tuple[Expectation, ...] = ()
     tolerances: Mapping[str, Tolerance] = field(default_factory=dict)  # probe glob -> override
     train: Train | None = None
+    fit: Fit | None = None  # Keras's own training API (harness/run/fit.py)
     dtype_policy: str | None = None  # e.g. "mixed_float16"; None keeps float32
     training: bool = False  # call mode of the captured forward passes (training=True or False)
     source_file: str = ""
-    own_weights: bool = False  # True: keep the model's weights (a saved model), not the harness's
 
     @property
     def source(self) -> str:
@@ -115,9 +142,9 @@ def scenario(
     expect: Iterable[Expectation] = (),
     tolerance: Mapping[str, Tolerance] | None = None,
     train: Train | None = None,
+    fit: Fit | None = None,
     dtype_policy: str | None = None,
     training: bool = False,
-    own_weights: bool = False,
 ) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
     """Register `build` as a scenario. `build()` returns (model, inputs)."""
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
@@ -138,10 +165,10 @@ def scenario(
             expectations=tuple(expect),
             tolerances=dict(tolerance or {}),
             train=train,
+            fit=fit,
             dtype_policy=dtype_policy,
             training=training,
             source_file=source_file,
-            own_weights=own_weights,
         )
         return build
 
@@ -196,9 +223,6 @@ def _import_source(source: str) -> list[str]:
     for info in pkgutil.iter_modules(getattr(package, "__path__", [])):
         if not info.name.startswith("_"):
             full = f"{source}.{info.name}"
-            if info.ispkg:  # a family of scenarios in a subpackage (scenarios/models/)
-                modules += _import_source(full)
-                continue
             _exec_user_code(full, lambda full=full: importlib.import_module(full))
             modules.append(full)
     return modules

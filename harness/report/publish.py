@@ -11,7 +11,7 @@ from harness import artifacts, safety
 from harness.artifacts import Artifact
 from harness.compare import claims, verdicts
 from harness.compare.known import KnownDivergenceError, load_known, load_surprises
-from harness.report import guidance, render, versions
+from harness.report import guidance, render, training, versions
 
 MAX_HEATMAP_ROWS = 200
 # Beside the harness package, in the checkout and in an install alike (the suite ships as package data),
@@ -101,6 +101,7 @@ def summary(data: render.ReportInput) -> dict[str, Any]:
         "compiled": {label: {s: p.verdict for s, p in v.items()} for label, v in data.compiled.items()},
         "scenarios": scenarios,
         "what_it_means": guidance.facts(data),
+        **training.summary(data),  # training_claims: T1..T5 per backend, with the failing checks
         **versions.summary(data),  # keras_versions: claims per runtime, changes, changed scenarios
         **({"baseline_changes": [{"scenario": c.scenario, "pair": c.pair, "before": c.before,
                                   "after": c.after} for c in data.baseline_changes],
