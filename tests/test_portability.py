@@ -84,6 +84,8 @@ def test_keras2_masks_are_the_tensor_attribute(tmp_path):
     ("TypeError", "MultiHeadAttention.call() got an unexpected keyword argument 'value_mask'", True),
     ("TypeError", "('Keyword argument not understood:', 'use_cudnn')", True),
     ("ValueError", "Invalid Reduction Key: mean. Expected keys are ...", True),
+    ("ValueError", "Invalid value for argument `reduction`. Expected one of {'sum', 'none'}. Received: "
+                   "reduction=mean", True),
     # Keras 2 wraps an error raised inside call(); the cause is on a later line
     ("AttributeError", 'Exception encountered when calling layer "under_test" (type MaskReader).\n\n'
                        "module 'tf_keras' has no attribute 'ops'\n\nCall arguments received", True),

@@ -243,3 +243,25 @@ def test_section_tables_claims_per_runtime_and_names_the_release_that_changed(tm
 def test_no_version_runs_no_section(tmp_path):
     text, summary = _report(tmp_path, [_claim_run("torch-cpu", "torch", "3.15.1", False)], [])
     assert "across Keras versions" not in text and "keras_versions" not in summary
+
+
+def test_a_release_that_cannot_run_is_one_line_exit_2_and_recorded(index, cache, capsys, tmp_path, monkeypatch):
+    from harness.versions import bisect, runs
+
+    def cannot(runtime, log=print):
+        raise bisect.CannotRun("keras does not import: No module named 'jaxlib.xla_extension'")
+
+    monkeypatch.setattr(runs, "python_for", cannot)
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    results = tmp_path / "versions"
+    assert main(["versions", "run", "--keras", "3.3.3", "--backend", "jax", "--select", "seed/rnn-model",
+                 "--results", str(results)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("harness: error: keras 3.3.3 on jax cannot run here")
+    recorded = artifacts.read(results / "keras-3.3.3-jax-cpu.json")
+    assert recorded.environment["cannot_run"].endswith("'jaxlib.xla_extension'")
+    assert [r.status for r in recorded.records.values()] == ["skipped"]
+    # bisect: an end of the range that cannot run stops it with one line
+    assert main(["bisect", "--select", "seed/rnn-model", "--backend", "jax", "--good", "3.3.3"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("harness: error: keras 3.3.3 cannot run here: keras does not import") and err.count("\n") == 1

@@ -154,6 +154,7 @@ _MISSING_API = (
     re.compile(r"^(ModuleNotFoundError|ImportError): .*(keras|tf_keras)"),
     re.compile(r"^TypeError: .*(unexpected keyword argument|Keyword argument not understood)"),
     re.compile(r"^ValueError: Invalid Reduction Key"),  # Keras 2 losses lack "mean" reductions
+    re.compile(r"^ValueError: Invalid value for argument `reduction`"),  # nor do Keras 3 before 3.9
 )
 
 

@@ -44,6 +44,8 @@ RULES: tuple[Rule, ...] = (
          "Keras before 3.4 was written for numpy 1 (3.4.0 is the first tested with numpy 2)"),
     Rule("3.0.0", "3.4.0", "*", ("packaging",),
          "Keras before 3.4 imports packaging (keras/src/utils/torch_utils.py) without declaring it"),
+    Rule("3.0.0", "3.4.0", "jax", ("jax[cpu]==0.4.30",),
+         "jax 0.10 needs numpy 2 (numpy.dtypes.StringDType); 0.4.30 is the last jax built for numpy 1"),
 )
 
 
