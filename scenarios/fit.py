@@ -128,14 +128,19 @@ _register(
     tags=("gru", "embedding", "adam", "jit-compile"),
 )
 
-def tagger_dense():
+
+def dense_tagger(data):
     import keras
     from keras import layers
 
     tokens = keras.Input((T,), dtype="int32", name="tokens")
     e = layers.Embedding(VOCAB, 4, mask_zero=True, name="embedding")(tokens)
     out = layers.Dense(CLASSES, activation="softmax", name="head")(e)
-    return keras.Model(tokens, out), [TOKENS]
+    return keras.Model(tokens, out), [data]
+
+
+def tagger_dense():
+    return dense_tagger(TOKENS)
 
 
 _register(
@@ -158,7 +163,7 @@ REG_Y = np.where(REG_KEEP[..., None], random_inputs("fit-reg-y", (4, T, 1)), 10.
 REG_TARGET = Target(REG_Y, REG_KEEP, "mse")
 
 
-def regression_gru():
+def gru_regressor(data):
     import keras
     from keras import layers
 
@@ -166,7 +171,11 @@ def regression_gru():
     m = layers.Masking(name="masking")(x)
     h = layers.GRU(4, return_sequences=True, name="rnn")(m)
     out = layers.Dense(1, name="head")(h)
-    return keras.Model(x, out), [REG_X]
+    return keras.Model(x, out), [data]
+
+
+def regression_gru():
+    return gru_regressor(REG_X)
 
 
 _register(
@@ -185,14 +194,7 @@ SPE_Y = np.where(SPE_KEEP[..., None], random_inputs("fit-spe-y", (8, T, 1)), 10.
 
 
 def regression_gru_8():
-    import keras
-    from keras import layers
-
-    x = keras.Input((T, 2), name="x")
-    m = layers.Masking(name="masking")(x)
-    h = layers.GRU(4, return_sequences=True, name="rnn")(m)
-    out = layers.Dense(1, name="head")(h)
-    return keras.Model(x, out), [SPE_X]
+    return gru_regressor(SPE_X)
 
 
 _register(
@@ -347,13 +349,7 @@ SQUARE_WEIGHT = np.array([1.0, 0.1, 3.0, 0.5, 2.0, 0.25], dtype=np.float32)
 
 
 def square_tagger():
-    import keras
-    from keras import layers
-
-    tokens = keras.Input((T,), dtype="int32", name="tokens")
-    e = layers.Embedding(VOCAB, 4, mask_zero=True, name="embedding")(tokens)
-    out = layers.Dense(CLASSES, activation="softmax", name="head")(e)
-    return keras.Model(tokens, out), [SQUARE_TOKENS]
+    return dense_tagger(SQUARE_TOKENS)
 
 
 _register(
