@@ -19,7 +19,7 @@ from harness.compare.verdicts import (
     counts,
     scenario_verdict,
 )
-from harness.report import guidance, legend, versions
+from harness.report import guidance, legend, training, versions
 from harness.report import markdown as md
 
 MAX_SEQUENCES = 8  # mask rows drawn per probe before eliding
@@ -63,6 +63,7 @@ def render(data: ReportInput) -> str:
         legend.section(data),
         _claims(data),
         versions.section(data),  # Seed conclusions across Keras versions (Keras 2, 3.x releases)
+        training.section(data),  # Masks in training (claims T1..T5, scenarios run with Fit)
         _summary(data),
         _baseline(data),
         _matrix(data),

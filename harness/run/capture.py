@@ -18,7 +18,7 @@ import numpy as np
 from harness.define.captured import Captured, ErrorInfo, Probe, WarningInfo
 from harness.define.registry import Scenario
 from harness.define.weights import weight_values
-from harness.run import autodiff, nested, portability
+from harness.run import autodiff, fit, nested, portability
 from harness.run.tensors import as_model_input, mask_to_numpy, to_numpy
 
 
@@ -71,6 +71,9 @@ def run_scenario(scn: Scenario, backend: str, *, repeat: bool = True,
             if scn.train is not None:
                 for key, (values, dtype) in autodiff.train_step(model, inputs, scn.train).items():
                     captured.probes[key] = Probe(values=values, mask=None, dtype=dtype)
+            if scn.fit is not None:  # Keras's training API: compile, evaluate, fit, *_on_batch
+                captured.probes.update(fit.run_fit(model, inputs, scn.fit, lambda: set_weights(model, scn.name),
+                                                  captured.probes))
         except ScenarioDefinitionError:
             raise
         except Exception as exc:  # the behaviour under test may be an error (C1)
