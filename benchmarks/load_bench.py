@@ -66,8 +66,8 @@ def _descendants(pid: int) -> dict[int, str]:
             except (FileNotFoundError, ProcessLookupError):
                 continue
             text = b" ".join(argv).decode(errors="replace")
-            role = ("worker" if "_worker" in text else "case-worker " + argv[3].decode(errors="replace")
-                    if "case_worker" in text and len(argv) > 3 else "loader")
+            role = ("case-worker " + argv[3].decode(errors="replace") if "case_worker" in text and len(argv) > 3
+                    else "worker" if "_worker" in text else "loader")
             found[child] = role
             todo.append(child)
     return found
@@ -126,7 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenarios", type=int, default=1000)
     parser.add_argument("--cases", type=int, default=2000)
     parser.add_argument("--backend", default="jax")
-    parser.add_argument("--backends", default="jax")
+    parser.add_argument("--backends", default="jax,torch")
+    parser.add_argument("--shrink-tries", type=int, default=0,
+                        help="fuzz: 0 measures the cases themselves (shrinking a finding reruns variants)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/load-bench"))
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -140,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         lines = summarise(result, args.scenarios, "scenarios")
     else:
         command = [sys.executable, "-m", "harness", "fuzz", "--budget", str(args.cases), "--seed", "13",
-                   "--backends", args.backends, "--out", str(args.out / "fuzz")]
+                   "--backends", args.backends, "--out", str(args.out / "fuzz"),
+                   "--shrink-tries", str(args.shrink_tries), "-q"]
         started = time.monotonic()
         # progress of a campaign: seconds, scaled so that "done" reaches about `cases` at the end
         result = measure(command, lambda: int(time.monotonic() - started), args.cases, args.out / "fuzz.json")
