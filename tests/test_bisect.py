@@ -135,3 +135,12 @@ def test_an_error_where_the_reference_ran_is_a_change():
     assert bisect.differences(_run("keras-3.0.0-torch-cpu"), broken) == ["seed/x: error-differs "
                                                                          "(keras-3.0.0-torch-cpu: ok; "
                                                                          "keras-3.1.0-torch-cpu: TypeError)"]
+
+
+def test_the_same_error_type_reworded_is_not_a_change_another_type_is():
+    def failing(label, error):
+        return make_artifact(label, [make_record("seed/x", error=error)], backend="torch")
+
+    old = failing("keras-3.0.0-torch-cpu", ("TypeError", "broadcast_to(): argument 'size' must be tuple"))
+    assert bisect.differences(old, failing("keras-3.1.0-torch-cpu", ("TypeError", "reworded"))) == []
+    assert bisect.differences(old, failing("keras-3.1.0-torch-cpu", ("ValueError", "x"))) != []

@@ -7,7 +7,8 @@ every release between the last same and the first different one was skipped, it 
 
 `differences` decides "changed": two runs of the selection differ when a scenario's expectations
 flip, its status or error changes, or the ordinary pairwise comparison finds a mask, shape, dtype or
-value difference beyond tolerance. New or different warnings alone are not a change.
+value difference beyond tolerance. New or different warnings alone are not a change, nor is a
+reworded message of an error of the same type.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from harness.artifacts import Artifact
 from harness.compare import verdicts
 
 Observation = TypeVar("Observation")
-UNCHANGED_VERDICTS = ("match", "warnings-differ")
+UNCHANGED_VERDICTS = ("match", "warnings-differ", "both-error")  # both-error: the same error type
 
 
 class BisectError(Exception):
