@@ -22,7 +22,7 @@ SURPRISES_HEADING = "The same on every backend, but not what the seed or the Ker
 
 
 @dataclass(frozen=True)
-class Path:
+class MigrationPath:
     """One migration path: two runs, named the way a user names the move."""
 
     a: str  # run labels
@@ -30,7 +30,7 @@ class Path:
     title: str
 
 
-def paths(comparison: Comparison, runs: list) -> list[Path]:
+def paths(comparison: Comparison, runs: list) -> list[MigrationPath]:
     """Every pair of runs on one Keras release (a pair across releases is a version question, which
     the versions section answers); "A → B" when A is TensorFlow (where users come from), else "A ↔ B"."""
     backends = {r.label: r.backend for r in runs}
@@ -41,7 +41,7 @@ def paths(comparison: Comparison, runs: list) -> list[Path]:
         unique = sum(backends[x] == backend and release[x] == release[label] for x in backends) == 1
         return BACKEND_NAMES.get(backend, label) if unique else label
 
-    return [Path(a, b, f"{name(a)} {'→' if backends.get(a) == 'tensorflow' else '↔'} {name(b)}")
+    return [MigrationPath(a, b, f"{name(a)} {'→' if backends.get(a) == 'tensorflow' else '↔'} {name(b)}")
             for a, b in comparison.pairs if release.get(a) == release.get(b)]
 
 
@@ -80,7 +80,6 @@ def main_runs(runs: list) -> list:
 class SurpriseSeen:
     entry: Surprise
     scenarios: tuple[str, ...]  # where every run fails the tied expectation
-    runs: tuple[str, ...]
 
 
 def surprises_seen(surprises: list[Surprise], runs: list) -> tuple[list[SurpriseSeen], list[Surprise]]:
@@ -90,7 +89,6 @@ def surprises_seen(surprises: list[Surprise], runs: list) -> tuple[list[Surprise
     seen, gone = [], []
     for entry in surprises:
         where: list[str] = []
-        labels: dict[str, None] = {}
         names = sorted({n for r in runs for n in r.records if fnmatch.fnmatchcase(n, entry.scenario)})
         for name in names:
             recorded = [r for r in runs if name in r.records]
@@ -99,9 +97,8 @@ def surprises_seen(surprises: list[Surprise], runs: list) -> tuple[list[Surprise
                 for e in r.records[name].meta.get("expectations", []))]
             if recorded and len(failing) == len(recorded):
                 where.append(name)
-                labels.update(dict.fromkeys(failing))
         if where:
-            seen.append(SurpriseSeen(entry, tuple(where), tuple(labels)))
+            seen.append(SurpriseSeen(entry, tuple(where)))
         else:
             gone.append(entry)
     return seen, gone
@@ -120,7 +117,8 @@ def section(data) -> str:
               "Each item links to its smallest scenario, whose section is the reproduction.", ""]
     known, unexpected = known_by_path(cmp), unexpected_by_path(cmp)
     numbered: list[KnownDivergence] = []  # each difference is told once, numbered, below the paths
-    for path in paths(cmp, data.runs):
+    migrations = paths(cmp, data.runs)
+    for path in migrations:
         lines += [f"### {md.text(path.title)}", ""]
         items = []
         for entry in known.get((path.a, path.b), []):
@@ -137,7 +135,7 @@ def section(data) -> str:
                            "tolerance) or fails the same way."]
         lines.append("")
     for n, entry in enumerate(numbered, 1):
-        covered = [p for p in paths(cmp, data.runs) if any(e is entry for e in known.get((p.a, p.b), []))]
+        covered = [p for p in migrations if any(e is entry for e in known.get((p.a, p.b), []))]
         lines += [f"### {md.text(_title(n, entry))}", "", _known_item(entry, cmp, covered, backends), ""]
     seen, gone = surprises_seen(data.surprises, data.runs)
     lines += [f"### {SURPRISES_HEADING}", ""]
@@ -188,7 +186,7 @@ def _headline(entry: KnownDivergence) -> str:
     return head + md.text(entry.what, 1000)
 
 
-def _known_item(entry: KnownDivergence, cmp: Comparison, covered: list[Path], backends: dict[str, str]) -> str:
+def _known_item(entry: KnownDivergence, cmp: Comparison, covered: list[MigrationPath], backends: dict[str, str]) -> str:
     lines = [md.text(entry.what[:1].upper() + entry.what[1:], 1000) + "."] + [x.strip() for x in _details(entry)]
     if entry.minimal:
         labels = [x for x in cmp.labels if any(x in (p.a, p.b) for p in covered)]

@@ -53,7 +53,9 @@ def section(data) -> str:  # data: render.ReportInput
         "tensor carries none. *Kept steps* are those both backends' masks keep; the others are *masked steps*.",
         f"- **Tolerance**: values match when |a − b| ≤ atol + rtol·max(|a|, |b|). Defaults by dtype: "
         f"{defaults}; ints and bools exact. A scenario's own overrides are given in its section. The matrix "
-        "and the heatmap measure a difference in tolerances: 1 is the limit, 0.1 is a tenth of it.",
+        "and the heatmap measure a difference in tolerances: 1 is the limit, 0.1 is a tenth of it; the probe "
+        "tables in each scenario's section give the largest absolute difference, and the differences "
+        "beyond tolerance are itemized below them.",
         "- **Claims**: the seed's six conclusions (C1-C6), judged per backend from the scenarios' checks: "
         + "; ".join(f"*{k}*: {v}" for k, v in CLAIM_VERDICTS.items()) + ".",
         "",
