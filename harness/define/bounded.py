@@ -59,8 +59,11 @@ def load(sources: list[str], select: list[str] | None, *, timeout_s: float,
             for pattern in select or []:
                 command += ["--select", pattern]
             # stdout=2: what the file prints at import goes to stderr, never into `list`'s output
+            # this harness, wherever the current directory is (and under PYTHONSAFEPATH)
+            root = str(Path(__file__).resolve().parents[2])
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
             child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=2, start_new_session=True,
-                                     preexec_fn=die_with_parent)
+                                     preexec_fn=die_with_parent, env=env)
         try:
             code = child.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
