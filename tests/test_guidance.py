@@ -178,3 +178,13 @@ def test_a_run_on_another_keras_release_is_no_migration_path(no_known):
         "TensorFlow → JAX", "TensorFlow → PyTorch", "JAX ↔ PyTorch"]
     assert summary["what_it_means"]["same_everywhere"][0]["scenarios"] == ["claims/c1"]
     assert "tf-keras" not in section(out, "What this means for you")
+
+
+def test_scenario_sections_say_what_the_reader_should_know_first(registry, no_known):
+    out, _ = render_with(claim_runs((False, False, False)), no_known, SURPRISE)
+    c1 = subsection(section(out, "Scenarios"), "claims/c1")
+    assert "The same on every backend, but not as documented: no layer raises" in c1
+    assert "not as documented" not in subsection(section(out, "Scenarios"), "claims/fixed")
+    out, _ = render_with(reference_runs(), registry)
+    known = subsection(section(out, "Scenarios"), "rnn/gru-known")
+    assert known.count("Known divergence: GRU kept outputs differ by 0.5 on torch ([cause](#known-divergences)).") == 1

@@ -338,11 +338,24 @@ def _scenarios(data: ReportInput) -> str:
     order = sorted(cmp.scenarios, key=lambda s: (_rank(scenario_verdict(cmp, s)) if
                                                  scenario_verdict(cmp, s) not in EXPECTED else 99, s))
     runs = {r.label: r for r in data.runs}
+    # What the reader should know before the numbers: a known divergence, or behaviour the same
+    # everywhere but not as documented (otherwise such a scenario would read as a bare "match").
+    notes: dict[str, list[str]] = {}
+    for pair in cmp.results.values():
+        if pair.known is not None:
+            note = f"Known divergence: {md.text(pair.known.what, 1000)} ([cause](#known-divergences))."
+            if note not in notes.setdefault(pair.scenario, []):
+                notes[pair.scenario].append(note)
+    anchor = md.slug(guidance.SURPRISES_HEADING)
+    for seen in guidance.surprises_seen(data.surprises, data.runs)[0]:
+        for name in seen.scenarios:
+            notes.setdefault(name, []).append(f"The same on every backend, but not as documented: "
+                                              f"{md.text(seen.entry.what, 1000)} ([what to do](#{anchor})).")
     return "\n\n".join(["## Scenarios\n\nDivergent scenarios first."] +
-                       [_scenario(name, cmp, runs) for name in order])
+                       [_scenario(name, cmp, runs, notes.get(name, ())) for name in order])
 
 
-def _scenario(name: str, cmp: Comparison, runs: dict[str, Artifact]) -> str:
+def _scenario(name: str, cmp: Comparison, runs: dict[str, Artifact], notes=()) -> str:
     records = {label: runs[label].records.get(name) for label in cmp.labels}
     present = [r for r in records.values() if r is not None]
     meta = present[0].meta if present else {}
@@ -350,6 +363,7 @@ def _scenario(name: str, cmp: Comparison, runs: dict[str, Artifact]) -> str:
     lines = [f"### {md.text(name)}", "", md.text(meta.get("description", "")), "",
              f"Verdict: **{verdict}**. " + "; ".join(
                  f"{_pair_name(a, b)}: {cmp.get(name, a, b).verdict}" for a, b in cmp.pairs)]
+    lines += [x for note in notes for x in ("", note)]
     status = []
     for label, record in records.items():
         if record is None:
