@@ -9,16 +9,29 @@ docs/check.md); a backend where it cannot be imported records that as the scenar
 
 import numpy as np
 
-from harness import scenario
+from harness import Expectation, scenario
 
 VOCAB, HIDDEN, HEADS, LAYERS, FFN, MAX_LEN = 40, 8, 2, 2, 16, 12
-LENGTHS = (7, 5, 2)  # kept tokens per row; the rest is padding
+LENGTHS = (7, 5, 2, 5)  # kept tokens per row; the rest is padding
 STEPS = 7
 TOKENS = np.array([[(7 * row + 3 * step) % (VOCAB - 1) + 1 if step < length else 0
                     for step in range(STEPS)] for row, length in enumerate(LENGTHS)], dtype="int32")
 PADDING = (TOKENS != 0).astype("int32")
+# Row 3 is row 1 with token ids, not zeros, at its padded steps (padding_mask still 0 there): where
+# the padding mask is honoured, its kept outputs equal row 1's.
+TOKENS[3] = TOKENS[1]
+TOKENS[3, LENGTHS[3]:] = [5, 9]
 ENCODER_INPUTS = {"token_ids": TOKENS, "padding_mask": PADDING}
 TAGS = ("models", "keras-hub")
+
+
+def _padding_hidden(probe: str) -> Expectation:
+    def check(c):
+        out = c.output(probe)
+        kept = slice(0, LENGTHS[1])
+        gap = float(np.max(np.abs(out[1, kept] - out[3, kept])))
+        return gap <= 1e-5, f"{probe}: kept outputs of rows 1 and 3 differ by at most {gap:.2g}"
+    return Expectation(f"{probe}: the padding mask hides what the padded steps hold", check)
 
 
 def _hub():
@@ -27,7 +40,7 @@ def _hub():
     return keras_hub.models
 
 
-@scenario("models/bert-classifier", tags=TAGS,
+@scenario("models/bert-classifier", tags=TAGS, expect=[_padding_hidden("bert/transformer_layer_1")],
           description="keras-hub BertBackbone (2 layers) nested in a functional classifier: pooled "
                       "output -> Dense; token, segment and padding inputs")
 def bert_classifier():
@@ -44,7 +57,7 @@ def bert_classifier():
     return model, {**ENCODER_INPUTS, "segment_ids": np.zeros_like(TOKENS)}
 
 
-@scenario("models/roberta", tags=TAGS,
+@scenario("models/roberta", tags=TAGS, expect=[_padding_hidden("transformer_layer_1")],
           description="keras-hub RobertaBackbone (2 layers): token ids with padding, padding mask")
 def roberta():
     return _hub().RobertaBackbone(vocabulary_size=VOCAB, num_layers=LAYERS, num_heads=HEADS,
@@ -52,7 +65,7 @@ def roberta():
                                   max_sequence_length=MAX_LEN), ENCODER_INPUTS
 
 
-@scenario("models/distilbert", tags=TAGS,
+@scenario("models/distilbert", tags=TAGS, expect=[_padding_hidden("transformer_layer_1")],
           description="keras-hub DistilBertBackbone (2 layers): token ids with padding, padding mask")
 def distilbert():
     return _hub().DistilBertBackbone(vocabulary_size=VOCAB, num_layers=LAYERS, num_heads=HEADS,
@@ -60,7 +73,7 @@ def distilbert():
                                      max_sequence_length=MAX_LEN), ENCODER_INPUTS
 
 
-@scenario("models/gpt2", tags=TAGS,
+@scenario("models/gpt2", tags=TAGS, expect=[_padding_hidden("transformer_layer_1")],
           description="keras-hub GPT2Backbone (2 layers): causal self-attention combined with the "
                       "padding mask")
 def gpt2():
@@ -69,7 +82,7 @@ def gpt2():
                                max_sequence_length=MAX_LEN), ENCODER_INPUTS
 
 
-@scenario("models/llama", tags=TAGS,
+@scenario("models/llama", tags=TAGS, expect=[_padding_hidden("transformer_layer_1")],
           description="keras-hub LlamaBackbone (2 layers): rotary positions, grouped-query attention "
                       "(2 query heads, 1 key/value head), causal and padding masks")
 def llama():
