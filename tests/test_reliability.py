@@ -228,6 +228,26 @@ def test_baseline_folder_is_read_with_the_same_bounds(capsys, tmp_path):
     assert_usage_error(code, capsys.readouterr().err, "old.json", "FIFO")
 
 
+def test_known_divergences_file_that_is_a_fifo_is_refused(capsys, tmp_path):
+    results = with_one_good(tmp_path)
+    argv = report_args(tmp_path, results)
+    known = Path(argv[argv.index("--known") + 1])
+    known.unlink()
+    os.mkfifo(known)
+    with within():
+        code = main(argv)
+    assert_usage_error(code, capsys.readouterr().err, "--known")
+
+
+def test_report_written_over_a_fifo_replaces_it_without_blocking(capsys, tmp_path):
+    results = with_one_good(tmp_path)
+    (tmp_path / "out").mkdir()
+    os.mkfifo(tmp_path / "out" / "report.md")
+    code, _, err = report(capsys, tmp_path, results)
+    assert code == 0, err
+    assert (tmp_path / "out" / "report.md").read_text().startswith("#")
+
+
 # ---- safe names inside a folder ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["", ".", "..", "../x", "a/b", "/etc/passwd", "a\0b", ".hidden", "a\\b",

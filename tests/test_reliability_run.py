@@ -9,6 +9,7 @@ tests/fixtures/fake_worker.py, which speaks the worker's journal protocol withou
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -348,3 +349,18 @@ def test_resume_ignores_a_run_that_is_still_going_and_a_damaged_journal(tmp_path
     assert kept == {} and folders == [], "neither the live run's journal nor the damaged one is used"
     [warning] = capsys.readouterr().err.splitlines()
     assert warning.startswith("harness: warning: not resuming from ") and "FIFO" in warning
+
+
+def test_resume_never_reads_arrays_named_outside_the_journal_folder(tmp_path, capsys):
+    results = tmp_path / "results"
+    stale = results / ".partial-fake-stale"
+    stale.mkdir(parents=True)
+    (stale / "run.json").write_text('{"backend": "jax", "label": "fake", "compiled": true, "pid": 999999999}')
+    entry = {"name": "s/a", "status": "ok", "duration_s": 0.1, "error": None, "warnings": [], "probes": []}
+    (stale / "journal-1.jsonl").write_text(
+        json.dumps({"event": "done", "entry": entry, "arrays": "../../outside.npz"}) + "\n")
+    options = runner.RunOptions(backend="jax", sources=[], names=[], results_dir=results, label="fake",
+                                resume=True)
+    kept, folders = runner._resumable(options, {})
+    assert kept == {} and folders == []
+    assert "cannot be a file name" in capsys.readouterr().err

@@ -147,6 +147,8 @@ def _resumable(options: RunOptions, by_name: dict[str, ScenarioInfo]) -> tuple[d
     kept: dict[str, ScenarioRecord] = {}
     folders = []
     for folder in sorted(options.results_dir.glob(".partial-*")):
+        if folder.is_symlink() or not folder.is_dir():
+            continue
         try:
             run_info = json.loads(safety.read_bounded(folder / "run.json", limit=1 << 16, inside=folder))
             same = (run_info["backend"], run_info["label"], run_info["compiled"]) == (
@@ -236,8 +238,8 @@ def _supervise_worker(options: RunOptions, names: list[str], journal: Path,
                             records[record.name] = record
                             in_flight = None
                             _progress(options, record)
-                    except (ValueError, KeyError, TypeError, AttributeError, OSError,
-                            zipfile.BadZipFile) as exc:  # the user's code wrote into the journal?
+                    except (ValueError, KeyError, TypeError, AttributeError, OSError, zipfile.BadZipFile,
+                            safety.RefusedFile) as exc:  # the user's code wrote into the journal?
                         bounded.stop(worker)
                         why = f"worker wrote a malformed journal entry ({type(exc).__name__})"
                         if in_flight:
@@ -306,7 +308,8 @@ def _record_from_journal(event: dict[str, Any], folder: Path) -> ScenarioRecord:
     """A finished scenario as the worker journalled it: the artifact's own entry format."""
     arrays: dict[str, np.ndarray] = {}
     if event["arrays"]:
-        with np.load(folder / event["arrays"], allow_pickle=False) as npz:
+        # a name from a journal (perhaps an old one, for --resume) stays inside its folder
+        with np.load(safety.child_path(folder, event["arrays"]), allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
     return artifacts.decode_record(event["entry"], arrays, label="")
 
