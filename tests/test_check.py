@@ -276,3 +276,51 @@ def test_inputs_that_do_not_fit_are_one_line(skewed_model, tmp_path):
     assert done.returncode == 2, done.stderr
     assert done.stderr.splitlines() == [done.stderr.strip()] and "Traceback" not in done.stderr
     assert "2 array(s)" in done.stderr and "['ids']" in done.stderr
+
+
+# ---- nox: keras-hub without its declared dependencies, each backend alone ----------------------
+
+class NoxSession:
+    """The part of nox.Session that install_models and the check session use."""
+
+    def __init__(self, posargs: list[str]) -> None:
+        self.posargs, self.python = posargs, None
+        self.installed: list[tuple[str, ...]] = []
+        self.ran: list[tuple[str, ...]] = []
+
+    def install(self, *args: str) -> None:
+        self.installed.append(args)
+
+    def run(self, *args: str, **kwargs) -> str:
+        self.ran.append(args)
+        return f"{sys.version_info[0]}.{sys.version_info[1]}\n"  # check_python asks for the version
+
+    def error(self, message: str) -> None:
+        raise AssertionError(message)
+
+    def log(self, message: str) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def noxfile():
+    pytest.importorskip("nox")
+    spec = importlib.util.spec_from_file_location("harness_noxfile_check", ROOT / "noxfile.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_nox_check_session_installs_one_backend_and_keras_hub_without_its_deps(noxfile, monkeypatch):
+    if f"{sys.version_info[0]}.{sys.version_info[1]}" not in noxfile.SUPPORTED_PYTHONS:
+        pytest.skip("check_python refuses this interpreter")
+    monkeypatch.setattr(noxfile, "install_project", lambda session, *requirements: session.install(*requirements))
+    session = NoxSession(["m.keras", "--inputs", "random:0"])
+    noxfile.check(session, backend="jax")
+    assert session.ran[-1] == ("keras-mask-harness", "check", "m.keras", "--inputs", "random:0", "--backend", "jax")
+    installed = [requirement for args in session.installed for requirement in args]
+    hub = [args for args in session.installed if any(a.startswith("keras-hub") for a in args)]
+    assert hub == [("--no-deps", "keras-hub==0.32.0")]
+    assert not any(r.startswith(("tensorflow", "torch")) for r in installed), installed
+    assert any(r.startswith("tokenizers") for r in installed) and any(r.startswith("jax") for r in installed)
