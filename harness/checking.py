@@ -59,7 +59,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from harness.define import registry
+    from harness.define import bounded
     from harness.run import runner
 
     chosen = _backends(args.backend)
@@ -84,7 +84,8 @@ def _check(args: argparse.Namespace) -> int:
     else:
         inputs = f"random:{source}"
     scenario_file = write_scenario(out, name, args.model, inputs, args.unsafe, args.custom_objects)
-    scenarios = registry.load([str(scenario_file)])
+    # Imported in a child bounded by --timeout, as `run` imports scenario files: data comes back.
+    scenarios = bounded.load([str(scenario_file)], None, timeout_s=args.timeout)
     threads = [threading.Thread(target=runner.run, args=(scenarios, runner.RunOptions(
         backend=backend, sources=[str(scenario_file)], names=[name], results_dir=out / "results",
         label=None, timeout_s=args.timeout, quiet=args.quiet, compiled=args.compiled)))

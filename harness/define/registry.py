@@ -104,6 +104,7 @@ class Scenario:
     dtype_policy: str | None = None  # e.g. "mixed_float16"; None keeps float32
     training: bool = False  # call mode of the captured forward passes (training=True or False)
     source_file: str = ""
+    own_weights: bool = False  # True: keep the model's weights (a saved model), not the harness's
 
     @property
     def source(self) -> str:
@@ -145,6 +146,7 @@ def scenario(
     fit: Fit | None = None,
     dtype_policy: str | None = None,
     training: bool = False,
+    own_weights: bool = False,
 ) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
     """Register `build` as a scenario. `build()` returns (model, inputs)."""
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
@@ -169,6 +171,7 @@ def scenario(
             dtype_policy=dtype_policy,
             training=training,
             source_file=source_file,
+            own_weights=own_weights,
         )
         return build
 
@@ -223,6 +226,9 @@ def _import_source(source: str) -> list[str]:
     for info in pkgutil.iter_modules(getattr(package, "__path__", [])):
         if not info.name.startswith("_"):
             full = f"{source}.{info.name}"
+            if info.ispkg:  # a family of scenarios in a subpackage (scenarios/models/)
+                modules += _import_source(full)
+                continue
             _exec_user_code(full, lambda full=full: importlib.import_module(full))
             modules.append(full)
     return modules
