@@ -364,3 +364,25 @@ def test_resume_never_reads_arrays_named_outside_the_journal_folder(tmp_path, ca
     kept, folders = runner._resumable(options, {})
     assert kept == {} and folders == []
     assert "cannot be a file name" in capsys.readouterr().err
+
+
+def test_run_from_a_thread_with_scenarios_a_trusted_caller_imported(tmp_path, monkeypatch):
+    """`check` imports its own generated file and runs backends from threads: a crash there is still
+    recorded with the scenario's data, and no signal handler is touched off the main thread."""
+    import threading
+
+    from harness.define import registry
+
+    fake_worker.patch(monkeypatch)
+    path = scenario_file(tmp_path, {"t/a": (), "t/b": ("fake:sigkill",)}, name="trusted.py")
+    scenarios = registry.load([str(path)])
+    options = runner.RunOptions(backend="jax", sources=[str(path)], names=[s.name for s in scenarios],
+                                results_dir=tmp_path / "results", label="fake", timeout_s=5, quiet=True)
+    done = []
+    thread = threading.Thread(target=lambda: done.append(runner.run(scenarios, options)))
+    with within(30):
+        thread.start()
+        thread.join()
+    art = artifacts.read(done[0])
+    assert statuses(art) == {"t/a": ("ok", ""), "t/b": ("crashed", "worker killed by SIGKILL")}
+    assert art.records["t/b"].meta["definition_hash"] == scenarios[1].definition_hash

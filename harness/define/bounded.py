@@ -63,7 +63,7 @@ def load(sources: list[str], select: list[str] | None, *, timeout_s: float,
             root = str(Path(__file__).resolve().parents[2])
             env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
             child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=2, start_new_session=True,
-                                     preexec_fn=die_with_parent, env=env)
+                                     preexec_fn=child_setup(), env=env)
         try:
             code = child.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
@@ -186,6 +186,12 @@ def _parent_death_signal():
 
 _PRCTL = _parent_death_signal()
 _PR_SET_PDEATHSIG = 1
+
+
+def child_setup():
+    """The preexec_fn for a child: die_with_parent, where it is safe (Python code between fork and
+    exec is not, with other threads running: `check` runs its backends from threads)."""
+    return die_with_parent if threading.active_count() == 1 else None
 
 
 def die_with_parent() -> None:

@@ -54,14 +54,14 @@ class RunOptions:
     resume: bool = False  # reuse what interrupted runs of the same backend and label journalled
 
 
-def run(scenarios: list[ScenarioInfo], options: RunOptions) -> Path:
+def run(scenarios: list[ScenarioInfo] | list[Scenario], options: RunOptions) -> Path:
     """Supervise workers until every selected scenario has a record; write the artifact.
 
     Interrupted (SIGINT, SIGTERM), it stops its worker and keeps the journal of what finished, which
     `--resume` reuses; the same holds if the supervisor itself is killed (its worker dies with it).
     """
     options.results_dir.mkdir(parents=True, exist_ok=True)
-    by_name = {s.name: s for s in scenarios}
+    by_name = {s.name: _as_info(s) for s in scenarios}
     records: dict[str, ScenarioRecord] = {}
     reused: list[Path] = []
     if options.resume:
@@ -174,6 +174,13 @@ def _resumable(options: RunOptions, by_name: dict[str, ScenarioInfo]) -> tuple[d
     return kept, folders
 
 
+def _as_info(scn: ScenarioInfo | Scenario) -> ScenarioInfo:
+    """Callers that imported their own (trusted) scenario file pass Scenario objects."""
+    if isinstance(scn, ScenarioInfo):
+        return scn
+    return ScenarioInfo(scn.name, scn.description, tuple(scn.tags), scenario_meta(scn))
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -212,7 +219,7 @@ def _supervise_worker(options: RunOptions, names: list[str], journal: Path,
         command += ["--scenarios", source]
     journal.touch()
     worker = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True,
-                              preexec_fn=bounded.die_with_parent)
+                              preexec_fn=bounded.child_setup())
     environment: dict[str, Any] = {}
     in_flight: str | None = None
     in_flight_since = 0.0
