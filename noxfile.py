@@ -283,6 +283,17 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", "harness", "scenarios", "tests", "benchmarks", "noxfile.py")
 
 
+@nox.session(python=PYTHON)
+def fuzz(session: nox.Session) -> None:
+    """Generate masking models, run them on all three backends, shrink and keep what diverges (docs/fuzz.md).
+
+    Posargs go to `python -m harness fuzz`, e.g. `nox -s fuzz -- --budget 10m --seed 0 --out fuzz-out`.
+    """
+    check_python(session)
+    install_project(session, *dict.fromkeys(pins("tensorflow") + pins("jax") + pins("torch")))
+    session.run("python", "-m", "harness", "fuzz", *session.posargs)
+
+
 # Keras versions (docs/versions.md). Keras 2 is compared like any other run (reports/results); the
 # Keras 3 release runs go to reports/versions and feed only the report's across-versions table.
 KERAS_RELEASES = ("3.0.5", "3.2.1", "3.3.3", "3.4.1", "3.6.0", "3.8.0", "3.10.0", "3.12.0", "3.15.1")

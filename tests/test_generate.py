@@ -202,3 +202,26 @@ def test_a_covering_set_of_specs_builds_and_runs_on_torch(tmp_path: Path) -> Non
                 (case["name"], error)
             built += record.status == "ok"
     assert built >= len(chosen) - 2
+
+
+def test_found_section_lists_found_scenarios_with_verdict_and_repro() -> None:
+    from types import SimpleNamespace
+
+    from harness.compare import verdicts
+    from harness.report import found
+    from tests.conftest import make_probe, make_record, three_runs
+
+    def records(shift: float) -> list:
+        return [make_record("found/gru-x", {"l1": make_probe(np.array([[1.0 + shift]], np.float32))},
+                            tags=["generated", "found"], description="generated: Masking > GRU"),
+                make_record("rnn/plain", {"l1": make_probe(np.zeros((1, 1), np.float32))})]
+
+    runs = three_runs(records(0.0), records(0.0), records(0.5))
+    data = SimpleNamespace(runs=runs, comparison=verdicts.compare(runs))
+    text = found.section(data)
+    assert "## Found by generation" in text and "found/gru" in text and "rnn/plain" not in text
+    assert "scenarios/found/repro/gru-x.py" in text and "differs" in text
+    facts = found.facts(data)
+    assert [f["name"] for f in facts] == ["found/gru-x"] and facts[0]["verdict"] == "differs"
+    assert found.section(SimpleNamespace(runs=three_runs(records(0.0)[1:], [], []),
+                                         comparison=verdicts.compare(three_runs(records(0.0)[1:], [], [])))) == ""

@@ -1,15 +1,17 @@
 """The shrinker, on a divergence planted in a fake backend: it must reach the minimal form.
 
 The fake runner makes records in numpy (shapes from the grammar), identical on three backends except
-that "torch" moves the output of any GRU that reads, through any path, from a Masking layer, when some
-input row is padded. The smallest case with that divergence is exactly: one float input of one row,
-one step and one feature; Masking; GRU(units=1) with default options; inference mode, float32.
+that "torch" moves the output of any GRU or LSTM that reads, through any path, from a Masking or an
+Embedding layer, when some input row is padded. From the big case below, the smallest case with that
+divergence is exactly: one float input of one row, one step and one feature; Masking; GRU(units=1)
+with default options; inference mode, float32.
 The judge is the real one (harness.compare via findings.judge), so the signature is the campaign's.
 """
 
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import numpy as np
 
@@ -19,6 +21,7 @@ from harness.define.captured import Captured, Probe
 from harness.generate import findings, grammar, shrink
 
 BACKENDS = ("tensorflow", "jax", "torch")
+PLANTED = ("GRU", "LSTM")  # the layer classes whose torch output the fake backend moves
 
 
 def _reads_masking(spec: dict, name: str) -> bool:
@@ -29,7 +32,7 @@ def _reads_masking(spec: dict, name: str) -> bool:
         if layer is None or layer["name"] in seen:
             continue
         seen.add(layer["name"])
-        if layer["op"] == "Masking":
+        if layer["op"] in ("Masking", "Embedding"):  # a mask source
             return True
         todo += layer["in"]
     return False
@@ -47,7 +50,7 @@ def fake_runner(spec: dict) -> dict[str, ScenarioRecord]:
             t = types[layer["name"] if layer["name"] in types else outs[0]]
             shape = (spec["batch"], t.time, t.features) if t.kind == "seq" else (spec["batch"], t.features)
             values = np.zeros(shape, np.float32)
-            if backend == "torch" and layer["op"] == "GRU" and padded and _reads_masking(spec, layer["name"]):
+            if backend == "torch" and layer["op"] in PLANTED and padded and _reads_masking(spec, layer["name"]):
                 values += 1.0
             probes[layer["name"]] = Probe(values, None, "float32")
         records[backend] = ScenarioRecord(spec["name"], "ok", 0.0, Captured(spec["name"], backend, probes),
@@ -132,3 +135,41 @@ def test_every_variant_type_checks_and_is_smaller() -> None:
         assert shrink.weight(candidate) <= shrink.weight(start)
         seen += 1
     assert seen > 20
+
+
+def test_campaign_keeps_one_shrunk_finding_per_signature_with_all_its_files(tmp_path) -> None:
+    import json
+
+    from harness.define import registry
+    from harness.generate import campaign
+
+    options = campaign.Options(out=tmp_path / "out", budget=campaign.Budget(cases=80), seed=0,
+                               shrink_tries=300, log=lambda _: None)
+    summary = campaign.run(options, fake_runner)
+    entries = json.loads((tmp_path / "out" / "findings.json").read_text())
+    assert summary["cases"] == 80
+    planted = {f"tensorflow-vs-torch+jax-vs-torch|differs|{op}" for op in PLANTED}
+    hits = sum(v["cases"] for k, v in summary["signatures"].items() if k in planted)
+    assert set(summary["signatures"]) <= planted and len(entries) == len(summary["signatures"]) >= 1
+    assert hits > len(entries)  # the planted causes were hit more often than they were kept: deduplicated
+    assert len({e["signature"] for e in entries}) == len(entries)
+    for entry in entries:
+        assert entry["layer_classes"] in (["Masking", entry["first_divergent_class"]],
+                                          ["Embedding", entry["first_divergent_class"]])
+        assert entry["size_after"]["layers"] == 2 and entry["size_after"]["batch"] == 1
+        assert entry["pairs"] == ["tensorflow-vs-torch", "jax-vs-torch"] and entry["covered_by_known"] is None
+    entry = entries[0]
+    for key in ("spec", "repro", "scenario"):
+        assert Path(entry["paths"][key]).is_file()
+    compile(Path(entry["paths"]["repro"]).read_text(), "repro.py", "exec")
+    loaded = registry.load([entry["paths"]["scenario"]])  # registers without importing keras
+    assert [s.name for s in loaded] == [entry["name"]] and "found" in loaded[0].tags
+    assert findings.known_signatures(tmp_path / "out" / "found") == {e["signature"]: e["paths"]["scenario"]
+                                                                      for e in entries}
+    # a second campaign that knows the finding (scenarios/found) does not keep it again
+    again = campaign.Options(out=tmp_path / "again", budget=campaign.Budget(cases=80), seed=0,
+                             kept=findings.known_signatures(tmp_path / "out" / "found"), log=lambda _: None)
+    campaign.run(again, fake_runner)
+    assert json.loads((tmp_path / "again" / "findings.json").read_text()) == []
+    coverage = summary["coverage"]
+    assert coverage["combinations_exercised"] > 10 and "GRU(seq)" in coverage["productions"]

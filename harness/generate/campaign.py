@@ -57,6 +57,7 @@ class Options:
     shrink_seconds: float = 240.0
     max_layers: int = 6
     log: Callable[[str], None] = print
+    ends_at: float | None = None  # monotonic time a timed budget runs out (set by run)
 
 
 def case_at(options: Options, index: int) -> dict[str, Any]:
@@ -74,6 +75,8 @@ def run(options: Options, runner: Runner, cases: list[dict[str, Any]] | None = N
     for sub in ("found", "repro", "cases"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    if options.budget.seconds is not None:
+        options.ends_at = started + options.budget.seconds
     shard, shards = options.shard
     tally: Counter[str] = Counter()
     seen: dict[str, dict[str, Any]] = {}
@@ -132,8 +135,10 @@ def keep(spec: dict[str, Any], verdict: Verdict, options: Options, runner: Runne
     def keeps(candidate: dict[str, Any]) -> bool:
         return findings.judge(candidate, runner(candidate), options.known).signature == verdict.signature
 
-    shrunk, tries = shrink.shrink(start, keeps, max_tries=options.shrink_tries,
-                                  deadline=time.monotonic() + options.shrink_seconds)
+    deadline = time.monotonic() + options.shrink_seconds
+    if options.ends_at is not None:  # a timed campaign ends on time: shrinking gets what is left (>= 60 s)
+        deadline = min(deadline, max(options.ends_at, time.monotonic() + 60.0))
+    shrunk, tries = shrink.shrink(start, keeps, max_tries=options.shrink_tries, deadline=deadline)
     final = findings.judge(shrunk, runner(shrunk), options.known)
     slug = name.split("/", 1)[1]
     out = options.out

@@ -54,11 +54,17 @@ class Worker:
         self._log = None
 
     def start(self) -> None:
+        self.spawn()
+        self.wait_ready()
+
+    def spawn(self) -> None:
         env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
         self._log = open(self.workdir / f"{self.backend}.stderr.log", "ab")  # noqa: SIM115 (kept open)
         self.process = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=self._log, env=env, start_new_session=True)
         self._buffer = b""
+
+    def wait_ready(self) -> None:
         ready = self._read_line(time.monotonic() + STARTUP_S)
         if not isinstance(ready, dict) or ready.get("event") != "ready":
             self.stop()
@@ -167,8 +173,10 @@ class Pool:
         self.cases = 0
 
     def start(self) -> None:
+        for worker in self.workers.values():  # the imports of the backends overlap
+            worker.spawn()
         for worker in self.workers.values():
-            worker.start()
+            worker.wait_ready()
 
     def run(self, spec: dict[str, Any]) -> dict[str, ScenarioRecord]:
         self.next_id += 1

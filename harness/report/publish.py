@@ -11,7 +11,7 @@ from harness import artifacts, safety
 from harness.artifacts import Artifact
 from harness.compare import claims, verdicts
 from harness.compare.known import KnownDivergenceError, load_known, load_surprises
-from harness.report import guidance, render, training, versions
+from harness.report import found, guidance, render, training, versions
 
 MAX_HEATMAP_ROWS = 200
 # Beside the harness package, in the checkout and in an install alike (the suite ships as package data),
@@ -98,6 +98,7 @@ def summary(data: render.ReportInput) -> dict[str, Any]:
         ],
         "findings": [s["name"] for s in scenarios if s["verdict"] not in verdicts.EXPECTED],
         "stale_known": [k.scenario for k in cmp.stale_known],
+        **({"found_by_generation": facts} if (facts := found.facts(data)) else {}),  # harness fuzz
         "compiled": {label: {s: p.verdict for s, p in v.items()} for label, v in data.compiled.items()},
         "scenarios": scenarios,
         "what_it_means": guidance.facts(data),

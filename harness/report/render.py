@@ -19,7 +19,7 @@ from harness.compare.verdicts import (
     counts,
     scenario_verdict,
 )
-from harness.report import guidance, legend, training, versions
+from harness.report import found, guidance, legend, training, versions
 from harness.report import markdown as md
 
 MAX_SEQUENCES = 8  # mask rows drawn per probe before eliding
@@ -69,6 +69,7 @@ def render(data: ReportInput) -> str:
         _matrix(data),
         _compiled(data),
         _known(data),
+        found.section(data),  # Found by generation (harness fuzz, scenarios/found/)
         _claim_evidence(data),
         _environment(data),
         _scenarios(data),
