@@ -249,14 +249,7 @@ def test_a_crash_in_a_later_batch_still_costs_one_scenario(tmp_path, monkeypatch
 
 # ---- the supervisor interrupted: SIGINT, SIGTERM, SIGKILL; then --resume ---------------------------------------
 
-DRIVER = f"""
-import sys
-sys.path[:0] = [{str(ROOT)!r}, {str(HERE / 'fixtures')!r}]
-import fake_worker
-fake_worker.patch()
-from harness.__main__ import main
-sys.exit(main(sys.argv[1:]))
-"""
+DRIVER = fake_worker.DRIVER
 
 
 def _running(pid: int) -> bool:
@@ -386,3 +379,28 @@ def test_run_from_a_thread_with_scenarios_a_trusted_caller_imported(tmp_path, mo
     art = artifacts.read(done[0])
     assert statuses(art) == {"t/a": ("ok", ""), "t/b": ("crashed", "worker killed by SIGKILL")}
     assert art.records["t/b"].meta["definition_hash"] == scenarios[1].definition_hash
+
+
+def test_interrupted_run_of_every_backend_stops_them_all_and_resumes(tmp_path):
+    path = scenario_file(tmp_path, RESUMABLE)
+    log = tmp_path / "first.log"
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    common = [sys.executable, "-c", DRIVER, "run", "--backend", "all", "--scenarios", str(path),
+              "--results", str(tmp_path / "results"), "--timeout", "60", "-q"]
+    supervisor = subprocess.Popen(common, env={**env, "FAKE_LOG": str(log)}, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+    _wait_for(lambda: log.exists() and log.read_text().count("r/3 ") == 3, 60)
+    workers = [int(line.split()[1]) for line in log.read_text().splitlines() if line.startswith("r/3 ")]
+    supervisor.send_signal(signal.SIGTERM)
+    with within(30):
+        _, err = supervisor.communicate()
+    assert supervisor.returncode == 130, err
+    assert err.splitlines()[-1].startswith("harness: interrupted; each backend's finished scenarios are kept")
+    _wait_for(lambda: not any(_running(pid) for pid in workers), 10)
+    assert len(list((tmp_path / "results").glob(".partial-*"))) == 3
+    second = tmp_path / "second.log"
+    resumed = subprocess.run([*common, "--resume"], env={**env, "FAKE_LOG": str(second), "FAKE_NO_HANG": "1"},
+                             capture_output=True, text=True, timeout=120, check=False)
+    assert resumed.returncode == 0, resumed.stderr
+    assert sorted(line.split()[0] for line in second.read_text().splitlines()) == ["r/3"] * 3 + ["r/4"] * 3
+    assert len(list((tmp_path / "results").glob("*.json"))) == 3

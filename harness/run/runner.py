@@ -349,7 +349,17 @@ def run_all(flags: list[str]) -> int:
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
     processes = {b: subprocess.Popen([sys.executable, "-m", "harness", "run", "--backend", b, *flags],
                                      stdin=subprocess.DEVNULL, env=env) for b in chosen}
-    codes = {b: p.wait() for b, p in processes.items()}
+    with _interruptible():
+        try:
+            codes = {b: p.wait() for b, p in processes.items()}
+        except KeyboardInterrupt:  # each backend's run stops its worker and keeps its journal
+            for process in processes.values():
+                if process.poll() is None:
+                    process.terminate()
+            for process in processes.values():
+                process.wait()
+            raise KeyboardInterrupt("each backend's finished scenarios are kept; `harness run --backend all "
+                                    "--resume` reuses them") from None
     failed = {b: c for b, c in codes.items() if c}
     if failed:
         print(f"harness: error: backend run(s) failed: {failed}", file=sys.stderr)
