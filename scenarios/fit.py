@@ -118,15 +118,6 @@ _register(
     tags=("lstm", "embedding", "sgd", "class-weight"),
 )
 
-_register(
-    "fit/tagging-gru-jit-compile",
-    "Sequence tagging with a GRU compiled with jit_compile=True (XLA on TensorFlow and JAX, "
-    "torch.compile on PyTorch): do the compiled loss and metrics still skip the padding?",
-    tagger_gru,
-    Fit(TAGS, metrics=("accuracy",), optimizer="Adam", learning_rate=0.05, steps=STEPS, jit_compile=True),
-    FitSpec((TAG_TARGET,), (ACCURACY,), on_batch=False),
-    tags=("gru", "embedding", "adam", "jit-compile"),
-)
 
 
 def dense_tagger(data):
@@ -153,6 +144,19 @@ _register(
         on_batch=True),
     FitSpec((TAG_TARGET,), (ACCURACY,)),
     tags=("embedding", "sgd", "no-jit"),
+)
+
+
+_register(
+    "fit/tagging-jit-compile-adam",
+    "Per-token tagging, Embedding(mask_zero) -> Dense softmax, compiled with jit_compile=True (XLA on "
+    "TensorFlow and JAX; on PyTorch torch.compile only with HARNESS_TORCH_COMPILE=1): do the compiled "
+    "loss and metrics still skip the padding? (No RNN: the harness's compiled pass covers RNN masks "
+    "under XLA, and an XLA-compiled RNN training step costs tens of seconds on CPU.)",
+    tagger_dense,
+    Fit(TAGS, metrics=("accuracy",), optimizer="Adam", learning_rate=0.05, steps=STEPS, jit_compile=True),
+    FitSpec((TAG_TARGET,), (ACCURACY,), on_batch=False),
+    tags=("gru", "embedding", "adam", "jit-compile"),
 )
 
 
@@ -234,7 +238,7 @@ def seq2seq_initial_state():
 
 
 _register(
-    "fit/seq2seq-initial-state",
+    "fit/seq2seq-initial-state-adam",
     "Seq2seq as tutorials write it: padded source -> Embedding(mask_zero) -> GRU state -> decoder "
     "GRU(initial_state=state) over a padded decoder input -> Dense softmax; does the loss skip the "
     "padded target steps?",
@@ -242,33 +246,6 @@ _register(
     Fit(DEC_Y, metrics=("accuracy",), optimizer="Adam", learning_rate=0.05, steps=STEPS),
     FitSpec((DEC_TARGET,), (ACCURACY,), on_batch=False),
     tags=("seq2seq", "gru", "embedding", "adam", "initial-state"),
-)
-
-
-def seq2seq_explicit_mask():
-    import keras
-    from keras import layers
-
-    src = keras.Input((T,), dtype="int32", name="source")
-    dec = keras.Input((T,), dtype="int32", name="decoder_in")
-    _, state = layers.GRU(4, return_state=True, name="encoder")(
-        layers.Embedding(VOCAB, 3, mask_zero=True, name="src_embedding")(src))
-    embedding = layers.Embedding(VOCAB, 3, mask_zero=True, name="dec_embedding")
-    d = embedding(dec)
-    h = layers.GRU(4, return_sequences=True, name="decoder")(d, initial_state=state,
-                                                             mask=embedding.compute_mask(dec))
-    out = layers.Dense(CLASSES, activation="softmax", name="head")(h)
-    return keras.Model([src, dec], out), [SRC, DEC_IN]
-
-
-_register(
-    "fit/seq2seq-explicit-mask",
-    "The same seq2seq with the decoder mask passed explicitly (mask=embedding.compute_mask(decoder_in)) "
-    "next to initial_state: does the loss then skip the padded target steps?",
-    seq2seq_explicit_mask,
-    Fit(DEC_Y, metrics=("accuracy",), optimizer="Adam", learning_rate=0.05, steps=STEPS),
-    FitSpec((DEC_TARGET,), (ACCURACY,), on_batch=False),
-    tags=("seq2seq", "gru", "embedding", "adam", "explicit-mask"),
 )
 
 
@@ -364,4 +341,64 @@ _register(
             (ACCURACY, Metric("weighted_accuracy", "sparse_categorical_accuracy", weighted=True)),
             sample_weight=SQUARE_WEIGHT, on_batch=False),
     tags=("embedding", "sgd", "sample-weight"),
+)
+
+
+# --- minimal reproductions of what the scenarios above found ----------------------------------------
+MIN_KEEP = np.array([[True, True, False], [True, False, False]])
+MIN_X = np.array([[[1.0], [2.0], [0.0]], [[3.0], [0.0], [0.0]]], dtype=np.float32)
+MIN_Y = np.where(MIN_KEEP[..., None], 0.5 * MIN_X, 10.0).astype(np.float32)  # 10 at padded steps
+MIN_TARGET = Target(MIN_Y, MIN_KEEP, "mse")
+
+
+def masked_dense(data=MIN_X):
+    import keras
+    from keras import layers
+
+    x = keras.Input((3, 1), name="x")
+    out = layers.Dense(1, name="head")(layers.Masking(name="masking")(x))
+    return keras.Model(x, out), [data]
+
+
+_register(
+    "fit/min-train-metric-reads-padding",
+    "Minimal: Masking -> Dense(1), mse with an mae metric, one fit step and one train_on_batch step on 2 "
+    "padded rows: is the mae that training reports over kept steps, as evaluate's is? (JAX: no)",
+    masked_dense,
+    Fit(MIN_Y, loss="mse", metrics=("mae",), learning_rate=0.1, steps=1, on_batch=True),
+    FitSpec((MIN_TARGET,), (Metric("mae", "mae"),)),
+    tags=("minimal", "sgd"),
+)
+
+MIN_ROW_WEIGHT = np.array([1.0, 3.0], dtype=np.float32)
+
+_register(
+    "fit/min-row-weight-with-mask",
+    "Minimal: Masking -> Dense(1), mse, fit with a 1D sample_weight (one weight per sequence, as the fit "
+    "docstring allows) on 2 rows of 3 masked steps: does the weight multiply the mask? (Every backend "
+    "raises: (2,) times (2, 3).)",
+    masked_dense,
+    Fit(MIN_Y, loss="mse", learning_rate=0.1, steps=1, sample_weight=MIN_ROW_WEIGHT),
+    FitSpec((MIN_TARGET,), sample_weight=MIN_ROW_WEIGHT, on_batch=False),
+    tags=("minimal", "sgd", "sample-weight"),
+)
+
+SQUARE_MIN_KEEP = np.array([[True, True, False], [True, False, False], [True, True, True]])
+SQUARE_MIN_X = np.array([[[1.0], [2.0], [0.0]], [[3.0], [0.0], [0.0]], [[1.0], [1.0], [2.0]]], dtype=np.float32)
+SQUARE_MIN_Y = np.where(SQUARE_MIN_KEEP[..., None], 0.5 * SQUARE_MIN_X, 10.0).astype(np.float32)
+SQUARE_MIN_WEIGHT = np.array([1.0, 3.0, 0.5], dtype=np.float32)
+
+
+def masked_dense_square():
+    return masked_dense(SQUARE_MIN_X)
+
+
+_register(
+    "fit/min-row-weight-square-batch",
+    "Minimal: the same 1D sample_weight with 3 rows of 3 steps: TensorFlow and JAX weigh step t by the "
+    "weight of row t (the (3,) weights broadcast along time); PyTorch raises (an in-place multiply).",
+    masked_dense_square,
+    Fit(SQUARE_MIN_Y, loss="mse", learning_rate=0.1, steps=1, sample_weight=SQUARE_MIN_WEIGHT),
+    FitSpec((Target(SQUARE_MIN_Y, SQUARE_MIN_KEEP, "mse"),), sample_weight=SQUARE_MIN_WEIGHT, on_batch=False),
+    tags=("minimal", "sgd", "sample-weight"),
 )
