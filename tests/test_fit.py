@@ -262,3 +262,31 @@ def test_planted_unmasked_metric_fails_through_fit(tmp_path: Path):
     assert probes["fit/history/loss"].values.shape == (2,)
     assert probes["fit/on_batch/predict"].values.shape == (2, 2, 3, 1)
     np.testing.assert_array_equal(probes["fit/predict/before"].mask, [[1, 1, 0], [1, 0, 0]])
+
+
+def test_definition_hash_follows_the_fit_options():
+    """run --resume reuses a result only for the same scenario: another Fit is another scenario."""
+    from harness.define.registry import Fit, Scenario
+
+    def build():
+        return None
+
+    def scenario_with(fit):
+        return Scenario(name="fit/x", description="", build=build, fit=fit)
+
+    sgd, adam = Fit(Y, loss="mse"), Fit(Y, loss="mse", optimizer="Adam")
+    assert scenario_with(sgd).definition_hash != scenario_with(adam).definition_hash
+    assert scenario_with(sgd).definition_hash == scenario_with(Fit(Y, loss="mse")).definition_hash
+    assert scenario_with(None).definition_hash != scenario_with(sgd).definition_hash
+
+    def make_metric():
+        def metric(y_true, y_pred):
+            return y_pred
+
+        return metric
+
+    # two equal metric functions at different addresses (as in two processes) give one hash
+    first, second = make_metric(), make_metric()
+    assert repr(first) != repr(second)
+    assert (scenario_with(Fit(Y, metrics=(first,))).definition_hash
+            == scenario_with(Fit(Y, metrics=(second,))).definition_hash)

@@ -125,6 +125,8 @@ class Scenario:
         source = self.source
         data = repr((self.name, self.tags, self.probes, [e.name for e in self.expectations],
                      sorted(self.tolerances.items()), self.dtype_policy)) + (" training" if self.training else "")
+        if self.fit is not None:  # another Fit is another scenario (run --resume); no addresses in it
+            data += re.sub(r" at 0x[0-9a-fA-F]+", "", repr(self.fit))
         return hashlib.sha256((source + data).encode()).hexdigest()[:16]
 
 
