@@ -26,6 +26,7 @@ IMPACTS = {
     "masked": "values at masked steps only",
     "mask": "the mask itself",
     "training": "training (gradients or optimizer steps)",
+    "warnings": "warnings only (values and masks agree)",
 }
 
 
