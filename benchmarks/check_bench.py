@@ -51,7 +51,8 @@ def main() -> int:
     args.work.mkdir(parents=True)
     model, inputs = args.work / "seed.keras", args.work / "seed.npz"
     subprocess.run([sys.executable, "-c", SAVE.format(model=str(model), inputs=str(inputs))], cwd=ROOT,
-                   env={**os.environ, "KERAS_BACKEND": chosen[0], "PYTHONPATH": str(ROOT)}, check=True)
+                   env={**os.environ, "KERAS_BACKEND": chosen[0], "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"},
+                   check=True)
     print("| backend | harness run (median s) | harness check (median s) | check / run | target |")
     print("|---|---|---|---|---|")
     worst = 0.0

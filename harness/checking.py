@@ -174,9 +174,9 @@ def write_report(runs: list[artifacts.Artifact], out: Path, args: argparse.Names
 
     data, facts = publish.build(runs, args.known or DEFAULT_KNOWN, results_dir=str(out / "results"))
     command = f"python -m harness check {args.model} --inputs {args.inputs} --out {out}"
+    # No heatmap: with one scenario it is one row, which the first-divergent section says in words,
+    # and drawing it (matplotlib) would cost more than the report itself.
     data = dataclasses.replace(data, reproduce=command)
-    if publish.heatmap(data, out / "heatmap.png"):
-        data = dataclasses.replace(data, figure="heatmap.png")
     first = first_divergent(data.comparison, name)
     facts["first_divergent_layer"] = first
     lines = ["## First divergent layer", ""]
