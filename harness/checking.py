@@ -63,7 +63,7 @@ def _check(args: argparse.Namespace) -> int:
     from harness.run import runner
 
     chosen = _backends(args.backend)
-    if not args.timeout > 0:
+    if not 0 < args.timeout < float("inf"):  # nan and inf are no bound
         raise SavedModelError(f"--timeout {args.timeout}: give a positive number of seconds")
     if args.custom_objects is not None and not (args.custom_objects.is_file()
                                                 and args.custom_objects.suffix == ".py"):
