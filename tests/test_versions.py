@@ -269,3 +269,11 @@ def test_a_release_that_cannot_run_is_one_line_exit_2_and_recorded(index, cache,
     assert main(["bisect", "--select", "seed/rnn-model", "--backend", "jax", "--good", "3.3.3"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("harness: error: keras 3.3.3 cannot run here: keras does not import") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("text, expected", [("3.4.1", (3, 4, 1)), ("2.21.0rc1", (2, 21, 0)), ("¹²", ()),
+                                            ("", ()), ("3.x", (3,)), ("not a version", ())])
+def test_versions_read_from_artifacts_take_ascii_digits_only(text, expected):
+    from harness.report import versions as section
+
+    assert section._version(text) == expected

@@ -12,6 +12,7 @@ by `harness bisect` and the Keras sources' history; docs/versions.md says how.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,13 +87,9 @@ class Runtime:
 
 
 def _version(text: str) -> tuple[int, ...]:
-    parts = []
-    for piece in str(text).split("."):
-        digits = "".join(ch for ch in piece if ch.isdigit())
-        if not digits:
-            break
-        parts.append(int(digits))
-    return tuple(parts)
+    """'3.4.1' -> (3, 4, 1); the leading ASCII-digit parts of whatever an artifact says."""
+    found = re.match(r"\d+(?:\.\d+)*", str(text), re.ASCII)
+    return tuple(int(p) for p in found.group(0).split(".")) if found else ()
 
 
 def runtime_of(run: Artifact) -> Runtime:
