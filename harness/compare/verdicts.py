@@ -85,7 +85,7 @@ class ProbeComparison:
     kept: ValueDiff = NO_DIFF
     masked: ValueDiff = NO_DIFF
 
-    @property
+    @functools.cached_property  # read for every probe by the matrix, the summary and each pair's max
     def max_abs(self) -> float:
         return max(self.kept.max_abs, self.masked.max_abs)
 
@@ -262,7 +262,7 @@ def _match(probe: str, shape_a: tuple[int, ...], shape_b: tuple[int, ...], dtype
     made = object.__new__(ProbeComparison)
     made.__dict__.update(probe=probe, verdict="match", shape_a=shape_a, shape_b=shape_b, dtype_a=dtype_a,
                          dtype_b=dtype_b, mask_a=mask_a, mask_b=mask_b, tolerance=tolerance, kept=kept,
-                         masked=NO_DIFF)
+                         masked=NO_DIFF, max_abs=0.0)  # max_abs: the cached property's value, known
     return made
 
 
