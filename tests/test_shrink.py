@@ -173,3 +173,17 @@ def test_campaign_keeps_one_shrunk_finding_per_signature_with_all_its_files(tmp_
     assert json.loads((tmp_path / "again" / "findings.json").read_text()) == []
     coverage = summary["coverage"]
     assert coverage["combinations_exercised"] > 10 and "GRU(seq)" in coverage["productions"]
+
+
+def test_rng_driven_and_rounding_level_differences_are_never_findings() -> None:
+    spec = big_case()
+    records = fake_runner(spec)
+    torch = records["torch"]
+    moved = {k: Probe(p.values + 5e-4, p.mask, p.dtype) for k, p in records["tensorflow"].captured.probes.items()}
+    rounding = {**records, "torch": ScenarioRecord(torch.name, "ok", 0.0, Captured(torch.name, "torch", moved),
+                                                   torch.meta)}
+    assert findings.judge(spec, rounding).verdict == "noise"
+    random = {**records, "torch": ScenarioRecord(torch.name, "ok", 0.0, torch.captured,
+                                                 {**torch.meta, "deterministic": False})}
+    assert findings.judge(spec, random).signature is None
+    assert findings.judge(spec, records).signature is not None  # the same difference, deterministic: kept

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,8 @@ def script(spec: dict[str, Any], header: str = "") -> str:
     """The reproduction script's text."""
     custom, lambdas, list_call = _spec_build_parts()
     used = {la["op"] for la in spec["layers"]}
-    lines = [f'"""{header or "A cross-backend difference found by keras-mask-harness (harness fuzz)."}',
+    header = header or "A cross-backend difference found by keras-mask-harness (harness fuzz)."
+    lines = ['"""' + "\n".join(textwrap.wrap(header, 100)),
              "",
              "Run it under each backend and compare the printed outputs and masks:",
              "    for b in tensorflow jax torch; do KERAS_BACKEND=$b python THIS_FILE.py; done",
