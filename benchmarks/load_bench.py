@@ -144,12 +144,16 @@ def main(argv: list[str] | None = None) -> int:
         command = [sys.executable, "-m", "harness", "fuzz", "--budget", str(args.cases), "--seed", "13",
                    "--backends", args.backends, "--out", str(args.out / "fuzz"),
                    "--shrink-tries", str(args.shrink_tries), "-q"]
-        started = time.monotonic()
-        # progress of a campaign: seconds, scaled so that "done" reaches about `cases` at the end
-        result = measure(command, lambda: int(time.monotonic() - started), args.cases, args.out / "fuzz.json")
-        for sample in result["samples"]:
-            sample["done"] = int(sample["done"] / max(result["wall_s"], 1) * args.cases)
-        lines = summarise(result, args.cases, "cases (by time)")
+        campaign_json = args.out / "fuzz" / "campaign.json"
+
+        def cases_done() -> int:  # the campaign rewrites campaign.json (atomically) after every case
+            try:
+                return int(json.loads(campaign_json.read_text())["cases"])
+            except (OSError, ValueError, KeyError):
+                return 0
+
+        result = measure(command, cases_done, args.cases, args.out / "fuzz.json")
+        lines = summarise(result, args.cases, "cases")
     print(f"load_bench {args.what}: " + " ".join(command[2:5]) + " ...")
     for line in lines:
         print("  " + line)
