@@ -77,6 +77,15 @@ def test_keras2_masks_are_the_tensor_attribute(tmp_path):
                   tmp_path, TF_USE_LEGACY_KERAS="1") == "attribute\nNone"
 
 
+def test_a_rejected_argument_the_scenario_expected_stays_an_error_a_missing_module_api_never_does(monkeypatch):
+    monkeypatch.setattr(portability, "keras_flavour", lambda: ("tf-keras", "2.21.0"))
+    rejected = "Dense.call() got an unexpected keyword argument 'mask'"
+    assert portability.unsupported_reason("TypeError", rejected, expected=True) is None
+    assert portability.unsupported_reason("TypeError", rejected, expected=False) is not None
+    wrapped = 'Exception encountered when calling layer "x".\n\nmodule \'tf_keras\' has no attribute \'ops\''
+    assert portability.unsupported_reason("AttributeError", wrapped, expected=True) is not None
+
+
 @pytest.mark.parametrize("error, message, unsupported", [
     ("AttributeError", "module 'tf_keras' has no attribute 'ops'", True),
     ("AttributeError", "module 'keras.layers' has no attribute 'RMSNormalization'", True),

@@ -84,10 +84,10 @@ def run_scenario(scn: Scenario, backend: str, *, repeat: bool = True,
             keras.backend.clear_session()
     captured.warnings = _unique_warnings(caught)
     meta["expectations"] = evaluate_expectations(scn, captured)
-    # An error that says this Keras lacks an API the scenario uses (and that the scenario did not ask
-    # for) means "untested on this Keras", not a failed claim: recorded as skipped, with the reason.
-    unsupported = (captured.error and not all(e["passed"] for e in meta["expectations"])
-                   and portability.unsupported_reason(captured.error.type, error_text))
+    # An error that says this Keras lacks an API the scenario uses means "untested on this Keras",
+    # not a failed claim: recorded as skipped, with the reason (portability says which errors).
+    expected = bool(meta["expectations"]) and all(e["passed"] for e in meta["expectations"])
+    unsupported = captured.error and portability.unsupported_reason(captured.error.type, error_text, expected)
     if unsupported:
         captured.error = ErrorInfo(portability.UNSUPPORTED, unsupported, captured.error.traceback)
         meta["expectations"] = []
