@@ -145,3 +145,29 @@ def test_an_interrupted_campaign_keeps_every_finding_written_before(tmp_path):
     assert entry["signature"] in summary["signatures"]
     assert entry["signature"] not in {e["signature"] for e in json.loads((tmp_path / "again" / "findings.json")
                                                                           .read_text())}
+
+
+# ---- a case worker that writes something other than an answer ----------------------------------------------------
+
+def test_a_case_worker_writing_garbage_costs_one_case_and_never_hangs(tmp_path, monkeypatch):
+    """Found by this test: a line that was not JSON, from a worker still alive, made the campaign wait
+    for the worker to exit, for ever."""
+    import test_case_worker
+
+    from harness.generate import workers
+
+    monkeypatch.setenv("HARNESS_ROOT", str(Path(__file__).resolve().parents[1]))
+    script = tmp_path / "garbage_worker.py"
+    script.write_text(test_case_worker.FAKE.replace(
+        'if name.endswith("/hang"):',
+        'if name.endswith("/garbage"):\n        print("not an answer", flush=True)\n        time.sleep(60)\n    '
+        'if name.endswith("/hang"):'))
+    pool = workers.Pool(("tensorflow", "jax"), timeout_s=30, workdir=tmp_path,
+                        command_for=lambda b: [sys.executable, str(script), b, str(tmp_path)])
+    with pool, within(25):
+        pool.start()
+        garbage = pool.run(test_case_worker._case("fuzz/garbage"))
+        after = pool.run(test_case_worker._case("fuzz/ok"))
+    assert {r.status for r in garbage.values()} == {"crashed"}
+    assert all("not JSON" in r.captured.error.message for r in garbage.values())
+    assert {r.status for r in after.values()} == {"ok"}

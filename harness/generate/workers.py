@@ -91,10 +91,14 @@ class Worker:
         if answer == "timeout":
             self.stop()
             return failed_record(name, "timeout", f"stopped after {self.timeout_s:g} s", waited)
-        if not isinstance(answer, dict):
-            code = self.process.wait() if self.process else None
+        if not isinstance(answer, dict):  # end of stream, or a line that is not JSON (or too long)
+            try:  # a bounded wait: the worker may still be alive, having written something else
+                code = self.process.wait(timeout=2.0) if self.process else None
+            except subprocess.TimeoutExpired:
+                code = None
             self.stop()
-            return failed_record(name, "crashed", _describe_exit(code), waited)
+            why = _describe_exit(code) if code is not None else "worker sent an answer that is not JSON"
+            return failed_record(name, "crashed", why, waited)
         if answer.get("id") != case_id or "error" in answer:
             self.stop()
             return failed_record(name, "crashed", f"worker answered {str(answer)[:200]}", waited)
