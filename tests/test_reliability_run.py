@@ -405,3 +405,30 @@ def test_interrupted_run_of_every_backend_stops_them_all_and_resumes(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     assert sorted(line.split()[0] for line in second.read_text().splitlines()) == ["r/3"] * 3 + ["r/4"] * 3
     assert len(list((tmp_path / "results").glob("*.json"))) == 3
+
+
+# ---- bisect and versions run load the scenario files the same way ---------------------------------------------
+
+@pytest.mark.parametrize("prelude,fragment", [("time.sleep(600)", "took longer than 1 s"),
+                                              ("os._exit(0)", "exited with status 0")], ids=["hangs", "exits"])
+@pytest.mark.parametrize("command", [["bisect", "--select", "user/*", "--backend", "torch"],
+                                     ["versions", "run", "--keras", "tf-keras", "--backend", "tf"]],
+                         ids=["bisect", "versions-run"])
+def test_bisect_and_versions_run_bound_the_import_too(capsys, tmp_path, monkeypatch, prelude, fragment, command):
+    """Found by this test: both imported the user's file in their own process, unbounded."""
+    from harness.versions import envs
+
+    monkeypatch.setattr(envs, "releases", lambda *a, **k: pytest.fail("nothing past the import may run"))
+    path = scenario_file(tmp_path, {"user/a": ()}, prelude)
+    with within(15):
+        code = main([*command, "--scenarios", str(path), "--timeout", "1"])
+    assert_usage_error(code, capsys.readouterr().err, fragment)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0"])
+def test_bisect_timeout_must_be_a_finite_positive_number(capsys, tmp_path, value):
+    path = scenario_file(tmp_path, {"user/a": ()})
+    with within(15):
+        code = main(["bisect", "--select", "user/*", "--backend", "torch", "--scenarios", str(path),
+                     "--timeout", value])
+    assert_usage_error(code, capsys.readouterr().err, "--timeout")

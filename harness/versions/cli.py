@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from harness import artifacts
-from harness.define import registry
+from harness.define import bounded, registry
 from harness.run import backends
 from harness.versions import bisect, envs, runs, runtimes
 
@@ -99,11 +99,19 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load(args: argparse.Namespace) -> list:
+    """The selected scenarios, imported in a child bounded by --timeout, never in this process (a file
+    that hangs or exits at import is one line, not a hang or a silent exit)."""
+    if not 0 < args.timeout < float("inf"):
+        raise VersionsError(f"--timeout {args.timeout}: give a positive number of seconds")
+    return bounded.load(args.scenarios or list(registry.DEFAULT_SOURCES), args.select, timeout_s=args.timeout)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     runtime = runtime_for(args.keras, args.backend)
     if runtime.flavour == runtimes.KERAS3:
         _release(runtime.version, envs.releases(), "--keras")
-    chosen = registry.select(registry.load(args.scenarios or registry.DEFAULT_SOURCES), args.select)
+    chosen = _load(args)
     results = args.results or Path("reports/results" if runtime.flavour == runtimes.KERAS2 else "reports/versions")
     try:
         runs.run(runtime, args.select or [], results, timeout_s=args.timeout, quiet=args.quiet,
@@ -118,7 +126,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_bisect(args: argparse.Namespace) -> int:
     backend = backends.canonical(args.backend)
-    registry.select(registry.load(args.scenarios or registry.DEFAULT_SOURCES), args.select)  # fail early
+    _load(args)  # fail early
     available = envs.releases()
     good = _release(args.good or available[0], available, "--good")
     bad = _release(args.bad or available[-1], available, "--bad")

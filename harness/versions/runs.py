@@ -15,6 +15,7 @@ from pathlib import Path
 
 from harness import artifacts
 from harness.artifacts import Artifact, ScenarioRecord
+from harness.define.bounded import ScenarioInfo
 from harness.define.captured import Captured, ErrorInfo
 from harness.define.registry import Scenario
 from harness.run.portability import UNSUPPORTED
@@ -109,7 +110,7 @@ def run(runtime: Runtime, selects: list[str], results: Path, *, label: str | Non
     return path
 
 
-def record_cannot_run(runtime: Runtime, scenarios: list[Scenario], reason: str, results: Path,
+def record_cannot_run(runtime: Runtime, scenarios: list[Scenario] | list[ScenarioInfo], reason: str, results: Path,
                       label: str | None = None) -> Path:
     """An artifact saying this runtime cannot run here, every scenario skipped with the reason.
 
@@ -122,5 +123,6 @@ def record_cannot_run(runtime: Runtime, scenarios: list[Scenario], reason: str, 
                    "device": "cpu", "cannot_run": reason}
     records = {s.name: ScenarioRecord(s.name, "skipped", 0.0,
                                       Captured(s.name, runtime.backend, error=ErrorInfo(UNSUPPORTED, reason)),
-                                      scenario_meta(s)) for s in scenarios}
+                                      dict(s.meta) if isinstance(s, ScenarioInfo) else scenario_meta(s))
+               for s in scenarios}
     return artifacts.write(Artifact(label or runtime.label(), environment, records), results)
