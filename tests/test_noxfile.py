@@ -8,6 +8,7 @@ import os
 import re
 import sys
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +20,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def noxfile() -> Any:
+def noxfile() -> Iterator[Any]:
+    import nox.registry
+
+    # nox's session registry is global: another test that loads the noxfile registers the same names
+    # (nox warns now, and says it will refuse later). Load into an empty one; leave it empty.
+    nox.registry.reset()
     spec = importlib.util.spec_from_file_location("harness_noxfile", ROOT / "noxfile.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
-    return module
+    yield module
+    nox.registry.reset()
+    sys.modules.pop(spec.name, None)
 
 
 class SessionFailed(Exception):
