@@ -225,3 +225,20 @@ def test_found_section_lists_found_scenarios_with_verdict_and_repro() -> None:
     assert [f["name"] for f in facts] == ["found/gru-x"] and facts[0]["verdict"] == "differs"
     assert found.section(SimpleNamespace(runs=three_runs(records(0.0)[1:], [], []),
                                          comparison=verdicts.compare(three_runs(records(0.0)[1:], [], [])))) == ""
+
+
+def test_call_mode_is_a_scenario_option_and_specs_carry_it() -> None:
+    from harness.define import registry
+
+    def build():
+        return None
+
+    registry.scenario("t10/inference", description="d")(build)
+    registry.scenario("t10/training", description="d", training=True)(build)
+    by_name = {s.name: s for s in registry._BY_MODULE.pop(build.__module__).values()}  # registered, then gone
+    inference, training = by_name["t10/inference"], by_name["t10/training"]
+    assert (inference.training, training.training) == (False, True)
+    assert inference.definition_hash != registry.Scenario(**{**inference.__dict__, "training": True}).definition_hash
+    spec = {**generator.generate(0, 4), "training": True, "dtype_policy": "mixed_float16"}
+    scenario = specs.as_scenario(spec)
+    assert scenario.training is True and scenario.dtype_policy == "mixed_float16" and scenario.name == spec["name"]
