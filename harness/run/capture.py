@@ -137,6 +137,8 @@ def probe_layers(model: Any, scn: Scenario) -> list[Any]:
     """The layers to probe: the scenario's list, or every non-input layer called once."""
     candidates = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     if scn.probes is None:  # the layers of nested models too, as "outer/inner"
+        if portability.is_keras2():  # tf-keras graph nodes differ: its top-level layers called once
+            return [layer for layer in candidates if len(layer._inbound_nodes) == 1]
         return nested.with_nested(nested.probed(model))
     by_name = {layer.name: layer for layer in candidates}
     missing = [p for p in scn.probes if p not in by_name]
