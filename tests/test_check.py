@@ -304,12 +304,21 @@ class NoxSession:
 
 @pytest.fixture(scope="module")
 def noxfile():
-    pytest.importorskip("nox")
+    nox_registry = pytest.importorskip("nox.registry")
+    # Loading the noxfile registers its sessions in nox's one registry; tests/test_noxfile.py loads it
+    # too, and a name registered twice warns (an error in later nox). Leave the registry as found.
+    saved = nox_registry.get()
+    nox_registry.reset()
     spec = importlib.util.spec_from_file_location("harness_noxfile_check", ROOT / "noxfile.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        nox_registry.reset()
+        nox_registry._REGISTRY.update(saved)
+        sys.modules.pop(spec.name, None)
 
 
 def test_nox_check_session_installs_one_backend_and_keras_hub_without_its_deps(noxfile, monkeypatch):
