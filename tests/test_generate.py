@@ -56,6 +56,7 @@ def test_every_production_is_generated_and_every_case_type_checks() -> None:
     assert set(report["productions"]) == set(coverage.ALL_PRODUCTIONS)
     features = report["features"]
     for wanted in ("training mode", "shared layer", "merge of two paths", "call mask", "call initial_state",
+                   "call attention_mask",
                    "call use_causal_mask", "inputs: 2", *(f"padding {p}" for p in specs.PATTERNS)):
         assert features.get(wanted, 0) > 0, wanted
     sources = {source for (_, source, _) in cover.combos}
@@ -188,7 +189,7 @@ def test_a_covering_set_of_specs_builds_and_runs_on_torch(tmp_path: Path) -> Non
     """Every production, built by keras and called, through the real case worker (torch: the quickest)."""
     from harness.generate import workers
 
-    chosen, covered = _covering_set(_cases(200, seed=1))
+    chosen, covered = _covering_set(_cases(400, seed=0))
     assert covered == set(coverage.ALL_PRODUCTIONS)
     built = 0
     with workers.Pool(("torch",), timeout_s=120, workdir=tmp_path) as pool:

@@ -20,7 +20,8 @@ from harness.generate.grammar import PRODUCTIONS, Production, Tensor
 
 # How often each group is picked, relative to the others: the layers that handle masks get more.
 GROUP_WEIGHTS = {"recurrent": 4.0, "attention": 2.0, "merge": 2.5, "pooling": 1.5, "shape-preserving": 2.5,
-                 "shape-changing": 1.5, "custom": 1.5, "mask-source": 0.5, "vector": 0.5}
+                 "shape-changing": 1.5, "custom": 1.5, "mask-source": 0.5, "vector": 0.5,
+                 "helper": 0.0}  # helpers are added where a call option needs them
 FILLS = (0.0, -1.0, 2.0)  # Masking mask values: the fill of the padded steps
 BRANCH_OPS = ("Activation", "Identity", "Lambda", "LayerNormalization", "custom.PassMask", "Dense")
 
@@ -149,6 +150,11 @@ def _step(case: _Case) -> None:
         masks = [r for r, t in case.pool.items() if t.kind == "mask" and t.time == case.pool[first].time]
         if masks and rng.random() < 0.5:
             call["mask"] = {"ref": case.pick(tuple(masks))}
+    if production.op == "MultiHeadAttention" and rng.random() < 0.6:
+        masks = [r for r, t in case.pool.items() if t.kind == "mask" and t.time == case.pool[first].time]
+        if masks:  # attention_mask=: which query step may attend to which value step
+            pair = case.add(grammar.production_for("custom.PairMask", [case.pool[masks[-1]]]), [masks[-1]])
+            call["attention_mask"] = {"ref": pair[0]}
     if production.group == "recurrent" and production.op != "Bidirectional" and rng.random() < 0.25:
         call.update(_initial_state(case, production, first))
     if call.get("initial_state"):
@@ -235,6 +241,6 @@ def leaves(spec: dict[str, Any], types: dict[str, Tensor]) -> list[str]:
     """Layer outputs that nothing reads: the model's outputs (a multi-output layer's are NAME:i)."""
     consumed = {r for layer in spec["layers"] for r in specs.refs_of(layer)}
     layer_names = {layer["name"] for layer in spec["layers"]}
-    out = [r for r, t in types.items() if t.kind != "mask" and specs.ref_name(r) in layer_names
+    out = [r for r, t in types.items() if t.kind not in ("mask", "pairmask") and specs.ref_name(r) in layer_names
            and r not in consumed]
-    return out or [next(r for r in reversed(types) if types[r].kind != "mask")]
+    return out or [next(r for r in reversed(types) if types[r].kind not in ("mask", "pairmask"))]

@@ -24,7 +24,7 @@ from harness.define.spec import SpecError
 
 @dataclass(frozen=True)
 class Tensor:
-    kind: str  # seq | vec | tokens | mask
+    kind: str  # seq | vec | tokens | mask | pairmask (batch, time, time) bools
     time: int = 0
     features: int = 0
     source: str = "none"  # the mask source upstream: embedding | masking | explicit | custom | none
@@ -150,6 +150,9 @@ PRODUCTIONS: tuple[Production, ...] = (
                lambda ins, a: [replace(ins[0], source="masking")],
                options={"mask_value": (0.0,)}),
     Production("custom.SetMask", "custom", ("seq",), lambda ins, a: [replace(ins[0], source="custom")]),
+    # (batch, time, time) attention mask from a bool mask input: drawn only for MultiHeadAttention
+    Production("custom.PairMask", "helper", ("mask",),
+               lambda ins, a: [Tensor("pairmask", ins[0].time, ins[0].time, "explicit", ins[0].padding)]),
     # shape-preserving
     Production("Dense", "shape-preserving", ("seq",), units,
                options={"units": UNITS, "activation": (None, "tanh", "relu")}),
@@ -287,7 +290,7 @@ def infer(spec: dict[str, Any], refit: bool = False) -> dict[str, Tensor]:
         for index, t in enumerate(outs):
             types[f"{layer['name']}:{index}"] = t
     for ref in spec["outputs"]:
-        if ref not in types or types[ref].kind == "mask":
+        if ref not in types or types[ref].kind in ("mask", "pairmask"):
             raise SpecError(f"spec: output {ref!r} is not a layer output")
     return types
 
@@ -307,6 +310,11 @@ def _check_call(layer: dict[str, Any], types: dict[str, Tensor], ins: list[Tenso
         t = types.get(mask.get("ref", ""))
         if t is None or t.kind != "mask" or t.time != ins[0].time:
             raise SpecError(f"layer {layer['name']!r}: mask= must be a bool input with {ins[0].time} steps")
+    pair = call.get("attention_mask")
+    if pair is not None:
+        t = types.get(pair.get("ref", ""))
+        if t is None or t.kind != "pairmask" or (t.time, t.features) != (ins[0].time, ins[1].time):
+            raise SpecError(f"layer {layer['name']!r}: attention_mask= must be a PairMask of the query and value steps")
     states = call.get("initial_state")
     if states is not None:
         n = layer["args"].get("units")

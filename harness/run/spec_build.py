@@ -55,8 +55,16 @@ class IgnoreMask(keras.layers.Layer):
         return x + 1.0
 
 
+class PairMask(keras.layers.Layer):
+    """(batch, time) bool mask -> (batch, time, time): step i may attend to step j when both are kept."""
+
+    def call(self, mask):
+        mask = keras.ops.cast(mask, "bool")
+        return keras.ops.logical_and(keras.ops.expand_dims(mask, 2), keras.ops.expand_dims(mask, 1))
+
+
 CUSTOM = {"custom.SetMask": SetMask, "custom.PassMask": PassMask, "custom.ConsumeMask": ConsumeMask,
-          "custom.IgnoreMask": IgnoreMask}
+          "custom.IgnoreMask": IgnoreMask, "custom.PairMask": PairMask}
 LAMBDAS = {"double": lambda x: x * 2.0, "square": lambda x: x * x}
 # Layers whose inbound tensors are passed as one list; every other op takes them positionally.
 LIST_CALL = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
