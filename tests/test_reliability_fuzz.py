@@ -171,3 +171,59 @@ def test_a_case_worker_writing_garbage_costs_one_case_and_never_hangs(tmp_path, 
     assert {r.status for r in garbage.values()} == {"crashed"}
     assert all("not JSON" in r.captured.error.message for r in garbage.values())
     assert {r.status for r in after.values()} == {"ok"}
+
+
+def test_a_fifo_among_the_kept_findings_is_skipped_not_read_for_ever(tmp_path, capsys):
+    """Found by this test: `fuzz` read every file of --kept (scenarios/found) whole and unbounded."""
+    (tmp_path / "good.py").write_text("SIGNATURE = 'a|differs|GRU'\n")
+    os.mkfifo(tmp_path / "pipe.py")
+    (tmp_path / "zero.py").symlink_to("/dev/zero")
+    with within():
+        found = findings.known_signatures(tmp_path)
+    assert found == {"a|differs|GRU": str(tmp_path / "good.py")}
+    warnings = capsys.readouterr().err.splitlines()
+    assert len(warnings) == 2 and all(w.startswith("harness: warning: skipping ") for w in warnings)
+
+
+def test_case_workers_die_with_a_killed_campaign(tmp_path):
+    """A SIGKILLed campaign takes its case workers with it, even one stuck in a case."""
+    import signal
+    import subprocess
+    import time
+
+    import test_case_worker
+
+    script = tmp_path / "fake_case_worker.py"
+    script.write_text(test_case_worker.FAKE)
+    root = Path(__file__).resolve().parents[1]
+    driver = f"""
+import sys, threading
+sys.path[:0] = [{str(root)!r}, {str(root / 'tests')!r}]
+from pathlib import Path
+from harness.generate import workers
+import test_case_worker
+pool = workers.Pool(("tensorflow", "jax"), timeout_s=600, workdir=Path({str(tmp_path)!r}),
+                    command_for=lambda b: [sys.executable, {str(script)!r}, b, {str(tmp_path)!r}])
+pool.start()
+print(" ".join(str(w.process.pid) for w in pool.workers.values()), flush=True)
+pool.run(test_case_worker._case("fuzz/hang"))
+"""
+    env = {**os.environ, "HARNESS_ROOT": str(root)}
+    campaign = subprocess.Popen([sys.executable, "-c", driver], stdout=subprocess.PIPE, text=True, env=env)
+    with within(30):
+        pids = [int(p) for p in campaign.stdout.readline().split()]
+        time.sleep(1.0)  # the hanging case has been sent
+        campaign.send_signal(signal.SIGKILL)
+        campaign.wait()
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in pids):
+            assert time.monotonic() < deadline, "a case worker outlived its campaign"
+            time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"

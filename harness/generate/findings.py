@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import artifacts
+from harness import artifacts, safety
 from harness.artifacts import Artifact, ScenarioRecord
 from harness.compare import verdicts
 from harness.compare.known import KnownDivergence
@@ -164,6 +165,7 @@ def scenario_source(spec: dict[str, Any], found: Verdict, before: int, repro: st
         tags=("generated", "found", found.verdict))
 
 
+MAX_FINDING_BYTES = 4 << 20  # a finding's scenario file is a few KB
 SIGNATURE_RE = re.compile(r"^SIGNATURE = (['\"])(.*?)\1", re.MULTILINE)
 
 
@@ -171,7 +173,12 @@ def known_signatures(folder: Path) -> dict[str, str]:
     """signature -> scenario file, for the findings already kept in a folder (scenarios/found)."""
     found = {}
     for path in sorted(folder.glob("*.py")) if folder.is_dir() else []:
-        match = SIGNATURE_RE.search(path.read_text(encoding="utf-8", errors="replace"))
+        try:  # bounded: a FIFO or a link to /dev/zero there is skipped with a warning, not read for ever
+            text = safety.read_bounded(path, limit=MAX_FINDING_BYTES).decode("utf-8", errors="replace")
+        except (OSError, safety.RefusedFile) as exc:
+            print(f"harness: warning: skipping {safety.printable(path)}: {exc}", file=sys.stderr)
+            continue
+        match = SIGNATURE_RE.search(text)
         if match:
             found[match.group(2)] = str(path)
     return found

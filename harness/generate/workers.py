@@ -23,6 +23,7 @@ import numpy as np
 
 from harness import artifacts
 from harness.artifacts import ScenarioRecord
+from harness.define import bounded
 from harness.define.captured import Captured, ErrorInfo
 
 STARTUP_S = 300.0  # importing TensorFlow on a busy machine
@@ -61,7 +62,8 @@ class Worker:
         env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
         self._log = open(self.workdir / f"{self.backend}.stderr.log", "ab")  # noqa: SIM115 (kept open)
         self.process = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=self._log, env=env, start_new_session=True)
+                                        stderr=self._log, env=env, start_new_session=True,
+                                        preexec_fn=bounded.child_setup())  # dies with the campaign
         self._buffer = b""
 
     def wait_ready(self) -> None:
