@@ -98,6 +98,9 @@ def test_a_rejected_argument_the_scenario_expected_stays_an_error_a_missing_modu
     # Keras 2 wraps an error raised inside call(); the cause is on a later line
     ("AttributeError", 'Exception encountered when calling layer "under_test" (type MaskReader).\n\n'
                        "module 'tf_keras' has no attribute 'ops'\n\nCall arguments received", True),
+    ("AttributeError", 'Exception encountered when calling layer "under_test" (type MaskReader).\n\nin user '
+                       "code:\n\n    File \"claims.py\", line 119, in call  *\n        return keras.ops.cast(m)\n\n"
+                       "    AttributeError: module 'tf_keras' has no attribute 'ops'\n\n\nCall arguments", True),
     # behaviour under test, not a missing API:
     ("TypeError", "Layer conv1d does not support masking, but was passed an input_mask", False),
     ("ValueError", "Dimension 0 in both shapes must be equal", False),

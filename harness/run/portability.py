@@ -172,9 +172,11 @@ def unsupported_reason(error_type: str, message: str, expected: bool = False) ->
     ("Exception encountered when calling layer ...") and puts the original message below.
     `expected`: the scenario's expectations all held with this error (it may have asked for it).
     """
+    patterns = _MISSING_MODULE_API if expected else _MISSING_API
     for line in message.splitlines() or [""]:
-        text = f"{error_type}: {line.strip()}"
-        if any(p.search(text) for p in (_MISSING_MODULE_API if expected else _MISSING_API)):
-            flavour, version = keras_flavour()
-            return f"{flavour} {version} lacks an API the scenario uses ({text[:300]})"
+        # a wrapped traceback quotes the cause as "AttributeError: module ..." on its own line
+        for text in (f"{error_type}: {line.strip()}", line.strip()):
+            if any(p.search(text) for p in patterns):
+                flavour, version = keras_flavour()
+                return f"{flavour} {version} lacks an API the scenario uses ({text[:300]})"
     return None
