@@ -907,13 +907,29 @@ def same_arrays(first: Path, second: Path) -> str:
                 arrays.update({k: npz[k] for k in npz.files})
         return arrays
 
-    a, b = load(first), load(second)
+    def definitions(folder: Path) -> dict[str, str]:
+        found = {}
+        for path in folder.glob("journal/*.jsonl"):
+            for line in path.read_text().splitlines():
+                event = json.loads(line)
+                if event.get("event") == "done":
+                    found[event["entry"]["name"]] = event["entry"].get("definition_hash", "")
+        return found
+
+    # The runs follow one another for many minutes in a tree others may be editing: compare the
+    # scenarios whose definition (source hash) is the same in both runs, and say how many were not.
+    hashes_a, hashes_b = definitions(first), definitions(second)
+    same = {n for n in hashes_a if hashes_b.get(n) == hashes_a[n]}
+    a = {k: v for k, v in load(first).items() if k.split("::", 1)[0] in same}
+    b = {k: v for k, v in load(second).items() if k.split("::", 1)[0] in same}
+    left_out = len(hashes_a.keys() | hashes_b.keys()) - len(same)
+    note = f"; {left_out} scenarios left out: added, removed or edited between the runs" if left_out else ""
     if a.keys() != b.keys():
-        return f"DIFFERENT keys ({len(a.keys() ^ b.keys())} not in both)"
+        return f"DIFFERENT keys ({len(a.keys() ^ b.keys())} not in both){note}"
     differing = [k for k in a if a[k].dtype != b[k].dtype or a[k].shape != b[k].shape
                  or a[k].tobytes() != b[k].tobytes()]
     if not differing:
-        return f"bit-identical ({len(a):,} arrays)"
+        return f"bit-identical ({len(a):,} arrays of {len(same)} scenarios{note})"
     from harness.compare.verdicts import DEFAULT_TOLERANCES
 
     def close(k: str) -> bool:
