@@ -41,30 +41,30 @@ class Upstream:
 _KERAS = "https://github.com/keras-team/keras"
 _NO_MERGE_MASKS = (f"{_KERAS}/issues/18416", f"{_KERAS}/blob/v3.0.0/keras/layers/layer.py#L852-L860")
 UPSTREAM: tuple[Upstream, ...] = (
-    Upstream("C5", ("jax", "torch"), "3.0.0",
+    Upstream("C5", ("tensorflow", "jax", "torch"), "3.0.0",
              "Keras 3.0's Layer.__call__ takes the previous mask from the first positional argument only; a "
              "merge layer's is a list, which has none, so Concatenate drops its inputs' masks (Keras 2 "
              "combined them, a step masked in any input being masked)", _NO_MERGE_MASKS),
-    Upstream("C3", ("jax", "torch"), "3.0.0",
+    Upstream("C3", ("tensorflow", "jax", "torch"), "3.0.0",
              "the same: Concatenate after Masking passes no mask on, so the GRU after it reads every step",
              _NO_MERGE_MASKS),
-    Upstream("C5", ("jax", "torch"), "3.4.0",
+    Upstream("C5", ("tensorflow", "jax", "torch"), "3.4.0",
              "'Fix masking in merge layers': masks reach merge layers again, but Concatenate now combines "
              "them with any() where Keras 2 (and Keras 3.0's unused code) used all(): a step is masked only "
              "when masked in every input",
              (f"{_KERAS}/pull/19685",), "python -m harness bisect --select 'claims/c5-*' --backend torch"),
-    Upstream("C3", ("jax", "torch"), "3.4.0",
+    Upstream("C3", ("tensorflow", "jax", "torch"), "3.4.0",
              "the same change broadcasts each mask with ops.broadcast_to(mask, ops.shape(input)), which fails "
              "while a functional model is built (the batch size is None): the seed's model and every "
              "Concatenate of a masked input raise TypeError in BroadcastTo.call()",
              (f"{_KERAS}/pull/19685", f"{_KERAS}/issues/20440")),
-    Upstream("C3", ("jax", "torch"), "3.12.0",
+    Upstream("C3", ("tensorflow", "jax", "torch"), "3.12.0",
              "'Fix issue with concatenate, masking and symbolic inputs': the mask is broadcast with "
              "logical_or against the input instead, and models with Concatenate of masked inputs build again",
              (f"{_KERAS}/pull/21611", f"{_KERAS}/issues/21581"),
              "python -m harness bisect --select 'claims/c5-seed-model-different-masks' --backend torch "
              "--good 3.4.0"),
-    Upstream("C4", ("jax", "torch"), "3.0.0",
+    Upstream("C4", ("tensorflow", "jax", "torch"), "3.0.0",
              "Keras 3's Layer.__call__ fills call(mask=) only when the call has exactly one tensor argument; an "
              "RNN called with initial_state= has two, gets no mask and reads the masked steps (tf-keras passed "
              "the inputs' mask); unchanged through 3.15",
