@@ -215,7 +215,7 @@ def test_section_tables_claims_per_runtime_and_names_the_release_that_changed(tm
     monkeypatch.setattr(section, "UPSTREAM", (  # the 3.0.0 entry lies before the change shown: not its cause
         section.Upstream("C5", ("torch",), "3.0.0", "Keras 3", ("https://github.com/keras-team/keras/issues/1",)),
         section.Upstream("C5", ("torch",), "3.5.0", "Concatenate ORs the masks",
-                         ("https://github.com/keras-team/keras/pull/1234",)),
+                         ("https://github.com/keras-team/keras/pull/1234",), "python -m harness bisect ..."),
         section.Upstream("C5", ("torch",), "3.9.0", "later", ("https://github.com/keras-team/keras/pull/9",))))
     results = [_claim_run("tf-keras-2.21-cpu", "tensorflow", "2.21.0", True, flavour="tf-keras"),
                _claim_run("torch-cpu", "torch", "3.15.1", False)]
@@ -230,10 +230,10 @@ def test_section_tables_claims_per_runtime_and_names_the_release_that_changed(tm
                                                      "| keras 3.15.1 · torch"]
     assert "cannot run" in rows[3] and "no jaxlib wheel" in body
     assert ("**C5** on torch: holds in keras 3.0.0 · torch → does-not-hold in keras 3.8.0 · torch. "
-            "First release (bisect): keras 3.5.0") in body
+            "First release: keras 3.5.0 (harness bisect)") in body
     assert "[keras-team/keras\\#1234](https://github.com/keras-team/keras/pull/1234)" in body
     assert "- **C5**, keras 3.5.0 (torch): Concatenate ORs the masks ([keras-team/keras" in body
-    assert body.count("First release (bisect)") == 1
+    assert body.count("First release:") == 1
     facts = summary["keras_versions"]
     assert [(c["claim"], c["backend"], c["first_after"]) for c in facts["changes"]] == [
         ("C5", "torch", "keras 3.8.0 · torch")]

@@ -228,7 +228,8 @@ def section(data: Any) -> str:
         if change.upstream:
             u = change.upstream
             links = ", ".join(md.link(url, md.text(_link_label(url))) for url in u.links)
-            text += f". First release (bisect): keras {md.text(u.first)} ({links})"
+            text += (f". First release: keras {md.text(u.first)}" + (" (harness bisect)" if u.bisect else "")
+                     + f" ({links})")
         out.append(text + ".")
     scenario_rows = changed_scenarios(line)
     if scenario_rows:
