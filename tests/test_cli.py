@@ -495,3 +495,12 @@ def test_report_with_malformed_scenario_metadata(capsys, tmp_path, meta):
     manifest["scenarios"][0]["probes"][0]["dtype"] = "float16"  # differ, so tolerances are consulted
     path.write_text(json.dumps(manifest))
     usage_error(capsys, report_args(tmp_path, results), "jax-cpu.json")
+
+
+def test_default_label_names_keras2_so_it_never_replaces_the_keras3_run():
+    keras3 = {"device": "cpu", "keras_flavour": "keras", "keras": "3.15.1"}
+    keras2 = {"device": "cpu", "keras_flavour": "tf-keras", "keras": "2.21.0"}
+    assert runner.default_label("tensorflow", keras3) == "tensorflow-cpu"
+    assert runner.default_label("tensorflow", keras2) == "tf-keras-2.21-cpu"
+    # a version string that cannot make a label falls back to the plain one rather than failing the run
+    assert runner.default_label("tensorflow", {**keras2, "keras": "2/../x"}) == "tensorflow-cpu"

@@ -116,7 +116,7 @@ def run(scenarios: list[ScenarioInfo] | list[Scenario], options: RunOptions) -> 
     environment["time"] = datetime.now(UTC).isoformat(timespec="seconds")
     environment["run_wall_s"] = round(time.perf_counter() - started, 3)
     ordered = {name: records[name] for name in by_name}
-    label = options.label or f"{options.backend}-{environment.get('device', 'unknown')}"
+    label = options.label or default_label(options.backend, environment)
     path = artifacts.write(Artifact(label, environment, ordered), options.results_dir)
     for folder in [journal_dir, *reused]:
         shutil.rmtree(folder, ignore_errors=True)
@@ -326,6 +326,18 @@ def _progress(options: RunOptions, record: ScenarioRecord) -> None:
         return
     print(f"  {record.status:<8} {record.duration_s:7.2f}s  {record.name}", file=options.out,
           flush=True)
+
+
+def default_label(backend: str, environment: dict[str, Any]) -> str:
+    """BACKEND-DEVICE for Keras 3; a Keras 2 run names its Keras (tf-keras-2.21-cpu), so it never
+    replaces the Keras 3 TensorFlow artifact that sits beside it."""
+    device = environment.get("device", "unknown")
+    if environment.get("keras_flavour") == "tf-keras":
+        major_minor = ".".join(str(environment.get("keras", "")).split(".")[:2])
+        label = f"tf-keras-{major_minor}-{device}"
+        if artifacts.LABEL_RE.fullmatch(label):  # else the plain label: never lose a finished run
+            return label
+    return f"{backend}-{device}"
 
 
 def _summary_line(label: str, options: RunOptions, records: dict[str, ScenarioRecord], wall: float,
