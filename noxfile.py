@@ -182,6 +182,20 @@ def install_project(session: nox.Session, *requirements: str) -> None:
         else:
             shutil.copy2(ROOT / name, source / name)
     session.install(str(source), *requirements)
+    if _installs_skipped(session):
+        # `nox -R` (--no-install) skips session.install, and a reused venv would then run the harness
+        # as it was when the venv was made: reinstall the project alone (no dependencies), so a warm
+        # run always runs the checkout as it is now.
+        session.run("python", "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", str(source),
+                    silent=True)
+
+
+def _installs_skipped(session: nox.Session) -> bool:
+    """Whether nox skips this session's installs: a reused venv under --no-install (nox's own test,
+    from nox/sessions.py; read defensively, since those attributes are nox's internals)."""
+    runner = getattr(session, "_runner", None)
+    no_install = getattr(getattr(runner, "global_config", None), "no_install", False)
+    return bool(no_install and getattr(getattr(runner, "venv", None), "_reused", False))
 
 
 def install_models(session: nox.Session) -> None:

@@ -229,7 +229,29 @@ def test_report_is_not_rebuilt_from_old_artifacts_when_no_backend_wrote_one(noxf
 def test_report_alone_just_rebuilds(noxfile: Any, main_job: Any, tmp_path: Path) -> None:
     report = FakeSession(tmp_path, [])
     noxfile.report(report)
-    assert report.ran == [("keras-mask-harness", "report")] and report.logged == []
+    # the published report was rebuilt, so README's generated block follows it
+    assert report.ran == [("keras-mask-harness", "report"), ("keras-mask-harness", "readme")]
+    assert report.logged == []
+
+
+def test_report_elsewhere_leaves_readme_alone(noxfile: Any, main_job: Any, tmp_path: Path) -> None:
+    report = FakeSession(tmp_path, ["--results", "/tmp/x/results", "--out", "/tmp/x/report.md"])
+    noxfile.report(report)
+    assert [run[:2] for run in report.ran] == [("keras-mask-harness", "report")]
+
+
+def test_a_reused_venv_under_no_install_still_gets_the_checkout(noxfile: Any, tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    fresh = FakeSession(tmp_path, [])
+    noxfile.install_project(fresh, "keras==3.15.1")
+    assert fresh.ran == []  # session.install did it
+    reused = FakeSession(tmp_path, [])
+    reused._runner = SimpleNamespace(global_config=SimpleNamespace(no_install=True),
+                                     venv=SimpleNamespace(_reused=True))
+    noxfile.install_project(reused, "keras==3.15.1")
+    (pip,) = reused.ran
+    assert pip[:4] == ("python", "-m", "pip", "install") and "--no-deps" in pip
 
 
 def test_backend_session_in_a_ci_matrix_leg_does_not_queue_the_report(noxfile: Any, main_job: Any,
