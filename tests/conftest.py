@@ -343,3 +343,19 @@ def known_file(tmp_path: Path) -> Path:
     path = tmp_path / "known.toml"
     path.write_text(KNOWN_TOML, encoding="utf-8")
     return path
+
+
+# Reports built from synthetic runs keep the default results folder, `reports/results` (relative), and
+# the report reads Keras-version runs from its sibling `reports/versions`, where the published release
+# runs are committed. Tests of other sections must not pick those up: only the tests that are about
+# the published folders or the versions section read it.
+READS_PUBLISHED_VERSIONS = {"test_versions", "test_readme"}
+
+
+@pytest.fixture(autouse=True)
+def _published_version_runs_stay_out(request, monkeypatch):
+    if request.module.__name__.rsplit(".", 1)[-1] in READS_PUBLISHED_VERSIONS:
+        return
+    from harness.report import versions
+
+    monkeypatch.setattr(versions, "VERSIONS_DIR", "versions-not-read-by-this-test")
