@@ -156,7 +156,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from harness import artifacts
-    from harness.__main__ import UsageError
+    # ArtifactError, not __main__.UsageError: under `python -m harness` that class lives in the
+    # module `__main__`, and importing harness.__main__ here would make a second, uncaught copy.
+    UsageError = artifacts.ArtifactError
 
     for path in (args.summary, args.readme):
         if not path.is_file():
