@@ -131,7 +131,8 @@ def encode_record(record: ScenarioRecord) -> tuple[dict[str, Any], dict[str, np.
         "status": record.status,
         "duration_s": round(record.duration_s, 4),
         "error": None if error is None else
-        {"type": error.type, "message": error.message, "traceback": list(error.traceback)},
+        {"type": error.type, "message": error.message, "traceback": list(error.traceback),
+         **({"causes": list(error.causes)} if error.causes else {})},
         "warnings": [{"category": w.category, "message": w.message} for w in record.captured.warnings],
         "probes": probes,
         **record.meta,
@@ -285,7 +286,8 @@ def decode_record(entry: dict[str, Any], arrays: dict[str, np.ndarray], label: s
         backend=label,
         probes=probes,
         error=None if error is None else ErrorInfo(str(error["type"]), str(error["message"]),
-                                                   tuple(error.get("traceback", ()))),
+                                                   tuple(error.get("traceback", ())),
+                                                   tuple(str(c) for c in error.get("causes", ()))),
         warnings=[WarningInfo(str(w["category"]), str(w["message"])) for w in entry["warnings"]],
     )
     meta = {k: v for k, v in entry.items()

@@ -1,37 +1,53 @@
-"""`python -m harness check MODEL.keras --inputs INPUTS.npz|random:SEED`: a user's saved model, layer
-by layer, on every backend.
+"""`python -m harness check MODEL.keras --inputs INPUTS.npz|random:SEED [--targets Y.npz --fit STEPS]`:
+a user's saved model, layer by layer and through training, on every backend.
 
-The model becomes one scenario, named after the file: `check` writes DIR/scenario.py (a build that
-loads the archive with its own weights and reads DIR/inputs.npz or draws random inputs), runs it
-under each backend with the ordinary supervisor and worker (one process per backend, in parallel),
-and renders DIR/report.md and DIR/summary.json from DIR/results/ as the main report is rendered,
-with the first divergent layer of every backend pair on top. Imports no keras: the workers do.
+The model becomes scenarios named after the file: `check` writes DIR/scenario.py (the forward
+scenario, which loads the archive with its own weights and reads DIR/inputs.npz or draws random
+inputs; with --targets also `<name>/fit`, which trains it with its own compile configuration),
+runs them under each backend with the ordinary supervisor and worker (one process per backend, in
+parallel, or in the interpreters --python names), judges them (harness.compare.check_model) and
+renders DIR/report.md and DIR/summary.json (harness.report.check). Imports no keras: the workers do.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
+import os
 import re
+import shlex
+import subprocess
 import sys
 import threading
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from harness import artifacts
 from harness.run import backends
-from harness.run.saved_model import SavedModelError, inspect_archive, parse_inputs, read_npz
+from harness.run.saved_model import (
+    SavedModelError,
+    inspect_archive,
+    parse_inputs,
+    random_patterns,
+    read_npz,
+    write_inputs,
+)
 
 DEFAULT_KNOWN = Path(__file__).resolve().parent.parent / "scenarios" / "known_divergences.toml"
+RANDOM_ROWS = 5  # one per padding pattern (random_patterns)
+MAX_FIT_STEPS = 1000
+COMPILE_KEYS = ("loss", "metrics", "weighted_metrics", "optimizer", "jit_compile", "steps_per_execution")
 
 
 def add_parser(commands: Any) -> None:
-    check = commands.add_parser("check", help="check a saved .keras model on every backend, layer by layer")
+    check = commands.add_parser("check", help="check a saved .keras model on every backend, layer by layer "
+                                              "and through training")
     check.add_argument("model", type=Path, metavar="MODEL.keras")
     check.add_argument("--inputs", required=True, metavar="INPUTS.npz|random:SEED",
                        help="arrays named by the model's inputs (or in order), or random:SEED to draw "
-                            "them from the model's input specs")
+                            "them from the model's input specs (one row per padding pattern)")
     check.add_argument("--backend", action="append", metavar="B",
                        help="tensorflow (tf), jax, torch or all (default: every installed one); "
                             "repeatable or comma-separated")
@@ -48,6 +64,22 @@ def add_parser(commands: Any) -> None:
                        help="skip the compiled (jit) pass")
     check.add_argument("--strict", action="store_true", help="exit 1 when the backends diverge")
     check.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    train = check.add_argument_group("through training (docs/check.md)")
+    train.add_argument("--targets", type=Path, metavar="Y.npz", help="targets of the model's output: "
+                       "train it with its own compile configuration and compare every logged value")
+    train.add_argument("--fit", type=int, default=3, metavar="STEPS", help="fit steps (default 3)")
+    train.add_argument("--sample-weight", type=Path, metavar="W.npz", help="one array: per row or per timestep")
+    train.add_argument("--class-weight", metavar="JSON", help='e.g. \'{"0": 1.0, "1": 2.0}\' or a .json file')
+    train.add_argument("--batch-size", type=int, metavar="N", help="rows per step (default: all, one step "
+                       "per epoch); must divide the rows")
+    train.add_argument("--loss", help="when the archive has no compile configuration (or to replace its loss)")
+    train.add_argument("--metrics", help="comma-separated metric names (with --loss, or replacing the archive's)")
+    train.add_argument("--optimizer", help="optimizer name (default with --loss: sgd)")
+    check.add_argument("--keras", nargs="+", metavar="VERSION",
+                       help="also check on these Keras releases, through the version environments "
+                            "(harness versions): a column per version")
+    check.add_argument("--python", action="append", default=[], metavar="BACKEND=PYTHON",
+                       help="run that backend in this interpreter (nox -s check: the main job's venvs)")
     check.set_defaults(handler=cmd_check)
 
 
@@ -58,45 +90,73 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise artifacts.ArtifactError(str(exc)) from None
 
 
+def user_path(value: Path, flag: str) -> Path:
+    """A path the user gave, resolved from where they ran the command; an error names the folder."""
+    path = value if value.is_absolute() else Path.cwd() / value
+    if not path.exists():
+        where = f" (looked in {path.parent})" if not value.is_absolute() else ""
+        raise SavedModelError(f"{flag}{value}: file not found{where}")
+    return path
+
+
 def _check(args: argparse.Namespace) -> int:
     from harness.define import bounded
-    from harness.run import runner
 
-    chosen = _backends(args.backend)
+    interpreters = _interpreters(args.python)
+    chosen = list(interpreters) or _backends(args.backend)
     if not 0 < args.timeout < float("inf"):  # nan and inf are no bound
         raise SavedModelError(f"--timeout {args.timeout}: give a positive number of seconds")
-    if args.custom_objects is not None and not (args.custom_objects.is_file()
-                                                and args.custom_objects.suffix == ".py"):
-        raise SavedModelError(f"--custom-objects {args.custom_objects}: not a .py file")
-    inspect_archive(args.model, unsafe=args.unsafe, custom_objects=args.custom_objects)
+    if args.custom_objects is not None:
+        custom = user_path(args.custom_objects, "--custom-objects ")
+        if not (custom.is_file() and custom.suffix == ".py"):
+            raise SavedModelError(f"--custom-objects {args.custom_objects}: not a .py file")
+        args.custom_objects = custom
+    model = user_path(args.model, "")
+    config = inspect_archive(model, unsafe=args.unsafe, custom_objects=args.custom_objects)
     source = parse_inputs(args.inputs)
-    name = scenario_name(args.model)
-    out = args.out or Path("check") / name
-    (out / "results").mkdir(parents=True, exist_ok=True)
+    name = scenario_name(model)
+    out = (args.out or Path("check") / name).resolve()
+    results = out / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    for old in results.glob("*"):  # a report covers this check's runs only, never an earlier one's
+        if old.is_file() and old.suffix in (".json", ".npz"):
+            old.unlink()
     if isinstance(source, Path):  # validated here, copied so that every backend reads one file
-        inputs = str((out / "inputs.npz").resolve())
-        arrays = read_npz(source)
-        with open(inputs + ".tmp", "wb") as handle:
-            import numpy as np
-
-            np.savez(handle, **arrays)
-        Path(inputs + ".tmp").replace(inputs)
+        arrays = read_npz(user_path(source, "--inputs "))
+        rows = len(next(iter(arrays.values())))
+        write_inputs(out / "inputs.npz", arrays)
+        inputs, described = str(out / "inputs.npz"), f"{source} ({rows} rows)"
     else:
+        rows = RANDOM_ROWS
+        (out / "inputs.npz").unlink(missing_ok=True)
         inputs = f"random:{source}"
-    scenario_file = write_scenario(out, name, args.model, inputs, args.unsafe, args.custom_objects)
+        described = (f"random:{source}, written to {out / 'inputs.npz'}: {rows} rows padded "
+                     f"{', '.join(random_patterns(source))} (row order)")
+    training = training_setup(args, config, out, rows)
+    scenario_file = write_scenario(out, name, model, inputs, args.unsafe, args.custom_objects, training,
+                                   write_random=not isinstance(source, Path), outputs=output_layers(config))
     # Imported in a child bounded by --timeout, as `run` imports scenario files: data comes back.
     scenarios = bounded.load([str(scenario_file)], None, timeout_s=args.timeout)
-    threads = [threading.Thread(target=runner.run, args=(scenarios, runner.RunOptions(
-        backend=backend, sources=[str(scenario_file)], names=[name], results_dir=out / "results",
-        label=None, timeout_s=args.timeout, quiet=args.quiet, compiled=args.compiled)))
-        for backend in chosen]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    runs = artifacts.read_all(out / "results")
-    _refuse_definition_errors(runs, name)
-    return write_report(runs, out, args, name)
+    names = [s.name for s in scenarios]
+    _run_backends(chosen, interpreters, scenarios, scenario_file, names, results, args)
+    runs = artifacts.read_all(results)
+    _refuse_definition_errors(runs, names)
+    versions = _run_versions(args, chosen, scenario_file, names, out) if args.keras else []
+    return write_report(runs, out, args, name, described, training.get("described", ""), versions)
+
+
+def _interpreters(values: list[str]) -> dict[str, Path]:
+    """--python BACKEND=PYTHON: backends run by another environment's interpreter."""
+    out = {}
+    for value in values:
+        backend, _, python = value.partition("=")
+        if not python:
+            raise SavedModelError(f"--python {value}: give BACKEND=PATH/TO/python")
+        path = Path(python)
+        if not path.is_file():
+            raise SavedModelError(f"--python {value}: {python} is not a file")
+        out[backends.canonical(backend)] = path
+    return out
 
 
 def _backends(requested: list[str] | None) -> list[str]:
@@ -116,12 +176,149 @@ def _backends(requested: list[str] | None) -> list[str]:
     return chosen
 
 
+def _run_backends(chosen: list[str], interpreters: dict[str, Path], scenarios: list, scenario_file: Path,
+                  names: list[str], results: Path, args: argparse.Namespace) -> None:
+    """Every backend at once: in this interpreter (the ordinary supervisor), or in another's."""
+    from harness.run import runner
+
+    def in_another(backend: str) -> None:
+        from harness.versions.runs import code_path
+
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "KERAS_BACKEND", "VIRTUAL_ENV")}
+        env["PYTHONPATH"] = str(code_path())  # this checkout's harness, the other env's keras
+        command = [str(interpreters[backend]), "-m", "harness", "run", "--backend", backend,
+                   "--scenarios", str(scenario_file), "--results", str(results), "--timeout", str(args.timeout),
+                   *[x for n in names for x in ("--select", n)],
+                   *([] if args.compiled else ["--no-compiled"]), *(["-q"] if args.quiet else [])]
+        subprocess.run(command, env=env, stdin=subprocess.DEVNULL, check=False)
+
+    def here(backend: str) -> None:
+        runner.run(scenarios, runner.RunOptions(
+            backend=backend, sources=[str(scenario_file)], names=names, results_dir=results,
+            label=None, timeout_s=args.timeout, quiet=args.quiet, compiled=args.compiled))
+
+    threads = [threading.Thread(target=in_another if b in interpreters else here, args=(b,)) for b in chosen]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def output_layers(config: dict[str, Any]) -> list[str] | None:
+    """The names of a functional model's output layers (what the training scenario probes); None
+    (every layer) when the archive does not list them, as for a Sequential model."""
+    found = (config.get("config") or {}).get("output_layers") if isinstance(config, dict) else None
+    if isinstance(found, list) and found and isinstance(found[0], str):
+        found = [found]  # a single output is stored as one [name, node, tensor] triple
+    try:
+        return list(dict.fromkeys(str(entry[0]) for entry in found)) if found else None
+    except (TypeError, IndexError, KeyError):
+        return None
+
+
 def scenario_name(model: Path) -> str:
     """The model file's name as a scenario name (characters a name cannot hold become '_')."""
     return re.sub(r"[^\w.+-]", "_", model.name) or "model"
 
 
-SCENARIO_FILE = '''"""Written by `python -m harness check`: {model} as one scenario.
+# ---- training: what --targets and friends ask for, validated before any backend starts ----------
+
+def training_setup(args: argparse.Namespace, config: dict[str, Any], out: Path, rows: int) -> dict[str, Any]:
+    """The training scenario's data (written to DIR/training.npz and .json), or {} without --targets."""
+    flags = (("--sample-weight", args.sample_weight), ("--class-weight", args.class_weight),
+             ("--batch-size", args.batch_size), ("--loss", args.loss), ("--metrics", args.metrics),
+             ("--optimizer", args.optimizer))
+    given = [flag for flag, value in flags if value is not None]
+    for stale in ("training.npz", "training.json"):
+        (out / stale).unlink(missing_ok=True)
+    if args.targets is None:
+        if given:
+            raise SavedModelError(f"{given[0]} needs --targets Y.npz (what the model should output)")
+        return {}
+    if not 1 <= args.fit <= MAX_FIT_STEPS:
+        raise SavedModelError(f"--fit {args.fit}: give a number of steps from 1 to {MAX_FIT_STEPS}")
+    targets = _one_array(user_path(args.targets, "--targets "), "--targets")
+    if len(targets) != rows:
+        raise SavedModelError(f"--targets has {len(targets)} rows; the inputs have {rows}")
+    arrays = {"targets": targets}
+    if args.sample_weight is not None:
+        weight = _one_array(user_path(args.sample_weight, "--sample-weight "), "--sample-weight")
+        if weight.shape != targets.shape[:weight.ndim]:
+            raise SavedModelError(f"--sample-weight has shape {weight.shape}; give {targets.shape[:1]} "
+                                  f"(one per row) or {targets.shape[:2]} (one per timestep)")
+        arrays["sample_weight"] = weight.astype(np.float32)
+    batch_size = args.batch_size
+    if batch_size is not None and not (1 <= batch_size <= rows and rows % batch_size == 0):
+        raise SavedModelError(f"--batch-size {batch_size}: must divide the {rows} rows (a last, smaller "
+                              f"batch would weigh differently in the epoch averages)")
+    compile_config = _compile_config(args, config)
+    np.savez(out / "training.npz", **arrays)
+    data = {"compile": compile_config, "steps": args.fit, "batch_size": batch_size,
+            "class_weight": _class_weight(args.class_weight), "on_batch": compile_config.get(
+                "steps_per_execution", 1) in (1, None)}
+    artifacts.atomic_write(out / "training.json", json.dumps(data, indent=1, sort_keys=True).encode())
+    weights = ("; sample_weight " + "×".join(map(str, arrays["sample_weight"].shape))
+               if "sample_weight" in arrays else "") + (f"; class_weight {data['class_weight']}"
+                                                         if data["class_weight"] else "")
+    data["described"] = (f"targets {args.targets} ({'×'.join(map(str, targets.shape))}); compile "
+                         f"{_compile_text(compile_config)}; {args.fit} fit steps (no shuffle, "
+                         f"{'one batch' if batch_size in (None, rows) else f'batches of {batch_size}'}), "
+                         f"then {args.fit} train_on_batch steps from the same start{weights}")
+    return data
+
+
+def _one_array(path: Path, flag: str) -> np.ndarray:
+    arrays = read_npz(path)
+    if len(arrays) != 1:
+        raise SavedModelError(f"{flag} {path.name}: holds {len(arrays)} arrays {sorted(arrays)}; "
+                              f"check --fit trains a single-output model: give one array")
+    return next(iter(arrays.values()))
+
+
+def _compile_config(args: argparse.Namespace, config: dict[str, Any]) -> dict[str, Any]:
+    """The archive's compile configuration, entries replaced by --loss/--metrics/--optimizer."""
+    saved = config.get("compile_config") or {}
+    chosen = {k: saved[k] for k in COMPILE_KEYS if saved.get(k) is not None}
+    if args.loss:
+        chosen["loss"] = args.loss
+    if args.metrics is not None:
+        chosen["metrics"] = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    if args.optimizer:
+        chosen["optimizer"] = args.optimizer
+    if "loss" not in chosen:
+        raise SavedModelError(f"{args.model}: saved without a compile configuration (no loss); "
+                              f"pass --loss (and --metrics, --optimizer)")
+    chosen.setdefault("optimizer", "sgd")
+    return chosen
+
+
+def _compile_text(config: dict[str, Any]) -> str:
+    def short(entry: Any) -> str:
+        if isinstance(entry, dict):
+            return str(entry.get("class_name") or entry.get("config", {}).get("name") or "?")
+        if isinstance(entry, list):
+            return "[" + ", ".join(short(e) for e in entry) + "]"
+        return str(entry)
+
+    return ", ".join(f"{k}={short(config[k])}" for k in COMPILE_KEYS if k in config)
+
+
+def _class_weight(value: str | None) -> dict[str, float] | None:
+    if value is None:
+        return None
+    text = value
+    if not value.lstrip().startswith("{"):
+        text = user_path(Path(value), "--class-weight ").read_text(encoding="utf-8", errors="replace")[:100_000]
+    try:
+        raw = json.loads(text)
+        weights = {str(int(k)): float(v) for k, v in raw.items()}
+    except (ValueError, TypeError, AttributeError):
+        raise SavedModelError(f"--class-weight {value[:80]}: give a JSON object of class id -> weight, "
+                              f'such as {{"0": 1.0, "1": 2.0}}') from None
+    return weights
+
+
+SCENARIO_FILE = '''"""Written by `python -m harness check`: {model} as scenarios.
 
 Rerun one backend with: python -m harness run --backend B --scenarios {file}
 """
@@ -129,7 +326,8 @@ Rerun one backend with: python -m harness run --backend B --scenarios {file}
 from harness.define.registry import scenario
 from harness.run.saved_model import CheckSpec, load_for_check
 
-SPEC = CheckSpec(model={model!r}, inputs={inputs!r}, unsafe={unsafe!r}, custom_objects={custom!r})
+SPEC = CheckSpec(model={model!r}, inputs={inputs!r}, unsafe={unsafe!r}, custom_objects={custom!r},
+                 write_inputs={write!r})
 
 
 @scenario({name!r}, description={description!r}, tags=("check",), own_weights=True)
@@ -137,58 +335,165 @@ def build():
     return load_for_check(SPEC)  # the model's own weights; inputs as SPEC says
 '''
 
+TRAINING_PART = '''
 
-def write_scenario(out: Path, name: str, model: Path, inputs: str, unsafe: bool,
-                   custom_objects: Path | None) -> Path:
+# --targets: the same model trained with its own compile configuration (DIR/training.json)
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from harness.compare.check_training import CheckTraining, expectations  # noqa: E402
+from harness.define.registry import Fit  # noqa: E402
+from harness.run.saved_model import load_for_fit  # noqa: E402
+
+HERE = Path({folder!r})
+SETUP = json.loads((HERE / "training.json").read_text())
+with np.load(HERE / "training.npz") as arrays:
+    TARGETS = arrays["targets"]
+    WEIGHT = arrays["sample_weight"] if "sample_weight" in arrays.files else None
+CLASS_WEIGHT = {{int(k): v for k, v in SETUP["class_weight"].items()}} if SETUP["class_weight"] else None
+COMPILE = SETUP["compile"]
+TRAINING = CheckTraining(TARGETS, COMPILE["loss"], tuple(COMPILE.get("metrics") or ()),
+                         tuple(COMPILE.get("weighted_metrics") or ()), WEIGHT, CLASS_WEIGHT,
+                         SETUP["batch_size"], SETUP["on_batch"])
+
+
+@scenario({fit_name!r}, description="the saved model through fit, train_on_batch and evaluate",
+          tags=("check", "fit"), own_weights=True, probes={outputs!r}, expect=expectations(TRAINING),
+          fit=Fit(targets=TARGETS, loss=None, steps=SETUP["steps"], batch_size=SETUP["batch_size"],
+                  sample_weight=WEIGHT, class_weight=CLASS_WEIGHT, on_batch=SETUP["on_batch"],
+                  steps_per_execution=COMPILE.get("steps_per_execution") or 1))
+def build_fit():
+    return load_for_fit(SPEC, COMPILE, TARGETS, WEIGHT)  # compiled as saved (or as the flags say)
+'''
+
+
+def write_scenario(out: Path, name: str, model: Path, inputs: str, unsafe: bool, custom_objects: Path | None,
+                   training: dict[str, Any] | None = None, *, write_random: bool = False,
+                   outputs: list[str] | None = None) -> Path:
     path = out / "scenario.py"
     text = SCENARIO_FILE.format(
         model=str(model.resolve()), file=str(path), inputs=inputs, unsafe=unsafe,
         custom=str(custom_objects.resolve()) if custom_objects else None, name=name,
+        write=str(out / "inputs.npz") if write_random else None,
         description=f"saved model {model.name} with its own weights, inputs {Path(inputs).name}")
+    if training:
+        text += TRAINING_PART.format(folder=str(out), fit_name=name + "/fit", outputs=outputs)
     artifacts.atomic_write(path, text.encode())
     return path
 
 
-def _refuse_definition_errors(runs: list[artifacts.Artifact], name: str) -> None:
-    """Inputs that do not fit the model are the user's to fix: one line, exit 2, not a report."""
+def _refuse_definition_errors(runs: list[artifacts.Artifact], names: list[str]) -> None:
+    """Inputs or targets that do not fit the model are the user's to fix: one line, exit 2."""
     for run in runs:
-        record = run.records.get(name)
-        if record is not None and record.meta.get("definition_error") and record.captured.error:
-            message = record.captured.error.message.removeprefix(f"{name}: ")
-            raise SavedModelError(f"--inputs do not fit the model: {message}")
+        for name in names:
+            record = run.records.get(name)
+            if record is not None and record.meta.get("definition_error") and record.captured.error:
+                message = record.captured.error.message.removeprefix(f"{name}: ")
+                if message.startswith("--"):
+                    raise SavedModelError(message)
+                raise SavedModelError(f"--inputs do not fit the model: {message}")
 
 
-def first_divergent(comparison: Any, name: str) -> dict[str, str | None]:
-    """Per backend pair, the first layer (in the model's order) whose output or mask differs."""
-    out = {}
-    for a, b in comparison.pairs:
-        pair = comparison.get(name, a, b)
-        out[pair.key] = next((p.probe for p in pair.probes
-                              if p.verdict != "match" and not p.probe.startswith("jit/")), None)
-    return out
+# ---- other Keras releases -------------------------------------------------------------------------
+
+def _run_versions(args: argparse.Namespace, chosen: list[str], scenario_file: Path, names: list[str],
+                  out: Path) -> list[tuple[str, list[artifacts.Artifact], str]]:
+    """The same scenarios on each --keras release (its cached environment per backend); per release,
+    its runs, or why it could not run."""
+    from harness.versions import cli as versions_cli
+    from harness.versions import runs as version_runs
+    from harness.versions.bisect import CannotRun
+
+    done = []
+    for version in args.keras:
+        folder = out / "versions" / re.sub(r"[^\w.+-]", "_", version)
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.json"):
+            old.unlink()
+        problems = []
+        for backend in chosen:
+            try:
+                runtime = versions_cli.runtime_for(version, backend)
+                version_runs.run(runtime, names, folder, timeout_s=args.timeout, quiet=True,
+                                 compiled=args.compiled, sources=[str(scenario_file)],
+                                 log=(lambda _: None) if args.quiet else print)
+            except (CannotRun, ValueError, versions_cli.VersionsError) as exc:
+                problems.append(f"{backend}: {exc}")
+        done.append((version, artifacts.read_all(folder), "; ".join(problems)))
+    return done
 
 
-def write_report(runs: list[artifacts.Artifact], out: Path, args: argparse.Namespace, name: str) -> int:
-    from harness.report import markdown as md
-    from harness.report import publish, render
+def version_rows(version_runs: list[tuple[str, list[artifacts.Artifact], str]], runs: list[artifacts.Artifact],
+                 names: list[str]) -> list[tuple[str, str]]:
+    """Per release: what changes for this model against this check's runs, per backend and part."""
+    from harness.versions.bisect import differences
 
-    data, facts = publish.build(runs, args.known or DEFAULT_KNOWN, results_dir=str(out / "results"))
-    command = f"python -m harness check {args.model} --inputs {args.inputs} --out {out}"
-    # No heatmap: with one scenario it is one row, which the first-divergent section says in words,
-    # and drawing it (matplotlib) would cost more than the report itself.
-    data = dataclasses.replace(data, reproduce=command)
-    first = first_divergent(data.comparison, name)
-    facts["first_divergent_layer"] = first
-    lines = ["## First divergent layer", ""]
-    for a, b in data.comparison.pairs:
-        layer = first[f"{a}-vs-{b}"]
-        lines.append(f"- {md.code(a)} vs {md.code(b)}: " + (md.code(layer) if layer else "none: every layer agrees"))
-    header, _, rest = render.render(data).partition("\n\n## ")
-    report = f"{header}\n\n" + "\n".join(lines) + (f"\n\n## {rest}" if rest else "\n")
-    artifacts.atomic_write(out / "report.md", report.encode())
-    artifacts.atomic_write(out / "summary.json", (json.dumps(facts, indent=1, sort_keys=True) + "\n").encode())
-    verdict = facts["scenarios"][0]["verdict"] if facts["scenarios"] else "nothing compared"
-    print(f"check {name}: {verdict} across {len(runs)} runs -> {out / 'report.md'}", file=sys.stdout)
-    for (a, b), layer in zip(data.comparison.pairs, first.values()):
-        print(f"  {a} vs {b}: first divergent layer {layer or '(none)'}")
-    return 1 if args.strict and facts["findings"] else 0
+    rows = []
+    base = {r.backend: r for r in runs}
+    for version, found, problem in version_runs:
+        parts = []
+        for run in found:
+            reference = base.get(run.backend)
+            if reference is None:
+                continue
+            changed = [d for d in differences(reference, run) if any(d.startswith(n) for n in names)]
+            parts.append(f"{run.backend}: " + ("; ".join(changed[:3]) if changed else "no change"))
+        if problem:
+            parts.append(f"cannot run ({problem})")
+        rows.append((version, " | ".join(parts) or "nothing ran"))
+    return rows
+
+
+# ---- the report -----------------------------------------------------------------------------------
+
+def write_report(runs: list[artifacts.Artifact], out: Path, args: argparse.Namespace, name: str,
+                 inputs: str, training: str, versions: list) -> int:
+    from harness.compare import check_model
+    from harness.compare.known import KnownDivergenceError, load_known
+    from harness.report import check as check_report
+    from harness.report import guidance
+
+    try:
+        known = load_known(args.known or DEFAULT_KNOWN)
+    except KnownDivergenceError as exc:
+        raise artifacts.ArtifactError(str(exc)) from None
+    facts = check_model.judge(runs, name, known, guidance.paths)
+    command = " ".join(shlex.quote(a) for a in ["python", "-m", "harness", "check", *sys.argv[2:]]) \
+        if sys.argv[1:2] == ["check"] else f"python -m harness check {args.model} --inputs {args.inputs}"
+    names = [name] + ([name + check_model.FIT_SUFFIX] if facts.fit_ran else [])
+    data = check_report.CheckReportInput(facts=facts, runs=runs, command=command, inputs=inputs,
+                                         training=training, versions=version_rows(versions, runs, names))
+    artifacts.atomic_write(out / "report.md", check_report.render_check(data).encode())
+    summary = check_report.summary(data)
+    artifacts.atomic_write(out / "summary.json", (json.dumps(summary, indent=1, sort_keys=True) + "\n").encode())
+    return _print_outcome(facts, out, args)
+
+
+def _print_outcome(facts: Any, out: Path, args: argparse.Namespace) -> int:
+    """The console's answer, truthful: a match only when every backend reported on ran."""
+    for part, states in facts.states.items():
+        for state in states.values():
+            if not state.ran:
+                print(f"check {facts.model}: {part}: {state.label} {state.status}: {state.cause}", file=sys.stderr)
+                for line in state.chain[:-1] if len(state.chain) > 1 else ():
+                    print(f"    raised as {line}", file=sys.stderr)
+    for verdict in facts.paths:
+        extra = f", first divergent layer {verdict.first_divergent}" if verdict.first_divergent else ""
+        known = ""
+        if verdict.difference is not None and verdict.verdict == "differs":
+            known = " (known divergence)" if verdict.difference.known else " (new: please report)"
+        why = f": {verdict.why}" if verdict.why else ""
+        print(f"  {verdict.title} {verdict.part}: {verdict.verdict}{why}{extra}{known}")
+    problems = facts.problems
+    if problems:
+        for problem in problems:
+            print(f"check {facts.model}: {problem}", file=sys.stderr)
+        print(f"check {facts.model}: not compared -> {out / 'report.md'}")
+        return 1
+    differs = [v for v in facts.paths if v.verdict in ("differs", "cannot tell")]
+    unknown = [v for v in differs if v.difference is None or v.difference.known is None]
+    word = "every backend agrees" if not differs else f"{len(differs)} difference(s), {len(unknown)} not known"
+    print(f"check {facts.model}: {word} across {len(facts.labels)} runs -> {out / 'report.md'}")
+    return 1 if args.strict and unknown else 0

@@ -17,8 +17,10 @@ import numpy as np
 import pytest
 
 from harness.__main__ import main
-from harness.checking import first_divergent, scenario_name
+from harness.checking import scenario_name
+from harness.compare.check_model import first_divergent
 from harness.define import registry
+from harness.define.spec import PATTERNS, row_mask
 from harness.run import saved_model
 from harness.run.saved_model import SavedModelError, inspect_archive, parse_inputs, random_inputs, read_npz
 
@@ -151,19 +153,33 @@ def fake_model(*inputs: tuple[str, tuple, str], vocabulary: int = 7) -> SimpleNa
                            _flatten_layers=lambda: [SimpleNamespace(input_dim=vocabulary)])
 
 
-def test_random_inputs_pad_tokens_and_masks_alike():
+def test_random_inputs_draw_every_padding_pattern_of_the_fuzzer_and_pad_tokens_and_masks_alike():
     model = fake_model(("token_ids", (None, None), "int32"), ("padding_mask", (None, None), "int32"),
                        ("segment_ids", (None, None), "int32"), ("x", (None, None, 3), "float32"))
     arrays = random_inputs(model, 3)
     ids, mask = arrays["token_ids"], arrays["padding_mask"]
-    assert ids.shape == (saved_model.RANDOM_BATCH, saved_model.RANDOM_LENGTH)
+    assert ids.shape == (len(PATTERNS), saved_model.RANDOM_LENGTH)
     assert ids.max() < 7 and np.array_equal(ids != 0, mask.astype(bool))  # 0 exactly where padded
-    lengths = mask.sum(axis=1)
-    assert lengths[0] == saved_model.RANDOM_LENGTH and len(set(lengths)) > 1 and lengths.min() >= 1
+    # one row per pattern, as the fuzzer draws them: right, left, interior, fully padded, none
+    patterns = saved_model.random_patterns(3)
+    assert sorted(patterns) == sorted(PATTERNS)
+    for row, pattern in enumerate(patterns):
+        assert np.array_equal(mask[row].astype(bool), row_mask(pattern, saved_model.RANDOM_LENGTH)), pattern
+    kept = mask.astype(bool)
+    assert (~kept).all(axis=1).sum() == 1 and kept.all(axis=1).sum() == 1  # a fully padded row, a full one
+    assert any(not r[0] and r[-1] for r in kept)  # left-padded
+    assert any(r[0] and r[-1] and not r.all() for r in kept)  # interior hole
     assert not arrays["segment_ids"].any()
-    assert arrays["x"].dtype == np.float32 and np.array_equal(arrays["x"].any(-1), mask.astype(bool))
+    assert arrays["x"].dtype == np.float32 and np.array_equal(arrays["x"].any(-1), kept)
     assert all(np.array_equal(arrays[k], random_inputs(model, 3)[k]) for k in arrays)  # seeded
     assert not np.array_equal(random_inputs(model, 4)["token_ids"], ids)
+
+
+def test_random_inputs_are_written_for_the_user(tmp_path):
+    arrays = {"ids": np.arange(6).reshape(2, 3)}
+    saved_model.write_inputs(tmp_path / "inputs.npz", arrays)
+    assert np.array_equal(read_npz(tmp_path / "inputs.npz")["ids"], arrays["ids"])
+    assert [p.name for p in tmp_path.iterdir()] == ["inputs.npz"]  # no temporary file left
 
 
 def test_scenario_name_is_the_file_name():
@@ -203,9 +219,7 @@ def test_first_divergent_is_the_first_probe_in_model_order_not_the_worst():
     pair = SimpleNamespace(key="a-vs-b", probes=(probe("in", "match"), probe("skew", "differs-masked-only"),
                                                  probe("out", "differs"), probe("jit/in", "differs")))
     same = SimpleNamespace(key="a-vs-c", probes=(probe("in", "match"), probe("jit/in", "differs")))
-    comparison = SimpleNamespace(pairs=[("a", "b"), ("a", "c")],
-                                 get=lambda name, a, b: pair if b == "b" else same)
-    assert first_divergent(comparison, "m.keras") == {"a-vs-b": "skew", "a-vs-c": None}
+    assert first_divergent(pair) == "skew" and first_divergent(same) is None
 
 
 # ---- real backends ----------------------------------------------------------------------------
@@ -256,16 +270,16 @@ def test_model_saved_under_one_backend_is_checked_under_all_and_localized(skewed
                    "--out", str(out), "-q")
     assert done.returncode == 0, done.stderr
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["first_divergent_layer"] == {"tensorflow-cpu-vs-jax-cpu": None,
-                                                "tensorflow-cpu-vs-torch-cpu": "skewed",
-                                                "jax-cpu-vs-torch-cpu": "skewed"}
-    assert [s["name"] for s in summary["scenarios"]] == ["skewed.keras"]
+    first = {p["pair"]: p["first_divergent_layer"] for p in summary["paths"] if p["part"] == "forward"}
+    assert first == {"tensorflow-cpu-vs-jax-cpu": None, "tensorflow-cpu-vs-torch-cpu": "skewed",
+                     "jax-cpu-vs-torch-cpu": "skewed"}
+    assert summary["model"] == "skewed.keras" and summary["compared"]
     record = json.loads((out / "results" / "torch-cpu.json").read_text())["scenarios"][0]
     probes = {p["key"]: p for p in record["probes"]}
     # the nested model's own layers are captured, with the mask the Embedding made
     assert probes["encoder/emb"]["has_mask"] and probes["encoder/proj"]["has_mask"]
     report = (out / "report.md").read_text()
-    assert "## First divergent layer" in report and "`skewed`" in report
+    assert "- First divergent layer: `skewed`" in report and "New: please report" in report
 
 
 @pytest.mark.backend

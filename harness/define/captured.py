@@ -17,6 +17,9 @@ class ErrorInfo:
     type: str
     message: str
     traceback: tuple[str, ...] = ()  # the last frames, "file:line in function"
+    # The exceptions it was raised from ("Type: first line"), outermost first: a Keras wrapper
+    # ("TypeError: Could not deserialize ...") often hides the cause four exceptions down.
+    causes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

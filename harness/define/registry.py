@@ -75,6 +75,8 @@ class Fit:
     """
 
     targets: Any
+    # None: the model comes compiled by its build (a saved model's own compile, `harness check`),
+    # and metrics, optimizer, jit_compile and steps_per_execution here are not used
     loss: Any = "sparse_categorical_crossentropy"
     metrics: Any = ()
     weighted_metrics: Any = ()

@@ -379,8 +379,8 @@ def _scenario(name: str, cmp: Comparison, runs: dict[str, Artifact], notes=()) -
     lines += _warnings(records)
     pairs = [cmp.get(name, a, b) for a, b in cmp.pairs]
     if any(p.probes for p in pairs):
-        lines += ["", _probe_table(pairs, records)] + _tolerances(meta)
-        details = [_probe_detail(p, pr) for p in pairs for pr in p.probes if pr.verdict != "match"]
+        lines += ["", probe_table(pairs, records)] + _tolerances(meta)
+        details = [probe_detail(p, pr) for p in pairs for pr in p.probes if pr.verdict != "match"]
         if details:
             lines += ["", "Differences:", ""] + details
     if verdict not in EXPECTED and meta.get("source"):
@@ -430,7 +430,7 @@ def _warnings(records: dict) -> list[str]:
     return lines
 
 
-def _probe_table(pairs: list[PairComparison], records: dict) -> str:
+def probe_table(pairs: list[PairComparison], records: dict) -> str:
     by_probe: dict[str, dict[str, ProbeComparison]] = {}
     for pair in pairs:
         for probe in pair.probes:
@@ -488,7 +488,7 @@ def draw_mask(mask: np.ndarray | None, *, cell: bool = False) -> str:
     return drawn
 
 
-def _probe_detail(pair: PairComparison, probe: ProbeComparison) -> str:
+def probe_detail(pair: PairComparison, probe: ProbeComparison) -> str:
     head = f"- {_pair_name(pair.a, pair.b)}, {md.code(probe.probe)}: **{probe.verdict}**"
     if probe.verdict in ("shape-differs", "missing"):
         return f"{head}: {probe.shape_a} vs {probe.shape_b}"

@@ -72,8 +72,8 @@ def run_scenario(scn: Scenario, backend: str, *, repeat: bool = True,
                 for key, (values, dtype) in autodiff.train_step(model, inputs, scn.train).items():
                     captured.probes[key] = Probe(values=values, mask=None, dtype=dtype)
             if scn.fit is not None:  # Keras's training API: compile, evaluate, fit, *_on_batch
-                captured.probes.update(fit.run_fit(model, inputs, scn.fit, lambda: set_weights(model, scn.name),
-                                                  captured.probes))
+                reset = fit.snapshot(model) if scn.own_weights else (lambda: set_weights(model, scn.name))
+                captured.probes.update(fit.run_fit(model, inputs, scn.fit, reset, captured.probes))
         except ScenarioDefinitionError:
             raise
         except Exception as exc:  # the behaviour under test may be an error (C1)
@@ -247,8 +247,27 @@ def _identical(first: dict[str, Probe], second: dict[str, Probe]) -> bool:
 def error_info(exc: BaseException) -> ErrorInfo:
     frames = traceback.extract_tb(exc.__traceback__)[-3:]
     tail = tuple(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name}" for f in frames)
-    message = normalize_warning(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
-    return ErrorInfo(type=type(exc).__name__, message=message[:500], traceback=tail)
+    return ErrorInfo(type=type(exc).__name__, message=_first_line(exc), traceback=tail, causes=_causes(exc))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return normalize_warning(text.splitlines()[0] if text else "")[:500]
+
+
+MAX_CAUSES = 16  # a cycle or a very deep chain stops here
+
+
+def _causes(exc: BaseException) -> tuple[str, ...]:
+    """The chain below `exc` (raise ... from, or raised while handling), outermost first."""
+    causes: list[str] = []
+    seen = {id(exc)}
+    current = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    while current is not None and id(current) not in seen and len(causes) < MAX_CAUSES:
+        seen.add(id(current))
+        causes.append(f"{type(current).__name__}: {_first_line(current)}")
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    return tuple(causes)
 
 
 def _unique_warnings(caught: list[warnings.WarningMessage]) -> list[WarningInfo]:

@@ -109,6 +109,11 @@ def _on_batch(model: Any, x: Any, y: Any, fit: Fit, reset_weights: Callable[[], 
 
 
 def _compile(model: Any, fit: Fit) -> None:
+    if fit.loss is None:  # a saved model (harness check) trains with the compile it was saved with
+        if getattr(model, "optimizer", None) is None:
+            raise ValueError("Fit(loss=None) needs a compiled model: the saved model has no compile "
+                             "configuration")
+        return
     if fit.optimizer not in ("SGD", "Adam"):
         raise ValueError(f"Fit(optimizer={fit.optimizer!r}): use 'SGD' or 'Adam'")
     optimizer = keras.optimizers.get({"class_name": fit.optimizer,
@@ -116,6 +121,18 @@ def _compile(model: Any, fit: Fit) -> None:
     model.compile(optimizer=optimizer, loss=_structure(fit.loss), metrics=_structure(fit.metrics) or None,
                   weighted_metrics=_structure(fit.weighted_metrics) or None, loss_weights=fit.loss_weights,
                   jit_compile=jit_compile(fit), steps_per_execution=fit.steps_per_execution)
+
+
+def snapshot(model: Any) -> Callable[[], None]:
+    """A function that puts back every weight as it is now: train_on_batch's start for a model
+    whose own weights (a saved model's) are the start, not the harness's seeded ones."""
+    saved = [(variable, _numpy(variable.value)) for variable in model.weights]
+
+    def restore() -> None:
+        for variable, values in saved:
+            variable.assign(values)
+
+    return restore
 
 
 def jit_compile(fit: Fit) -> bool | str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import zipfile
 from dataclasses import dataclass
@@ -19,11 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from harness.define import spec as case_spec
+
 MAX_ARCHIVE_BYTES = 4 << 30  # a .keras file larger than this is refused
 MAX_CONFIG_BYTES = 64 << 20  # config.json inside the archive
 MAX_INPUT_BYTES = 1 << 30  # an inputs .npz, compressed and uncompressed
 RANDOM_LENGTH = 8  # timesteps of a generated input whose length the model leaves open
-RANDOM_BATCH = 4
 LAMBDA_FUNCTION = "(a lambda function)"
 KERAS_MODULES = ("keras", "keras_hub", "keras_nlp", "keras_cv")  # classes safe mode knows by name
 
@@ -40,6 +42,7 @@ class CheckSpec:
     inputs: str
     unsafe: bool = False
     custom_objects: str | None = None
+    write_inputs: str | None = None  # random inputs are written here (DIR/inputs.npz) for the user
 
 
 # ---- the archive and the inputs, without keras -----------------------------------------------
@@ -156,8 +159,57 @@ def load_for_check(spec: CheckSpec) -> tuple[Any, list[np.ndarray]]:
     """(model, inputs in the model's order): a scenario build for the saved model."""
     model = load_model(spec)
     source = parse_inputs(spec.inputs)
-    arrays = random_inputs(model, source) if isinstance(source, int) else read_npz(source)
+    if isinstance(source, int):
+        arrays = random_inputs(model, source)
+        if spec.write_inputs:
+            write_inputs(Path(spec.write_inputs), arrays)
+    else:
+        arrays = read_npz(source)
     return model, match_inputs(model, arrays)
+
+
+def load_for_fit(spec: CheckSpec, compile_config: dict[str, Any], targets: np.ndarray,
+                 sample_weight: np.ndarray | None) -> tuple[Any, list[np.ndarray]]:
+    """(model, inputs) compiled with `compile_config` (the archive's, or the flags'), for `Fit`.
+
+    Targets and weights that do not fit the model's output are the user's to fix (a definition
+    error: one line, exit 2); a compile configuration this backend cannot build is this backend's
+    error, recorded like any other.
+    """
+    import keras
+
+    from harness.run.capture import ScenarioDefinitionError
+
+    model, inputs = load_for_check(spec)
+    if len(model.outputs) != 1:
+        raise ScenarioDefinitionError(f"--targets: the model has {len(model.outputs)} outputs; "
+                                      f"check --fit trains single-output models")
+    expected = (len(inputs[0]), *tuple(model.outputs[0].shape)[1:])
+    if not _fits(targets.shape, expected, sparse=targets.dtype.kind in "iu"):
+        raise ScenarioDefinitionError(f"--targets has shape {targets.shape}; the model's output is "
+                                      f"{_shape_text(expected)} (integer class ids may drop the last axis)")
+    if sample_weight is not None and (sample_weight.ndim > targets.ndim or
+                                      sample_weight.shape != targets.shape[:sample_weight.ndim]):
+        raise ScenarioDefinitionError(f"--sample-weight has shape {sample_weight.shape}; give "
+                                      f"{targets.shape[:1]} (one per row) or "
+                                      f"{targets.shape[:2]} (one per timestep)")
+    config = dict(compile_config)
+    if keras.backend.backend() == "torch" and config.get("jit_compile") is True \
+            and os.environ.get("HARNESS_TORCH_COMPILE", "0") != "1":
+        config["jit_compile"] = False  # torch.compile takes minutes on CPU: as the suite's Fit does
+    model.compile_from_config(config)
+    return model, inputs
+
+
+def _fits(shape: tuple[int, ...], expected: tuple[Any, ...], *, sparse: bool) -> bool:
+    def same(got: tuple[int, ...], want: tuple[Any, ...]) -> bool:
+        return len(got) == len(want) and all(w is None or g == w for g, w in zip(got, want))
+
+    return same(shape, expected) or (sparse and (same(shape, expected[:-1]) or same(shape, (*expected[:-1], 1))))
+
+
+def _shape_text(shape: tuple[Any, ...]) -> str:
+    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"
 
 
 def load_model(spec: CheckSpec) -> Any:
@@ -204,21 +256,31 @@ def match_inputs(model: Any, arrays: dict[str, np.ndarray]) -> list[np.ndarray]:
                                   f"as many in order")
 
 
+def random_patterns(seed: int) -> list[str]:
+    """The padding pattern of each random row: every pattern the fuzzer draws from, once, in an
+    order drawn from the seed (numpy only, so the checker can name the rows without keras)."""
+    rng = np.random.default_rng([seed, 0])
+    return [str(p) for p in rng.permutation(case_spec.PATTERNS)]
+
+
 def random_inputs(model: Any, seed: int) -> dict[str, np.ndarray]:
     """Inputs from the model's input specs, drawn by numpy (the same on every backend).
 
-    Rows have decreasing lengths (full, then shorter), and every input pads its rows alike: integer
-    inputs are token ids from 1 with 0 as padding, inputs named like a mask are 1 where a token is,
-    segment ids are 0, float inputs are normal draws with zeros as padding (what Masking(0) masks).
-    So Embedding(mask_zero=True), Masking and keras-hub padding masks all see padded steps.
+    One row per padding pattern of the fuzzer (harness.define.spec: right, left, interior, fully
+    padded, none), in `random_patterns(seed)` order, laid on axis 1. Every input pads its rows alike:
+    integer inputs are token ids from 1 with 0 as padding, inputs named like a mask are 1 where a
+    token is, segment ids are 0, float inputs are normal draws with zeros as padding (what Masking(0)
+    masks). So Embedding(mask_zero=True), Masking and keras-hub padding masks all see padded steps,
+    at the ends, inside and over a whole row, which is where masking differs between backends.
     """
     rng = np.random.default_rng(seed)
     vocabulary = _smallest_vocabulary(model)
+    patterns = random_patterns(seed)
     arrays = {}
     for name, tensor in zip(_input_names(model), model.inputs):
-        shape = (RANDOM_BATCH, *(RANDOM_LENGTH if d is None else int(d) for d in tensor.shape[1:]))
+        shape = (len(patterns), *(RANDOM_LENGTH if d is None else int(d) for d in tensor.shape[1:]))
         dtype = np.dtype(str(tensor.dtype))
-        kept = _kept(shape)
+        kept = _kept(shape, patterns)
         lowered = name.lower()
         if "mask" in lowered:
             values = kept
@@ -232,14 +294,20 @@ def random_inputs(model: Any, seed: int) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _kept(shape: tuple[int, ...]) -> np.ndarray:
-    """True at the steps a row keeps: row i keeps its first length_i steps (axis 1)."""
+def _kept(shape: tuple[int, ...], patterns: list[str]) -> np.ndarray:
+    """True at the steps a row keeps: row i follows patterns[i] along axis 1 (the fuzzer's masks)."""
     if len(shape) < 2:
         return np.ones(shape, dtype=bool)
-    steps = shape[1]
-    lengths = [max(1, steps - (steps * row) // (shape[0] + 1)) for row in range(shape[0])]
-    kept = np.arange(steps)[None, :] < np.array(lengths)[:, None]
+    kept = np.stack([case_spec.row_mask(p, shape[1]) for p in patterns])
     return np.broadcast_to(kept.reshape(kept.shape + (1,) * (len(shape) - 2)), shape)
+
+
+def write_inputs(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """DIR/inputs.npz, atomically: each backend writes the same bytes, so a race leaves one whole file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
+    tmp.replace(path)
 
 
 def _smallest_vocabulary(model: Any) -> int:

@@ -1,0 +1,265 @@
+"""What `harness check` can truthfully say about one saved model: the facts behind its report.
+
+The model ran as one forward scenario (every layer) and, with --targets, one training scenario
+(Keras's fit API), under each backend. This module judges those records and nothing else: which
+backends ran and which failed (with the innermost cause of each failure), which pairs could be
+compared at all, the first divergent layer of each pair that could, NaN and Inf per probe, and a
+verdict per migration path for each part (forward, training), each difference with the known
+divergence whose pattern it matches or marked new. numpy only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from harness.artifacts import Artifact, ScenarioRecord
+from harness.compare import training_claims, verdicts
+from harness.compare.claims import ClaimResult
+from harness.compare.known import KnownDivergence, find_known
+from harness.compare.verdicts import EXPECTED, FAILED_STATUSES, PairComparison
+from harness.define.captured import ErrorInfo
+
+FORWARD, TRAINING = "forward", "training"
+PARTS = (FORWARD, TRAINING)
+FIT_SUFFIX = "/fit"  # the training scenario is named <model>/fit
+
+
+@dataclass(frozen=True)
+class NonFinite:
+    """NaN and Inf in one probe of one run, where they sit: kept or masked steps (all kept without
+    a mask)."""
+
+    probe: str
+    nan_kept: int
+    nan_masked: int
+    inf_kept: int
+    inf_masked: int
+
+    def text(self) -> str:
+        parts = [f"{n} {kind} at {where} steps" for n, kind, where in (
+            (self.nan_kept, "NaN", "kept"), (self.nan_masked, "NaN", "masked"),
+            (self.inf_kept, "Inf", "kept"), (self.inf_masked, "Inf", "masked")) if n]
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class RunState:
+    """One backend's run of one part: did it produce outputs, and if not, why."""
+
+    label: str
+    backend: str
+    status: str  # ok | error | crashed | timeout | skipped | not run
+    error: ErrorInfo | None = None
+    duration_s: float = 0.0
+    deterministic: bool | None = None  # two eager calls bit-identical; None when it did not run
+    nonfinite: tuple[NonFinite, ...] = ()
+
+    @property
+    def ran(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def cause(self) -> str:
+        """The innermost cause of the failure, one line ('' when it ran)."""
+        if self.error is None:
+            return "" if self.ran else self.status
+        return self.error.causes[-1] if self.error.causes else f"{self.error.type}: {self.error.message}"
+
+    @property
+    def chain(self) -> tuple[str, ...]:
+        """The failure as raised, then each exception it came from, outermost first."""
+        if self.error is None:
+            return ()
+        return (f"{self.error.type}: {self.error.message}", *self.error.causes)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One pair of backends that disagree on one part, with the known divergence it matches."""
+
+    part: str
+    a: str
+    b: str
+    verdict: str
+    probes: tuple[str, ...]  # the probes that differ, in the model's order
+    detail: str
+    known: KnownDivergence | None = None
+
+
+@dataclass(frozen=True)
+class PathVerdict:
+    """One migration path (a pair of runs) for one part: same, differs, or cannot tell (and why)."""
+
+    title: str
+    a: str
+    b: str
+    part: str
+    verdict: str  # same | differs | cannot tell
+    why: str = ""
+    difference: Difference | None = None
+    first_divergent: str | None = None  # forward: the first layer whose output or mask differs
+
+
+@dataclass
+class CheckFacts:
+    model: str  # the forward scenario's name (the model file's name)
+    labels: list[str]
+    states: dict[str, dict[str, RunState]]  # part -> label -> state
+    pairs: dict[str, list[PairComparison]]  # part -> comparisons of the pairs where both ran
+    paths: list[PathVerdict] = field(default_factory=list)
+    claims: dict[str, dict[str, ClaimResult]] = field(default_factory=dict)  # label -> T1..T5
+    fit_ran: bool = False
+
+    def ran(self, part: str) -> list[str]:
+        return [label for label, s in self.states.get(part, {}).items() if s.ran]
+
+    def compared(self, part: str = FORWARD) -> bool:
+        """At least two backends produced outputs: only then can the check say anything matches."""
+        return len(self.ran(part)) >= 2
+
+    @property
+    def problems(self) -> list[str]:
+        """Why the check cannot answer (non-zero exit): one line each."""
+        out = []
+        for part in PARTS:
+            states = self.states.get(part)
+            if not states or (part == TRAINING and not self.fit_ran):
+                continue
+            ran = self.ran(part)
+            if len(ran) < 2:
+                failed = [f"{s.label} {s.status}: {s.cause}" for s in states.values() if not s.ran]
+                out.append(f"{part}: {len(ran)} of {len(states)} backend(s) produced outputs, fewer than "
+                           f"the two a comparison needs" + (f" ({'; '.join(failed)})" if failed else ""))
+        return out
+
+
+def nonfinite(record: ScenarioRecord) -> tuple[NonFinite, ...]:
+    """Every probe of a run holding NaN or Inf, with where they are."""
+    out = []
+    for key, probe in record.captured.probes.items():
+        values = probe.values
+        if values.dtype.kind != "f":
+            continue
+        nan, inf = np.isnan(values), np.isinf(values)
+        if not (nan.any() or inf.any()):
+            continue
+        keep = verdicts.kept_positions(probe.mask, values.shape)
+        keep = np.ones(values.shape, dtype=bool) if keep is None else keep
+        out.append(NonFinite(key, int((nan & keep).sum()), int((nan & ~keep).sum()),
+                             int((inf & keep).sum()), int((inf & ~keep).sum())))
+    return tuple(out)
+
+
+def run_state(run: Artifact, name: str) -> RunState:
+    record = run.records.get(name)
+    if record is None:
+        return RunState(run.label, run.backend, "not run")
+    ok = record.status not in FAILED_STATUSES and record.captured.error is None
+    return RunState(run.label, run.backend, "ok" if ok else record.status, record.captured.error,
+                    record.duration_s, record.meta.get("deterministic") if ok else None,
+                    nonfinite(record))
+
+
+def first_divergent(pair: PairComparison) -> str | None:
+    """The first probe in the model's order whose output or mask differs (compiled twins aside)."""
+    return next((p.probe for p in pair.probes if p.verdict != "match" and not p.probe.startswith("jit/")), None)
+
+
+GENERIC_PROBES = ("*", "fit/*", "jit/*", "step/*")
+
+
+def match_known(known: list[KnownDivergence], pair: PairComparison, backends: tuple[str, str]
+                ) -> KnownDivergence | None:
+    """The known divergence whose pattern this difference matches: the same backend on one side,
+    a verdict it explains and every differing probe under its probe pattern, whatever the model.
+
+    The scenario a registry entry names is the suite's, never the checked model, so it is not
+    matched; an entry whose probe pattern says nothing about what differs ("*", "fit/*") would match
+    any difference and is left out. Through harness.compare.known's own matching (find_known).
+    """
+    differing = [p.probe for p in pair.probes if p.verdict != "match"]
+    if not differing:
+        return None
+    candidates = [dataclasses.replace(k, scenario="*") for k in known if k.probes not in GENERIC_PROBES]
+    found = find_known(candidates, pair.scenario, backends, pair.raw_verdict, differing)
+    if found is None:
+        return None
+    return next(k for k in known if k.what == found.what and k.probes == found.probes)
+
+
+def judge(runs: list[Artifact], model: str, known: list[KnownDivergence],
+          paths: Callable[[verdicts.Comparison, list[Artifact]], list]) -> CheckFacts:
+    """The facts of one check: states, comparisons, per-path verdicts, training claims.
+
+    `paths` names the migration paths (harness.report.guidance.paths: one definition for both reports).
+    """
+    runs = sorted(runs, key=verdicts.label_order)
+    labels = [r.label for r in runs]
+    by_label = {r.label: r for r in runs}
+    backends = {r.label: r.backend for r in runs}
+    names = {FORWARD: model, TRAINING: model + FIT_SUFFIX}
+    fit_ran = any(names[TRAINING] in r.records for r in runs)
+    states = {part: {r.label: run_state(r, names[part]) for r in runs} for part in PARTS
+              if part == FORWARD or fit_ran}
+    comparison = verdicts.compare(runs, [])
+    facts = CheckFacts(model, labels, states, {part: [] for part in states}, fit_ran=fit_ran)
+    for path in paths(comparison, runs):
+        for part, by in states.items():
+            pair = comparison.get(names[part], path.a, path.b)
+            warned = _warnings_apart(by_label[path.a], by_label[path.b], names[part])
+            facts.paths.append(_path_verdict(path, part, by, pair, known, (backends[path.a], backends[path.b]),
+                                             facts, warned))
+    if fit_ran:
+        facts.claims = {label: training_claims.judge(by_label[label]) for label in labels}
+    return facts
+
+
+def _warnings_apart(a: Artifact, b: Artifact, name: str) -> tuple[str, ...]:
+    """The warnings only one of two runs gave, "label: Category: message"."""
+    ra, rb = a.records.get(name), b.records.get(name)
+    if ra is None or rb is None:
+        return ()
+    wa = {(w.category, w.message) for w in ra.captured.warnings}
+    wb = {(w.category, w.message) for w in rb.captured.warnings}
+    return tuple([f"{a.label}: {c}: {m}" for c, m in sorted(wa - wb)]
+                 + [f"{b.label}: {c}: {m}" for c, m in sorted(wb - wa)])
+
+
+def match_warning(known: list[KnownDivergence], backends: tuple[str, str], warned: tuple[str, ...]
+                  ) -> KnownDivergence | None:
+    """The known warnings-only divergence that names every warning one backend gave alone."""
+    def named(entry: KnownDivergence, line: str) -> bool:
+        message = line.split(": ", 2)[-1][:40]
+        return message in entry.what or message in entry.why
+
+    return next((k for k in known if k.verdicts == ("warnings-differ",) and any(b in k.backends for b in backends)
+                 and warned and all(named(k, w) for w in warned)), None)
+
+
+def _path_verdict(path, part: str, states: dict[str, RunState], pair: PairComparison,
+                  known: list[KnownDivergence], backends: tuple[str, str], facts: CheckFacts,
+                  warned: tuple[str, ...] = ()) -> PathVerdict:
+    a, b = states[path.a], states[path.b]
+    if not (a.ran and b.ran):
+        failed = [s for s in (a, b) if not s.ran]
+        if len(failed) == 2 and pair.verdict == "both-error":
+            why = f"both raise {a.error.type if a.error else a.status}: {a.cause}"
+            return PathVerdict(path.title, path.a, path.b, part, "same error", why)
+        why = "; ".join(f"{s.label} {s.status}: {s.cause}" for s in failed)
+        difference = Difference(part, path.a, path.b, pair.verdict, (), pair.detail)
+        return PathVerdict(path.title, path.a, path.b, part, "cannot tell", why, difference)
+    facts.pairs[part].append(pair)
+    layer = first_divergent(pair) if part == FORWARD else None
+    if pair.verdict in EXPECTED:
+        return PathVerdict(path.title, path.a, path.b, part, "same", first_divergent=None)
+    if pair.verdict == "warnings-differ":
+        probes, entry = warned, match_warning(known, backends, warned)
+    else:
+        probes = tuple(p.probe for p in pair.probes if p.verdict != "match")
+        entry = match_known(known, pair, backends)
+    difference = Difference(part, path.a, path.b, pair.verdict, probes, pair.detail, entry)
+    return PathVerdict(path.title, path.a, path.b, part, "differs", pair.verdict, difference, layer)

@@ -1,0 +1,258 @@
+"""DIR/report.md of `harness check`: only what concerns the checked model.
+
+The verdict per migration path first (forward, training, next Keras), each difference with the
+known divergence it matches and what to do, or "new: please report" with the command that
+reproduces it; then each backend's run (a failure with its innermost cause and its chain), NaN and
+Inf where they are, the training claims, and the layer table of every backend that produced outputs.
+No seed claims, no registry bookkeeping, no suite scenarios: those are the suite report's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from harness.artifacts import Artifact
+from harness.compare.check_model import FORWARD, PARTS, TRAINING, CheckFacts, Difference, PathVerdict
+from harness.compare.training_claims import TRAINING_CLAIMS
+from harness.report import markdown as md
+from harness.report import render
+
+ISSUES = "https://github.com/keras-team/keras/issues"
+# The training probes in groups a reader asks about, each a (title, test on the probe key)
+GROUPS = (
+    ("loss (fit, train_on_batch, evaluate)", lambda k: k.endswith("loss")),
+    ("logged metrics (fit's history and per-batch logs, *_on_batch)",
+     lambda k: k.startswith(("fit/history/", "fit/batch/", "fit/on_batch/test/", "fit/on_batch/train/"))
+     and not k.endswith("loss")),
+    ("evaluate's metrics", lambda k: k.startswith("fit/evaluate/") and not k.endswith("loss")),
+    ("weights after fit", lambda k: k.startswith("fit/weights/")),
+    ("predictions", lambda k: k.startswith(("fit/predict/", "fit/on_batch/predict"))),
+)
+
+
+@dataclass(frozen=True)
+class CheckReportInput:
+    facts: CheckFacts
+    runs: list[Artifact]
+    command: str  # reproduces this check
+    inputs: str  # what the inputs were, in words
+    training: str = ""  # what training ran, in words ("" without --targets)
+    versions: list[tuple[str, str]] = field(default_factory=list)  # (keras version, what changed) rows
+
+
+def render_check(data: CheckReportInput) -> str:
+    sections = [_header(data), _verdicts(data), _differences(data), _backends(data), _nonfinite(data),
+                _training(data), _layers(data)]
+    return "\n\n".join(s for s in sections if s) + "\n"
+
+
+def _header(data: CheckReportInput) -> str:
+    env = next((r.environment for r in data.runs), {})
+    by_label = {r.label: r for r in data.runs}
+    runs = ", ".join(f"{md.code(label)} ({_versions(by_label[label].environment)})"
+                     for label in data.facts.labels) or "none"
+    lines = [f"# Check of {md.code(data.facts.model)}", "",
+             f"Keras {md.text(env.get('keras', '?'))}; runs: {runs}.", "",
+             f"Inputs: {md.text(data.inputs, 1000)}."]
+    if data.training:
+        lines += ["", f"Training: {md.text(data.training, 2000)}."]
+    lines += ["", "Reproduce: " + md.code(data.command, 2000)]
+    for problem in data.facts.problems:
+        lines += ["", f"**Not compared**: {md.text(problem, 2000)}."]
+    return "\n".join(lines)
+
+
+def _versions(env: dict) -> str:
+    backend = env.get("backend", "?")
+    return f"{backend} {env.get(backend, env.get('backend_version', '?'))}"
+
+
+def _cell(verdict: PathVerdict | None) -> str:
+    if verdict is None:
+        return "not run"
+    if verdict.verdict == "same":
+        return "same"
+    if verdict.verdict == "same error":
+        return f"same error ({md.text(verdict.why, 200)})"
+    if verdict.verdict == "cannot tell":
+        return f"**cannot tell**: {md.text(verdict.why, 300)}"
+    entry = verdict.difference.known if verdict.difference else None
+    return f"**differs** ({md.text(verdict.why)}): " + ("known" if entry else "**new**")
+
+
+def _verdicts(data: CheckReportInput) -> str:
+    facts = data.facts
+    by = {(v.a, v.b, v.part): v for v in facts.paths}
+    titles = list(dict.fromkeys((v.a, v.b, v.title) for v in facts.paths))
+    if not titles:
+        return "## Verdict per migration path\n\nNo two backends ran: nothing was compared."
+    header = ["migration path", "forward (every layer)", "training (fit)" if facts.fit_ran else "training",
+              "next Keras"]
+    rows = []
+    for a, b, title in titles:
+        training = _cell(by.get((a, b, TRAINING))) if facts.fit_ran else "not run (give --targets)"
+        rows.append([md.text(title), _cell(by.get((a, b, FORWARD))), training, _next_keras(data)])
+    return "## Verdict per migration path\n\n" + md.table(header, rows)
+
+
+def _next_keras(data: CheckReportInput) -> str:
+    if not data.versions:
+        return "not run (give --keras VERSION)"
+    return "; ".join(f"{md.text(v)}: {md.text(what, 300)}" for v, what in data.versions)
+
+
+def _differences(data: CheckReportInput) -> str:
+    items = [v for v in data.facts.paths if v.verdict == "differs" and v.difference is not None]
+    if not items:
+        return ""
+    lines = ["## What differs, and what to do"]
+    for v in items:
+        lines += ["", f"### {md.text(v.title)}, {v.part}: {md.text(v.difference.verdict)}", ""]
+        lines += _difference(v, v.difference, data.command)
+    return "\n".join(lines)
+
+
+def _difference(v: PathVerdict, d: Difference, command: str) -> list[str]:
+    more = f" and {len(d.probes) - 8} more" if len(d.probes) > 8 else ""
+    shown = ", ".join(md.code(p, 300) for p in d.probes[:8]) + more
+    lines = [f"- What differs: {shown or md.text(d.detail)}"]
+    if v.first_divergent:
+        lines.append(f"- First divergent layer: {md.code(v.first_divergent)}")
+    if d.known is not None:
+        k = d.known
+        lines.append(f"- Known divergence (its pattern: {md.code(k.probes)} differ on "
+                     f"{md.text(', '.join(k.backends))}): {md.text(k.what, 1000)}")
+        lines.append(f"- Why: {md.text(k.why, 1000)}")
+        if k.workaround:
+            lines.append(f"- What to do: {md.text(k.workaround, 1000)}")
+        if k.minimal:
+            lines.append(f"- The suite's smallest case: {md.code(k.minimal)}")
+        if k.link:
+            lines.append(f"- Upstream: {md.link(k.link, k.link)}")
+    else:
+        lines.append(f"- **New: please report** ({md.link(ISSUES, 'Keras issues')}), with the model and "
+                     f"this command: {md.code(command, 2000)}")
+    return lines
+
+
+def _backends(data: CheckReportInput) -> str:
+    facts = data.facts
+    parts = [p for p in PARTS if p in facts.states]
+    rows = []
+    for label in facts.labels:
+        cells = [md.code(label, cell=True)]
+        for part in parts:
+            s = facts.states[part][label]
+            if s.ran:
+                calls = ("two eager calls bit-identical" if s.deterministic else
+                         "**two eager calls differ**" if s.deterministic is False else "")
+                cells.append(f"ran ({s.duration_s:.1f} s)" + (f"; {calls}" if calls else ""))
+            else:
+                chain = "<br>".join(f"{'raised' if i == 0 else 'from'} {md.code(c, 400, cell=True)}"
+                                    for i, c in enumerate(s.chain))
+                cells.append(f"**{md.text(s.status)}**: innermost cause {md.code(s.cause, 400, cell=True)}"
+                             + (f"<br>{chain}" if len(s.chain) > 1 else ""))
+        rows.append(cells)
+    return "## Each backend's run\n\n" + md.table(["run", *parts], rows)
+
+
+def _nonfinite(data: CheckReportInput) -> str:
+    rows = []
+    for part in PARTS:
+        for label, s in data.facts.states.get(part, {}).items():
+            rows += [[md.code(n.probe, cell=True), md.code(label, cell=True), md.text(n.text())]
+                     for n in s.nonfinite]
+    if not rows:
+        ran = any(s.ran for states in data.facts.states.values() for s in states.values())
+        return "## NaN and Inf\n\nNone in any captured value." if ran else ""
+    return ("## NaN and Inf\n\nReported whether or not the backends agree on them: a NaN at masked steps "
+            "reaches the loss or a metric if anything reads those steps.\n\n"
+            + md.table(["probe", "run", "where"], sorted(rows)))
+
+
+def _training(data: CheckReportInput) -> str:
+    facts = data.facts
+    if not facts.fit_ran:
+        return ""
+    lines = ["## Training"]
+    pairs = facts.pairs.get(TRAINING, [])
+    if pairs:
+        rows = []
+        for pair in pairs:
+            cells = [md.text(f"{pair.a} vs {pair.b}")]
+            for _, test in GROUPS:
+                probes = [p for p in pair.probes if test(p.probe)]
+                bad = [p for p in probes if p.verdict != "match"]
+                apart = render.format_apart(max((_apart(p) for p in bad), default=0.0))
+                cells.append("—" if not probes else "agree" if not bad else
+                             f"**differ** ({len(bad)} of {len(probes)}; {apart} tolerances apart)")
+            rows.append(cells)
+        lines += ["", md.table(["pair", *(title for title, _ in GROUPS)], rows)]
+    if facts.claims:
+        labels = list(facts.claims)
+        rows = []
+        for claim, text in TRAINING_CLAIMS.items():
+            results = [facts.claims[label][claim] for label in labels]
+            if all(r.verdict == "untested" for r in results):
+                continue
+            evidence = next((c.evidence for r in results for c in r.checks if not c.passed),
+                            next((c.evidence for r in results for c in r.checks), ""))
+            rows.append([claim, md.text(text), *(md.text(r.verdict) for r in results), md.text(evidence, 600)])
+        if rows:
+            lines += ["", "Masks in training, recomputed in numpy from each backend's captured values "
+                          "(docs/training.md):", "",
+                      md.table(["claim", "", *(md.code(x, cell=True) for x in labels), "evidence (first failing)"],
+                               rows)]
+    return "\n".join(lines)
+
+
+def _apart(probe) -> float:
+    return max(probe.kept.tolerances, probe.masked.tolerances)
+
+
+def _layers(data: CheckReportInput) -> str:
+    """Every backend that produced outputs gets its layers shown, compared or not."""
+    facts = data.facts
+    records = {r.label: r.records.get(facts.model) for r in data.runs}
+    ran = [label for label in facts.ran(FORWARD)]
+    if not ran:
+        return ""
+    lines = ["## Layers (forward pass)", "",
+             "Each layer's output and mask (one 0/1 string per row, 1 = kept), per pair of backends that "
+             "both ran: `match` and the largest difference, or the verdict."]
+    pairs = facts.pairs.get(FORWARD, [])
+    if pairs:
+        lines += ["", render.probe_table(pairs, {label: records[label] for label in facts.labels})]
+        details = [render.probe_detail(p, pr) for p in pairs for pr in p.probes if pr.verdict != "match"]
+        if details:
+            lines += ["", "Differences:", ""] + details
+    alone = [label for label in ran if not any(label in (p.a, p.b) for p in pairs)]
+    for label in alone:
+        record = records[label]
+        rows = [[md.code(key, cell=True), "×".join(map(str, p.values.shape)), md.text(p.dtype),
+                 render.draw_mask(p.mask, cell=True)] for key, p in record.captured.probes.items()]
+        lines += ["", f"{md.code(label)} (compared with no other backend):", "",
+                  md.table(["probe", "shape", "dtype", "mask"], rows)]
+    return "\n".join(lines)
+
+
+def summary(data: CheckReportInput) -> dict:
+    """DIR/summary.json: the same facts as the report, for a program."""
+    facts = data.facts
+    return {
+        "model": facts.model,
+        "runs": {r.label: r.environment for r in data.runs},
+        "compared": facts.compared(FORWARD),
+        "problems": facts.problems,
+        "states": {part: {label: {"status": s.status, "cause": s.cause, "chain": list(s.chain),
+                                  "deterministic": s.deterministic,
+                                  "nonfinite": {n.probe: n.text() for n in s.nonfinite}}
+                          for label, s in states.items()} for part, states in facts.states.items()},
+        "paths": [{"path": v.title, "pair": f"{v.a}-vs-{v.b}", "part": v.part, "verdict": v.verdict, "why": v.why,
+                   "first_divergent_layer": v.first_divergent,
+                   "differing": list(v.difference.probes) if v.difference else [],
+                   "known": v.difference.known.what if v.difference and v.difference.known else None}
+                  for v in facts.paths],
+        "training_claims": {label: {c: r.verdict for c, r in claims.items()} for label, claims in facts.claims.items()},
+        "next_keras": dict(data.versions),
+    }
