@@ -123,8 +123,11 @@ def encode_record(record: ScenarioRecord) -> tuple[dict[str, Any], dict[str, np.
         arrays[_array_key(record.name, key, "values")] = probe.values
         if probe.mask is not None:
             arrays[_array_key(record.name, key, "mask")] = probe.mask.astype(bool)
-        probes.append({"key": key, "dtype": probe.dtype, "shape": list(probe.values.shape),
-                       "has_mask": probe.mask is not None})
+        spec = {"key": key, "dtype": probe.dtype, "shape": list(probe.values.shape),
+                "has_mask": probe.mask is not None}
+        if not probe.mask_readable:  # only then, so artifacts of readable runs are unchanged
+            spec["mask_unreadable"] = True
+        probes.append(spec)
     error = record.captured.error
     entry = {
         "name": record.name,
@@ -279,7 +282,8 @@ def decode_record(entry: dict[str, Any], arrays: dict[str, np.ndarray], label: s
         if list(values.shape) != list(spec["shape"]):
             raise ValueError(f"{name!r}/{key!r}: shape {list(values.shape)} != manifest {spec['shape']}")
         mask = arrays[_array_key(name, key, "mask")] if spec["has_mask"] else None
-        probes[key] = Probe(values=values, mask=mask, dtype=str(spec["dtype"]))
+        probes[key] = Probe(values=values, mask=mask, dtype=str(spec["dtype"]),
+                            mask_readable=not spec.get("mask_unreadable", False))
     error = entry.get("error")
     captured = Captured(
         scenario=name,

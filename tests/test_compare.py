@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 
@@ -100,6 +101,11 @@ def _missing():
     return rec(seed_probes()), None, ()
 
 
+def _mask_unreadable():
+    unread = {k: dataclasses.replace(p, mask=None, mask_readable=False) for k, p in seed_probes().items()}
+    return rec(seed_probes()), rec(unread), ()
+
+
 CASES: dict[str, tuple[str, Callable]] = {
     "match": ("match", _match),
     "differs": ("differs", _differs),
@@ -114,6 +120,7 @@ CASES: dict[str, tuple[str, Callable]] = {
     "nondeterministic": ("nondeterministic", _nondeterministic),
     "known": ("known", _known),
     "missing": ("missing", _missing),
+    "mask-unreadable": ("mask-unreadable", _mask_unreadable),
 }
 
 

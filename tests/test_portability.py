@@ -153,3 +153,40 @@ def test_keras2_runs_the_seed_and_marks_what_it_cannot_express(tmp_path):
     trained = run.records["seed/rnn-model-train"]  # the harness's training step uses keras.ops
     assert trained.status == "skipped" and trained.captured.error.type == portability.UNSUPPORTED
     assert json.dumps(trained.meta["expectations"]) == "[]"
+
+
+# ---- where the mask reader lives: checked against a mask Keras itself set ---------------------
+
+def fake_masking_keras(root: Path, layout: str) -> None:
+    """A fake keras whose Masking layer masks its output in a side table (like Keras 3 on JAX) or as
+    an attribute; `layout` says where its get_keras_mask lives (or 'none': nowhere the harness looks)."""
+    pkg = root / "keras"
+    for sub in ("", "src", "src/backend", "src/backend/common", "src/hidden"):
+        (pkg / sub).mkdir(parents=True, exist_ok=True)
+        (pkg / sub / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("__version__ = '3.16.0.dev2026102704'\nfrom . import layers\n")
+    table = ("TABLE = {}\nclass Tensor:\n    __slots__ = ('__weakref__',)\n"
+             "def get_keras_mask(t):\n    return TABLE.get(id(t))\n")
+    (pkg / "src" / "hidden" / "table.py").write_text(table)
+    (pkg / "layers.py").write_text(
+        "from keras.src.hidden.table import TABLE, Tensor\n"
+        "class Masking:\n    def __init__(self, mask_value=0.0, name=None): pass\n"
+        "    def __call__(self, x):\n        t = Tensor(); TABLE[id(t)] = 'produced mask'; self.kept = t; return t\n")
+    where = {"release": pkg / "src" / "backend" / "__init__.py",
+             "nightly": pkg / "src" / "backend" / "common" / "masking.py"}.get(layout)
+    if where is not None:
+        where.write_text("from keras.src.hidden.table import get_keras_mask\n")
+
+
+READER = ("from harness.run import portability as p; import keras; "
+          "t = keras.layers.Masking()(None); print(p.mask_reader()); print(p.get_mask(t))")
+
+
+@pytest.mark.parametrize("layout, reader, mask", [
+    ("release", "keras.src.backend.get_keras_mask", "produced mask"),  # 3.x releases
+    ("nightly", "keras.src.backend.common.masking.get_keras_mask", "produced mask"),  # 3.16 nightlies
+    ("none", "unreadable", "UNREADABLE"),  # a Keras that keeps masks somewhere new: never "no mask"
+])
+def test_masks_are_read_wherever_the_installed_keras_keeps_them(tmp_path, layout, reader, mask):
+    fake_masking_keras(tmp_path, layout)
+    assert python(READER, tmp_path).splitlines() == [reader, mask]

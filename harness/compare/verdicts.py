@@ -24,7 +24,7 @@ from harness.define.captured import Probe
 # Most severe first: a scenario's verdict is the most severe of its probes' verdicts.
 SEVERITY = (
     "missing", "error-differs", "shape-differs", "dtype-differs", "mask-differs", "differs",
-    "nondeterministic", "differs-masked-only", "warnings-differ", "both-error", "match",
+    "nondeterministic", "differs-masked-only", "mask-unreadable", "warnings-differ", "both-error", "match",
 )
 VERDICTS = (*SEVERITY, "known")
 EXPECTED = frozenset({"match", "both-error", "known"})  # everything else is a divergence
@@ -234,7 +234,10 @@ def compare_probe(name: str, pa: Probe | None, pb: Probe | None,
         return ProbeComparison(name, verdict, values_a.shape, values_b.shape, pa.dtype, pb.dtype, mask_a,
                                mask_b, None)
     tol = tolerance_for(name, pa.dtype, pb.dtype, overrides)
-    mask_same = (mask_a is None) == (mask_b is None) and (
+    # A mask the harness could not read is neither a mask nor "no mask": never compared, so never a
+    # mask divergence; values are still compared (over the readable side's kept steps).
+    readable = pa.mask_readable and pb.mask_readable
+    mask_same = readable and (mask_a is None) == (mask_b is None) and (
         mask_a is None or (mask_a.shape == mask_b.shape and _same_bytes(mask_a, mask_b)))
     if mask_same and (_same_bytes(values_a, values_b) or np.array_equal(
             values_a, values_b, equal_nan=values_a.dtype.kind == "f")):
@@ -253,14 +256,14 @@ def compare_probe(name: str, pa: Probe | None, pb: Probe | None,
     kept = value_diff(pa.values[keep], pb.values[keep], tol)
     masked = value_diff(pa.values[~keep], pb.values[~keep], tol)
     kept, masked = _reindex(kept, keep), _reindex(masked, ~keep)
-    if not mask_same:
+    if readable and not mask_same:
         verdict = "mask-differs"
     elif kept.n_diff:
         verdict = "differs"
     elif masked.n_diff:
         verdict = "differs-masked-only"
     else:
-        verdict = "match"
+        verdict = "match" if readable else "mask-unreadable"
     return ProbeComparison(verdict=verdict, tolerance=tol, kept=kept, masked=masked, **base)
 
 

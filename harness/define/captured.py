@@ -3,6 +3,8 @@
 A probe is one named array: a layer's output ("gru_1", or "gru_1[1]" for its second output) with the
 Keras mask that came with it, or a training quantity ("loss", "grad/input/num", "grad/gru_1#0",
 "step/gru_1#0") with no mask. A missing mask is `None`: "no mask" is a result, not a failure.
+A mask the harness could not read (a Keras that keeps masks where the harness does not look) is
+`mask_readable=False`: never "no mask", and an expectation that asks for it fails with MaskUnreadable.
 """
 
 from __future__ import annotations
@@ -33,6 +35,11 @@ class Probe:
     values: np.ndarray
     mask: np.ndarray | None
     dtype: str  # the dtype the backend produced (bfloat16 is stored widened to float32)
+    mask_readable: bool = True  # False: the harness could not read this Keras's masks (mask is None)
+
+
+class MaskUnreadable(LookupError):
+    """The probe's mask could not be read on this Keras: neither a mask nor "no mask"."""
 
 
 @dataclass
@@ -47,7 +54,10 @@ class Captured:
         return self._probe(probe).values
 
     def mask(self, probe: str) -> np.ndarray | None:
-        return self._probe(probe).mask
+        found = self._probe(probe)
+        if not found.mask_readable:
+            raise MaskUnreadable(f"the mask of probe {probe!r} could not be read on this Keras")
+        return found.mask
 
     def _probe(self, probe: str) -> Probe:
         if probe not in self.probes:

@@ -23,6 +23,8 @@ MEANINGS = {
     "error-differs": "one backend raises and the other does not, or they raise different exception types.",
     "nondeterministic": "values differ, and a backend gave different results on two identical calls.",
     "warnings-differ": "values agree, but the backends emit different warnings.",
+    "mask-unreadable": "values agree, but the harness could not read a backend's masks on this Keras "
+                       "(a failure of the harness, not a Keras divergence; masks were not compared).",
 }
 
 CLAIM_VERDICTS = {

@@ -443,7 +443,7 @@ def probe_table(pairs: list[PairComparison], records: dict) -> str:
         for label, record in records.items():
             p = record.captured.probes.get(probe) if record else None
             if p is not None:
-                masks[_short(label)] = draw_mask(p.mask, cell=True)
+                masks[_short(label)] = draw_mask(p.mask, cell=True) if p.mask_readable else "unreadable"
                 shapes.setdefault("×".join(map(str, p.values.shape)), None)
                 dtypes.setdefault(md.text(p.dtype), None)
         shape, dtype = " vs ".join(shapes) or "—", " vs ".join(dtypes) or "—"

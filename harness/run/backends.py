@@ -127,6 +127,7 @@ def environment(backend: str) -> dict[str, str]:
         "backend_version": _version(BACKENDS[backend][1]),
         "keras": keras_version,
         "keras_flavour": flavour,  # "keras" (Keras 3) or "tf-keras" (Keras 2)
+        "mask_reader": portability.mask_reader(),  # where this Keras's masks were read ("unreadable")
         "numpy": numpy.__version__,
         "python": platform.python_version(),
         "platform": f"{platform.system()} {platform.machine()}",

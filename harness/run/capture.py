@@ -18,7 +18,7 @@ import numpy as np
 from harness.define.captured import Captured, ErrorInfo, Probe, WarningInfo
 from harness.define.registry import Scenario
 from harness.define.weights import weight_values
-from harness.run import autodiff, fit, nested, portability
+from harness.run import autodiff, fit, nested, portability, produced
 from harness.run.tensors import as_model_input, mask_to_numpy, to_numpy
 
 
@@ -62,9 +62,9 @@ def run_scenario(scn: Scenario, backend: str, *, repeat: bool = True,
                 set_weights(model, scn.name)
             layers = probe_layers(model, scn)
             probe_model = keras.Model(model.input, [t for layer in layers for t in _outputs(layer)])
-            captured.probes.update(_probes(layers, _call(probe_model, inputs, scn.training)))
+            captured.probes.update(_probes(layers, *_call(probe_model, layers, inputs, scn.training)))
             if repeat:
-                again = _probes(layers, _call(probe_model, inputs, scn.training))
+                again = _probes(layers, *_call(probe_model, layers, inputs, scn.training))
                 meta["deterministic"] = _identical(captured.probes, again)
             if compiled:
                 meta["compiled"] = _capture_compiled(probe_model, layers, inputs, captured, scn.training)
@@ -148,22 +148,40 @@ def probe_layers(model: Any, scn: Scenario) -> list[Any]:
     return [by_name[p] for p in scn.probes]
 
 
-def _call(probe_model: Any, inputs: list[np.ndarray], training: bool = False) -> list[Any]:
-    """One eager call of the probe model: every probed layer's outputs, masks attached."""
-    results = probe_model(as_model_input(probe_model, inputs), training=training)
-    return list(results) if isinstance(results, (list, tuple)) else [results]
+def _call(probe_model: Any, layers: list[Any], inputs: list[np.ndarray], training: bool = False
+          ) -> tuple[list[Any], list[Any]]:
+    """One eager call of the probe model: every probed layer's outputs, and the masks the layers
+    gave them when they produced them (a later layer may clear a mask in place)."""
+    with produced.masks_at_production(_layer_objects(layers)) as record:
+        results = probe_model(as_model_input(probe_model, inputs), training=training)
+        results = list(results) if isinstance(results, (list, tuple)) else [results]
+        return results, _produced_masks(record, layers, results)
+
+
+def _layer_objects(layers: list[Any]) -> list[Any]:
+    return [getattr(layer, "layer", layer) for layer in layers]  # a nested.LayerView, or a layer
+
+
+def _produced_masks(record: dict, layers: list[Any], results: list[Any]) -> list[Any]:
+    """Each result's mask at production, in the order of `results` (layer by layer, output by output)."""
+    owners = [getattr(layer, "layer", layer) for layer in layers for _ in _outputs(layer)]
+    return [produced.mask_of(record, owner, tensor) for owner, tensor in zip(owners, results)]
 
 
 def _capture_compiled(probe_model: Any, layers: list[Any], inputs: list[np.ndarray],
                       captured: Captured, training: bool = False) -> dict[str, str]:
     """The same forward pass through the backend's compiler, stored as "jit/<probe>" probes."""
     try:
-        forward = compile_forward(probe_model, training)
+        forward = compile_forward(probe_model, training, layers)
     except NotImplementedError as exc:
         return {"status": "unsupported", "detail": str(exc)}
     try:
-        results = forward(inputs)
-        probes = _probes(layers, results[0], results[1])
+        with produced.masks_at_production(_layer_objects(layers)):  # active while the trace runs
+            results = forward(inputs)
+        masks = results[1]
+        if portability.mask_reader() == "unreadable":  # see with_masks: None stood for UNREADABLE
+            masks = [portability.UNREADABLE] * len(masks)
+        probes = _probes(layers, results[0], masks)
     except Exception as exc:
         info = error_info(exc)
         return {"status": "error", "detail": f"{info.type}: {info.message}"}
@@ -176,15 +194,21 @@ COMPILERS = {"tensorflow": "tf.function(jit_compile=True)", "jax": "jax.jit",
              "torch": "torch.compile"}
 
 
-def compile_forward(probe_model: Any, training: bool = False):
-    """A compiled function returning (outputs, masks): masks are read inside the trace."""
+def compile_forward(probe_model: Any, training: bool = False, layers: list[Any] | None = None):
+    """A compiled function returning (outputs, masks): masks are read inside the trace, as each
+    probed layer produced them when `layers` is given and the call runs under masks_at_production
+    (the trace is made on the first call)."""
     import os
 
     backend = keras.backend.backend()
 
     def with_masks(results: Any) -> tuple[list[Any], list[Any]]:
         results = list(results) if isinstance(results, (list, tuple)) else [results]
-        return results, [portability.get_mask(r) for r in results]
+        record = produced.current()
+        masks = ([portability.get_mask(r) for r in results] if layers is None or record is None
+                 else _produced_masks(record, layers, results))
+        # UNREADABLE is no value a compiled function can return: None inside, restored by the caller
+        return results, [None if m is portability.UNREADABLE else m for m in masks]
 
     if backend == "tensorflow":
         import tensorflow as tf
@@ -234,6 +258,8 @@ def _outputs(layer: Any) -> list[Any]:
 
 def _probe(tensor: Any, mask: Any) -> Probe:
     values, dtype = to_numpy(tensor)
+    if mask is portability.UNREADABLE:
+        return Probe(values=values, mask=None, dtype=dtype, mask_readable=False)
     return Probe(values=values, mask=mask_to_numpy(mask), dtype=dtype)
 
 

@@ -7,8 +7,11 @@ finds, so capture, tensors and the artifact stay version-free:
 - Keras 2 is asked for the way TensorFlow documents it, `TF_USE_LEGACY_KERAS=1` with tf-keras
   installed. `route_keras()` then makes `import keras` (in the harness and in scenarios) resolve
   to `tf_keras`, lazily, so nothing heavy is imported before a scenario needs it.
-- Masks: recent Keras 3 keeps them in a side table read by `keras.src.backend.get_keras_mask`;
-  older 3.x and Keras 2 keep them as a `_keras_mask` attribute on the tensor.
+- Masks: Keras 3 keeps them in a side table read by a `get_keras_mask` whose module moves
+  between releases (`keras.src.backend` in 3.x releases, only `keras.src.backend.common.masking`
+  in the 3.16 nightlies); older 3.x and Keras 2 keep them as a `_keras_mask` attribute on the
+  tensor. The reader is chosen once per process by checking each known location against a mask
+  Keras itself set; when none reads it, every mask is UNREADABLE, never "no mask".
 - A scenario that uses an API this Keras lacks (`keras.ops` on Keras 2, a layer argument added in
   a later release) is recorded as unsupported with the reason, not as a failure of the claim.
 
@@ -79,24 +82,82 @@ def is_keras2() -> bool:
     return keras_flavour()[0] == "tf-keras"
 
 
-def _mask_getter():
+# Where each Keras keeps its mask reader, most recent first; the tensor attribute comes last.
+MASK_READERS = ("keras.src.backend", "keras.src.backend.common.masking", "keras.src.backend.common")
+ATTRIBUTE_READER = "_keras_mask attribute"
+
+
+class _Unreadable:
+    """The mask of a tensor this Keras's masks cannot be read from: not None, which says "no mask"."""
+
+    def __repr__(self) -> str:
+        return "UNREADABLE"
+
+
+UNREADABLE = _Unreadable()
+
+
+def _mask_readers() -> list[tuple[str, Any]]:
+    readers = []
+    for module in MASK_READERS:
+        try:
+            reader = getattr(importlib.import_module(module), "get_keras_mask", None)
+        except ImportError:
+            continue
+        if callable(reader):
+            readers.append((f"{module}.get_keras_mask", reader))
+    readers.append((ATTRIBUTE_READER, lambda tensor: getattr(tensor, "_keras_mask", None)))
+    return readers
+
+
+def _masked_sample() -> Any:
+    """A tensor Keras itself gave a mask (a Masking layer's eager output), or None when this Keras
+    cannot make one here. Named, so that it takes no number from the scenario layers' auto-names."""
     try:
-        from keras.src.backend import get_keras_mask  # Keras 3 with the mask side table
+        import keras
+        import numpy as np
 
-        return get_keras_mask
-    except ImportError:  # older Keras 3 and Keras 2: an attribute on the tensor
-        return lambda tensor: getattr(tensor, "_keras_mask", None)
+        layer = keras.layers.Masking(mask_value=0.0, name="harness_mask_reader_check")
+        return layer(np.array([[[1.0], [0.0]]], dtype="float32"))
+    except Exception:  # a fake or broken keras: the readers cannot be checked
+        return None
 
 
-_GET_MASK = None
+def choose_mask_reader() -> tuple[str, Any]:
+    """(where, reader): the first known location that reads the mask of a tensor Keras masked.
+
+    Returns ("unreadable", None) when Keras masks a tensor and no location reads it. When the check
+    cannot run at all, the first location that imports is used unchecked (as before this check).
+    """
+    readers = _mask_readers()
+    sample = _masked_sample()
+    if sample is None:
+        return readers[0]
+    for where, reader in readers:
+        try:
+            if reader(sample) is not None:
+                return where, reader
+        except Exception:  # a reader from another Keras layout: try the next one
+            continue
+    return "unreadable", None
+
+
+_READER: tuple[str, Any] | None = None
+
+
+def mask_reader() -> str:
+    """Where this process reads masks from (recorded in the artifact's environment)."""
+    global _READER
+    if _READER is None:
+        _READER = choose_mask_reader()
+    return _READER[0]
 
 
 def get_mask(tensor: Any) -> Any:
-    """The Keras mask attached to a layer's output, or None; the public API has no getter."""
-    global _GET_MASK
-    if _GET_MASK is None:
-        _GET_MASK = _mask_getter()
-    return _GET_MASK(tensor)
+    """The Keras mask attached to a layer's output, None (no mask), or UNREADABLE."""
+    mask_reader()
+    reader = _READER[1]
+    return UNREADABLE if reader is None else reader(tensor)
 
 
 def dtype_name(dtype: Any) -> str:
