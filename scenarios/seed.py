@@ -68,7 +68,7 @@ def seed_rnn_model():
 @scenario(
     "seed/rnn-model-train",
     description="The seed's model, categorical cross-entropy and one Adam step: same gradients?",
-    tags=("seed", "training", "gradients"),
+    tags=("seed", "training", "gradients", "adam", "embedding"),
     probes=("gru_1", "outputs"),
     train=Train(targets=Y, loss="CategoricalCrossentropy", optimizer="Adam", learning_rate=1e-4),
 )
@@ -79,7 +79,7 @@ def seed_rnn_model_train():
 @scenario(
     "seed/adam-repeated-index",
     description="Minimal form of the seed-train divergence: one Adam step on an Embedding row used twice",
-    tags=("seed", "training", "optimizer", "embedding"),
+    tags=("seed", "training", "optimizer", "embedding", "adam"),
     train=Train(targets=np.zeros((1, 2, 1), dtype="float32"), loss="MeanSquaredError",
                 optimizer="Adam", learning_rate=1e-3),
 )

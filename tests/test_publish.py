@@ -30,7 +30,7 @@ from harness import artifacts
 from harness.__main__ import main
 from harness.compare import verdicts
 from harness.compare.known import load_known
-from harness.report import publish, render
+from harness.report import publish, render, site
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,8 +74,9 @@ def test_report_writes_markdown_summary_and_figure(tmp_path, write_artifacts, kn
     text = out.read_text(encoding="utf-8")
     assert text.startswith("# Keras mask harness report\n")
     assert table_problems(text) == []
-    assert (out.parent / "heatmap.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "marked](heatmap.png)" in text
+    # the first page, and one page and one SVG heatmap per family beside it (tests/test_site.py)
+    assert (out.parent / "families" / "rnn.svg").read_text().startswith("<svg")
+    assert "marked](rnn.svg)" in (out.parent / "families" / "rnn.md").read_text()
     stdout = capsys.readouterr().out
     assert "report: 3 runs, 14 scenarios, 10 with unexpected divergences" in stdout
     assert json.loads(summary_path.read_text())["backends"] == [TF, JAX, TORCH]
@@ -128,17 +129,20 @@ def test_summary_json_contract(tmp_path, write_artifacts, known_file):
 def test_cli_report_equals_the_in_memory_report(tmp_path, write_artifacts, known_file):
     runs = reference_runs()
     _, out, summary_path = run_report(tmp_path, write_artifacts(runs), known=known_file)
-    data, summary = publish.build(runs, known_file, figure="heatmap.png", results_dir=str(tmp_path / "results"))
-    assert out.read_text(encoding="utf-8") == render.render(data)
+    data, summary = publish.build(runs, known_file, results_dir=str(tmp_path / "results"))
+    for rel, text in site.build(data).items():
+        assert (out.parent / rel).read_text(encoding="utf-8") == text
     assert json.loads(summary_path.read_text()) == json.loads(json.dumps(summary))
 
 
 def test_report_is_byte_identical_on_a_rerun(tmp_path, write_artifacts, known_file):
     results = write_artifacts(reference_runs())
     _, out, summary_path = run_report(tmp_path, results, known=known_file)
-    first = [p.read_bytes() for p in (out, summary_path, out.parent / "heatmap.png")]
+    files = sorted(p for p in out.parent.rglob("*") if p.is_file())
+    first = [p.read_bytes() for p in files]
     _, out, summary_path = run_report(tmp_path, results, known=known_file)
-    assert [p.read_bytes() for p in (out, summary_path, out.parent / "heatmap.png")] == first
+    assert sorted(p for p in out.parent.rglob("*") if p.is_file()) == files
+    assert [p.read_bytes() for p in files] == first
 
 
 def test_report_never_imports_a_backend(tmp_path, write_artifacts):
@@ -361,5 +365,9 @@ def test_read_back_artifacts_compare_like_the_in_memory_ones(tmp_path, write_art
 def test_report_links_resolve_in_the_cli_output(tmp_path, write_artifacts, known_file):
     _, out, _ = run_report(tmp_path, write_artifacts(reference_runs()), known=known_file)
     text = out.read_text(encoding="utf-8")
-    external = sorted({href for href, _ in links(text) if not href.startswith("#")})
+    external = sorted({href for href, _ in links(text) if href.startswith("https://")})
     assert external == ["https://github.com/keras-team/keras/issues/0"]
+    from test_site import resolve, site_pages  # every link between the site's pages, GitHub's way
+
+    checked, problems = resolve(out.parent, site_pages(out.parent))
+    assert problems == [] and checked > 50

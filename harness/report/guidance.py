@@ -116,16 +116,14 @@ def section(data) -> str:
               f"{len(cmp.scenarios)} scenarios): what behaves differently, what it touches, and what to do. "
               "Each item links to its smallest scenario, whose section is the reproduction.", ""]
     known, unexpected = known_by_path(cmp), unexpected_by_path(cmp)
-    numbered: list[KnownDivergence] = []  # each difference is told once, numbered, below the paths
     migrations = paths(cmp, data.runs)
+    numbered = differences(cmp, data.runs)  # each difference is told once, numbered, below the paths
     for path in migrations:
         lines += [f"### {md.text(path.title)}", ""]
         items = []
         for entry in known.get((path.a, path.b), []):
-            if all(e is not entry for e in numbered):
-                numbered.append(entry)
             n = next(i for i, e in enumerate(numbered, 1) if e is entry)
-            items.append(f"- {_headline(entry)} ([difference {n}: what to do](#{md.slug(_title(n, entry))}))")
+            items.append(f"- {_headline(entry)} ([difference {n}: what to do](#{difference_anchor(n, entry)}))")
         found = unexpected.get((path.a, path.b), [])
         if found:
             items.append(f"- **Not yet understood**: {len(found)} scenarios differ for no recorded reason: "
@@ -150,6 +148,20 @@ def section(data) -> str:
         lines += ["", "No longer seen (entries in `scenarios/surprises.toml` whose expectation now passes "
                   "somewhere): " + "; ".join(md.text(g.what, 160) for g in gone) + "."]
     return "\n".join(lines).rstrip()
+
+
+def differences(comparison: Comparison, runs: list) -> list[KnownDivergence]:
+    """The known divergences the migration paths show, numbered in the order the paths first name
+    them: "Difference n" in this section, and the number the per-feature checklist links to."""
+    known = known_by_path(comparison)
+    numbered: list[KnownDivergence] = []
+    for path in paths(comparison, runs):
+        numbered += [e for e in known.get((path.a, path.b), []) if all(x is not e for x in numbered)]
+    return numbered
+
+
+def difference_anchor(n: int, entry: KnownDivergence) -> str:
+    return md.slug(_title(n, entry))
 
 
 def _impact(entry: KnownDivergence | Surprise) -> str:

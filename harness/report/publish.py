@@ -11,7 +11,7 @@ from harness import artifacts, safety
 from harness.artifacts import Artifact
 from harness.compare import claims, verdicts
 from harness.compare.known import KnownDivergenceError, load_known, load_surprises
-from harness.report import found, guidance, render, training, versions
+from harness.report import found, guidance, render, site, training, versions
 
 MAX_HEATMAP_ROWS = 200
 # Beside the harness package, in the checkout and in an install alike (the suite ships as package data),
@@ -186,7 +186,6 @@ def build_report(args: Any) -> int:
     runs = artifacts.read_all(args.results)
     baseline_runs = artifacts.read_all(args.baseline) if args.baseline else None
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    figure_path = args.out.parent / "heatmap.png"
     known_path = args.known or DEFAULT_KNOWN
     if args.known is not None and not args.known.is_file():
         raise artifacts.ArtifactError(f"--known {args.known}: file not found")
@@ -194,9 +193,7 @@ def build_report(args: Any) -> int:
     data, facts = build(runs, known_path, None, baseline_runs,
                         safety.printable(args.baseline) if args.baseline else None,
                         results_dir=safety.printable(args.results))
-    if heatmap(data, figure_path):
-        data = render.ReportInput(**{**data.__dict__, "figure": figure_path.name})
-    artifacts.atomic_write(args.out, render.render(data).encode())
+    site.write(args.out.parent, site.build(data, args.out.name), args.out.name)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     artifacts.atomic_write(args.json, (json.dumps(facts, indent=1, sort_keys=True) + "\n").encode())
     unexpected = len(facts["findings"])

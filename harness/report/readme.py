@@ -1,6 +1,6 @@
 """`harness readme`: rewrite README's generated block from summary.json, so README and report agree.
 
-Everything README repeats from the report (versions, counts, run times, what changes per migration
+Everything README repeats from the report (versions, counts, what changes per migration
 path, what is the same everywhere but surprising, the seed conclusions) lives between two markers and
 is produced here from the summary the report wrote; tests/test_readme.py fails when they disagree.
 """
@@ -43,9 +43,9 @@ def block(summary: dict[str, Any]) -> str:
         f"{n_scenarios} scenarios, {sum(counts.values())} comparisons of two backends: "
         + ", ".join(f"{n} {_plain(v)}" for v, n in counts.items()) + ". "
         + (f"{len(summary['findings'])} scenarios diverge for no recorded reason."
-           if summary.get("findings") else "No divergence is left unexplained.")
-        + " Wall time of each run: "
-        + ", ".join(f"{_plain(x)} {float(envs.get(x, {}).get('run_wall_s', 0)):.0f} s" for x in labels) + ".",
+           if summary.get("findings") else "No divergence is left unexplained."),
+        # No run times, cache states or dates: a rerun with the same results leaves README unchanged
+        # (they are on the report's environment page).
     ]
     means = summary.get("what_it_means", {})
     differences: dict[str, tuple[dict, list[str]]] = {}  # each known divergence once, with its paths

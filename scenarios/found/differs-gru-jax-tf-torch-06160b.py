@@ -83,7 +83,7 @@ SPEC = json.loads(r"""
 @scenario(
     SPEC["name"],
     description='generated: differs (tensorflow-vs-jax jax-vs-torch) first at GRU; layers GlobalAveragePooling1D > GRU',  # noqa: E501
-    tags=('generated', 'found', 'differs'),
+    tags=('generated', 'found', 'differs', 'gru', 'initial_state'),
     dtype_policy=SPEC["dtype_policy"],
     training=SPEC["training"],
 )

@@ -68,7 +68,7 @@ SPEC = json.loads(r"""
 @scenario(
     SPEC["name"],
     description='generated: error-differs (tensorflow-vs-torch jax-vs-torch) first at error(torch:AttributeError); layers LSTM',  # noqa: E501
-    tags=('generated', 'found', 'error-differs'),
+    tags=('generated', 'found', 'error-differs', 'lstm', 'go_backwards', 'unroll'),
     dtype_policy=SPEC["dtype_policy"],
     training=SPEC["training"],
 )

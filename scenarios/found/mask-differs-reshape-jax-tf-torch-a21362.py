@@ -66,7 +66,7 @@ SPEC = json.loads(r"""
 @scenario(
     SPEC["name"],
     description='generated: mask-differs (tensorflow-vs-jax jax-vs-torch) first at Reshape; layers Embedding > Reshape',  # noqa: E501
-    tags=('generated', 'found', 'mask-differs'),
+    tags=('generated', 'found', 'mask-differs', 'embedding', 'reshape'),
     dtype_policy=SPEC["dtype_policy"],
     training=SPEC["training"],
 )

@@ -1,0 +1,169 @@
+"""The per-path answer as a checklist: one row per feature a masked model uses, one column per path.
+
+A user reads it against their own model: find the features it uses, read across to the backend it
+moves to. A row's scenarios are those whose tags name the feature (FEATURES, the one table that maps
+features to tags); a cell says "same" when every such scenario matches or fails the same way on that
+path, else what differs in a few words, linked to the numbered difference and its fix (or to the
+scenario, for a divergence nobody has explained). Families beyond the core suite (a theme such as
+saving/ or ragged/) get a row each from the data, so a new family needs no edit here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from harness.compare.verdicts import PairComparison
+from harness.report import guidance
+from harness.report import markdown as md
+
+HEADING = "Is my model affected? Feature by feature"
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A feature of a masked model; a scenario has it when its tags hold every tag of any one group."""
+
+    name: str
+    groups: tuple[frozenset[str], ...]
+
+
+def _feature(name: str, *groups: str) -> Feature:
+    # "adam embedding" is one group (both tags needed); tags compare with "-" and "_" alike
+    return Feature(name, tuple(frozenset(_norm(t) for t in g.split()) for g in groups))
+
+
+def _norm(tag: str) -> str:
+    return tag.lower().replace("-", "_")
+
+
+FEATURES: tuple[Feature, ...] = (
+    _feature("Embedding(mask_zero=True)", "embedding"),
+    _feature("Masking", "masking"),
+    _feature("LSTM / GRU / SimpleRNN", "lstm", "gru", "gru_v1", "simple_rnn", "rnn"),
+    _feature("Bidirectional", "bidirectional"),
+    _feature("RNN initial_state", "initial_state"),
+    _feature("go_backwards / unroll", "go_backwards", "unroll"),
+    _feature("return_state", "return_state"),
+    _feature("Attention masks and causal masks", "attention", "mha", "attention_mask", "causal"),
+    _feature("Pooling", "pooling", "global_average_pooling", "global_max_pooling", "global_max_pool",
+             "max_pooling1d"),
+    _feature("Merges (Concatenate, Add, ...)", "merge", "concatenate", "add", "average", "maximum", "multiply"),
+    _feature("Custom layers (compute_mask, Lambda)", "custom", "compute_mask", "custom_mask_arg", "lambda"),
+    _feature("Mixed precision", "mixed_float16", "mixed_bfloat16"),
+    _feature("fit / evaluate metrics", "fit", "metrics"),
+    _feature("sample_weight / class_weight", "sample_weight", "class_weight", "mean_with_sample_weight"),
+    _feature("Adam / SGD on embeddings", "adam embedding", "sgd embedding", "optimizer embedding"),
+    _feature("steps_per_execution", "steps_per_execution"),
+    _feature("jit_compile", "jit_compile"),
+)
+
+# Families the rows above already cover; any other family present (a theme) gets a row of its own.
+CORE_FAMILIES = frozenset({"claims", "rnn", "attn", "merge", "pool", "layers", "explicit", "train", "fit",
+                           "dtypes", "seed", "models", "found"})
+
+SHORT_IMPACT = {  # a difference in a few words (IMPACTS keys of scenarios/known_divergences.toml)
+    "kept": "values at kept steps",
+    "masked": "values at masked steps",
+    "mask": "the mask",
+    "training": "training",
+    "warnings": "warnings only",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One path: a title and, for a scenario, its comparison on that path (None: not compared)."""
+
+    title: str
+    pair: Callable[[str], PairComparison | None]
+    unavailable: str = ""  # what a cell says when the path was not run at all
+
+
+def family(name: str) -> str:
+    return name.split("/", 1)[0] if "/" in name else ""
+
+
+def tags_by_scenario(data) -> dict[str, frozenset[str]]:
+    """Each scenario's tags (normalized) as its runs recorded them, plus its family."""
+    out: dict[str, set[str]] = {}
+    for run in data.runs:
+        for name, record in run.records.items():
+            out.setdefault(name, {_norm(family(name))}).update(_norm(str(t)) for t in record.meta.get("tags", []))
+    return {name: frozenset(tags) for name, tags in out.items()}
+
+
+def rows(data) -> list[tuple[str, list[str]]]:
+    """(row title, scenarios) for every feature, then every theme family present."""
+    tags = tags_by_scenario(data)
+    names = list(data.comparison.scenarios)
+    out = [(f.name, [n for n in names if any(g <= tags.get(n, frozenset()) for g in f.groups)])
+           for f in FEATURES]
+    themes = sorted({family(n) for n in names} - CORE_FAMILIES - {""})
+    out += [(f"{theme}/ scenarios", [n for n in names if family(n) == theme or _norm(theme) in tags.get(n, ())])
+            for theme in themes]
+    return out
+
+
+def columns(data) -> list[Column]:
+    cmp = data.comparison
+    cols = [Column(path.title, lambda name, a=path.a, b=path.b: cmp.get(name, a, b) if name in cmp.scenarios
+                   else None) for path in guidance.paths(cmp, data.runs)]
+    # The next Keras release (keras-nightly) against this one: a column of its own once a section
+    # provides it; until then the column says it was not run rather than disappearing.
+    cols.append(next_keras_column(data))
+    return cols
+
+
+def next_keras_column(data) -> Column:
+    return Column("This Keras → next Keras", lambda name: None,
+                  unavailable="not run")
+
+
+def cell(scenarios: Iterable[str], column: Column, numbered: list, scenario_link: Callable[[str], str]) -> str:
+    names = list(scenarios)
+    if not names:
+        return "no scenario"
+    pairs = [(n, column.pair(n)) for n in names]
+    compared = [(n, p) for n, p in pairs if p is not None]
+    if not compared:
+        return column.unavailable or "not compared"
+    differing = [(n, p) for n, p in compared if p.verdict not in ("match", "both-error")]
+    if not differing:
+        return "same"
+    # what differs in a few words -> links to the numbered differences (or the scenarios) behind it
+    parts: dict[str, list[str]] = {}
+    for n, p in differing:
+        if p.verdict == "known" and p.known is not None:
+            number = next((i for i, e in enumerate(numbered, 1) if e is p.known), None)
+            words = SHORT_IMPACT.get(p.known.impact, p.raw_verdict.replace("-", " "))
+            link = (f"[{number}](#{guidance.difference_anchor(number, p.known)})" if number
+                    else "[known](#known-divergences)")
+        else:
+            words, link = f"**{p.verdict}, not understood**", scenario_link(n)
+        if link not in parts.setdefault(words, []):
+            parts[words].append(link)
+    return f"{len(differing)} of {len(compared)} differ: " + "; ".join(
+        f"{words} ({', '.join(links)})" for words, links in parts.items())
+
+
+def section(data) -> str:
+    """The checklist (data: render.ReportInput)."""
+    cmp = data.comparison
+    if not cmp.pairs:
+        return ""
+    numbered = guidance.differences(cmp, data.runs)
+    cols = columns(data)
+
+    def link(name: str) -> str:
+        return f"[{md.text(name)}](#{md.slug(name)})"
+
+    table = [[md.text(title), *(cell(names, c, numbered, link) for c in cols)] for title, names in rows(data)]
+    return "\n".join([
+        f"## {HEADING}", "",
+        "Find the features your model uses, then read across to the backend you move to. \"same\": every "
+        "scenario using the feature gives the same masks and values (within tolerance) or fails the same "
+        "way on that path; otherwise how many differ and what, linked to the difference and what to do. "
+        "A feature is found from the scenarios' tags; \"no scenario\" means none tests it; \"not run\": the "
+        "report holds no runs for that path.", "",
+        md.table(["feature", *(md.text(c.title) for c in cols)], table)])

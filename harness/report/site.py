@@ -1,0 +1,238 @@
+"""The report as a small site: a first page that answers, one page per scenario family, and the
+evidence, versions and environment pages, with links that resolve on GitHub.
+
+The first page (report.md) holds the answer: the per-feature checklist per migration path, the
+differences and what to do, the surprises, the next Keras, the known divergences and the matrix
+summarised by family. Nothing on it changes when the results do not: run times, cache states, the
+git revision and the clock go on environment.md. Each family (the part of a scenario's name before
+"/") gets families/<family>.md with its matrix rows, its heatmap (families/<family>.svg) and its
+scenarios' sections, so a new family needs no edit here.
+
+Sections are rendered as one document would be, with in-page links (#anchor); `relocate` then points
+each link whose anchor is on another page at that page, using GitHub's own anchors (slugs.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import posixpath
+import re
+from collections import Counter
+from pathlib import Path
+
+from harness import artifacts
+from harness.compare.verdicts import EXPECTED, SEVERITY, Comparison, counts
+from harness.report import checklist, found, guidance, heatsvg, legend, render, slugs, training, versions
+from harness.report import markdown as md
+
+FIRST = "report.md"
+FAMILIES = "families"
+EVIDENCE = "claims-evidence.md"
+VERSIONS = "keras-versions.md"
+ENVIRONMENT = "environment.md"
+OWNED_TOP = (EVIDENCE, VERSIONS, ENVIRONMENT, "heatmap.png")  # heatmap.png: the single-page report's
+VOLATILE = ("time", "run_wall_s", "compilation_cache", "git_revision", "command")  # differ run to run
+SLOWEST = 10  # scenarios per run listed on the environment page
+
+
+def family_of(name: str) -> str:
+    return name.split("/", 1)[0] if "/" in name else "other"
+
+
+def families(comparison: Comparison) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for name in comparison.scenarios:
+        out.setdefault(family_of(name), []).append(name)
+    return dict(sorted(out.items()))
+
+
+def family_page(family: str) -> str:
+    return f"{FAMILIES}/{_file_name(family)}.md"
+
+
+def _file_name(family: str) -> str:
+    """A family as a file name: printable, no path separators or dots that could leave the folder."""
+    cleaned = re.sub(r"[^A-Za-z0-9_-]", "_", family)
+    return cleaned or "_"
+
+
+def _subset(data: render.ReportInput, names: list[str]) -> render.ReportInput:
+    cmp = data.comparison
+    sub = Comparison(cmp.labels, cmp.pairs, names, cmp.results, cmp.stale_known, cmp.verdicts)
+    return dataclasses.replace(data, comparison=sub, figure=None)
+
+
+def build(data: render.ReportInput, first: str = FIRST) -> dict[str, str]:
+    """Every file of the site: relative path -> text."""
+    groups = families(data.comparison)
+    version_text = versions.section(data)
+    pages = {first: first_page(data, groups, bool(version_text))}
+    for family, names in groups.items():
+        pages[family_page(family)] = _family(data, family, names, first)
+        if data.comparison.pairs:
+            pages[family_page(family).removesuffix(".md") + ".svg"] = heatsvg.draw(
+                data.comparison, names, f"{family}/: backends apart, in tolerances")
+    pages[EVIDENCE] = _page("Seed conclusions: checks and evidence", render._claim_evidence(data), first)
+    if version_text:
+        pages[VERSIONS] = _page("Seed conclusions across Keras versions", version_text, first)
+    pages[ENVIRONMENT] = _page("Environment and run times", _environment(data), first)
+    return relocate(pages, first)
+
+
+def _page(title: str, body: str, first: str, depth: int = 0) -> str:
+    up = "../" * depth
+    return "\n\n".join([f"# {md.text(title)}", f"Part of the [mask harness report]({up}{first}).", body]) + "\n"
+
+
+def first_page(data: render.ReportInput, groups: dict[str, list[str]], has_versions: bool) -> str:
+    # The answer first, then the evidence that fits on one page; everything per scenario is one
+    # link away on its family's page. Add a section here with one line.
+    sections = [
+        _header(data, groups, has_versions),
+        checklist.section(data),
+        guidance.section(data),
+        render._findings(data),
+        _next_keras(data, has_versions),
+        legend.section(data),
+        render._claims(data),
+        training.section(data),
+        render._summary(data),
+        render._baseline(data),
+        _by_family(data, groups),
+        render._compiled(data),
+        render._known(data),
+        found.section(data),
+        _made(data),
+    ]
+    return "\n\n".join(s for s in sections if s) + "\n"
+
+
+def _header(data: render.ReportInput, groups: dict[str, list[str]], has_versions: bool) -> str:
+    runs = render._runs_in_order(data)
+    labels = ", ".join(md.code(r.label) for r in runs)
+    family_links = ", ".join(f"[{md.text(f)}]({family_page(f)})" for f in groups)
+    return "\n".join([
+        "# Keras mask harness report", "",
+        f"{len(data.comparison.scenarios)} scenarios compared across {len(data.runs)} runs ({labels}), every "
+        "pair of runs. This page answers what changes for a masked model on each migration path; the "
+        f"scenarios themselves are on one page per family ({family_links}); the seed conclusions' "
+        f"[checks and evidence]({EVIDENCE}), "
+        + (f"the [Keras versions]({VERSIONS}) " if has_versions else "")
+        + f"and the [environment and run times]({ENVIRONMENT}) have pages of their own. Produced by "
+        f"`python -m harness report` from the artifacts in {md.code(data.results_dir)}; nothing here is "
+        "edited by hand ([how to reproduce it](#how-this-report-was-made)).",
+    ])
+
+
+def _next_keras(data: render.ReportInput, has_versions: bool) -> str:
+    """The slot for what changes with the next Keras release (keras-nightly against this one)."""
+    return "\n".join(["## The next Keras", "",
+                      "No next-Keras (keras-nightly) run is compared in this report; the checklist's last "
+                      "column says so."
+                      + (f" The Keras releases before this one are on the [Keras versions]({VERSIONS}) page."
+                         if has_versions else "")])
+
+
+def _by_family(data: render.ReportInput, groups: dict[str, list[str]]) -> str:
+    cmp = data.comparison
+    header = ["family", "scenarios", *(render._pair_name(a, b) for a, b in cmp.pairs)]
+    rows = []
+    for family, names in groups.items():
+        cells = [f"[{md.text(family)}/]({family_page(family)})", str(len(names))]
+        for a, b in cmp.pairs:
+            tally = Counter(cmp.get(n, a, b).verdict for n in names)
+            order = sorted(tally.items(), key=lambda kv: (SEVERITY.index(kv[0]) if kv[0] in SEVERITY
+                                                          else len(SEVERITY), kv[0]))
+            cells.append(", ".join(f"{n} {v}" if v in EXPECTED else f"**{n} {v}**" for v, n in order))
+        rows.append(cells)
+    return "\n".join(["## Scenarios by family", "",
+                      "How each family's scenarios compare on every pair of backends. Each family's page has "
+                      "the full matrix (the verdict and how many tolerances apart), a heatmap, and one "
+                      "section per scenario with its probes, masks and checks.", "",
+                      md.table(header, rows)])
+
+
+def _family(data: render.ReportInput, family: str, names: list[str], first: str) -> str:
+    sub = _subset(data, names)
+    tally = counts(sub.comparison) if data.comparison.pairs else {}
+    lines = [f"# Scenarios in {md.text(family)}/", "",
+             f"Part of the [mask harness report](../{first}): {len(names)} scenarios"
+             + (" (" + ", ".join(f"{n} {v}" for v, n in sorted(tally.items())) + " comparisons)" if tally else "")
+             + "."]
+    if data.comparison.pairs:
+        lines += ["", f"![{md.text(family)}/: how many tolerances apart each pair of backends is; "
+                      f"known divergences, errors and no values marked]({_file_name(family)}.svg)"]
+    body = [render._matrix(sub), render._scenarios(sub)]
+    return "\n".join(lines) + "\n\n" + "\n\n".join(s for s in body if s) + "\n"
+
+
+def _stable_environment(data: render.ReportInput) -> str:
+    runs = render._runs_in_order(data)
+    keys = [k for k in render.ENV_ROWS if k not in VOLATILE]
+    rows = [[k] + [md.text(r.environment.get(k, "—")) for r in runs] for k in keys]
+    return md.table(["", *(md.code(r.label, cell=True) for r in runs)], rows)
+
+
+def _made(data: render.ReportInput) -> str:
+    return "\n".join(["## How this report was made", "", "Reproduce:", "", md.fenced(data.reproduce, "sh"), "",
+                      "The runs it compares. Run times, cache states, the git revision and the time of each "
+                      f"run change from one run to the next, so they are on the [environment page]({ENVIRONMENT}), "
+                      "and this page stays the same when the results do.", "", _stable_environment(data)])
+
+
+def _environment(data: render.ReportInput) -> str:
+    text = render._environment(data)
+    slow = []
+    for run in render._runs_in_order(data):
+        durations = sorted(((r.duration_s, n) for n, r in run.records.items()), reverse=True)[:SLOWEST]
+        slow.append(f"- {md.code(run.label)}: " + ", ".join(f"{md.text(n)} {s:.1f} s" for s, n in durations))
+    return text + "\n\nThe slowest scenarios of each run:\n\n" + "\n".join(slow)
+
+
+_IN_PAGE = re.compile(r"\]\(#([^)\s]+)\)")
+
+
+def relocate(pages: dict[str, str], first: str = FIRST) -> dict[str, str]:
+    """Point every in-page link whose anchor is not on its page at the page that has it (the first
+    page preferred, then the others in order); links to anchors found nowhere are left for the link
+    test to report."""
+    anchors = {path: set(slugs.anchors(text)) for path, text in pages.items() if path.endswith(".md")}
+    order = [first] + [p for p in anchors if p != first]
+    out = {}
+    for path, text in pages.items():
+        if not path.endswith(".md"):
+            out[path] = text
+            continue
+        here = anchors[path]
+
+        def point(match: re.Match, path=path, here=here) -> str:
+            anchor = match.group(1)
+            if anchor in here:
+                return match.group(0)
+            target = next((p for p in order if anchor in anchors[p]), None)
+            if target is None:
+                return match.group(0)
+            return f"]({posixpath.relpath(target, posixpath.dirname(path) or '.')}#{anchor})"
+
+        out[path] = _IN_PAGE.sub(point, text)
+    return out
+
+
+def write(folder: Path, files: dict[str, str], first: str = FIRST) -> list[Path]:
+    """Write the site into folder and remove the files an older site left there (only names the
+    site owns: its top-level pages and the families folder's .md and .svg files)."""
+    written = []
+    for rel, text in files.items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        artifacts.atomic_write(path, text.encode("utf-8"))
+        written.append(path)
+    keep = {folder / rel for rel in files} | {folder / first}
+    owned = [folder / name for name in OWNED_TOP]
+    family_dir = folder / FAMILIES
+    if family_dir.is_dir():
+        owned += [p for p in family_dir.iterdir() if p.suffix in (".md", ".svg")]
+    for path in owned:
+        if path not in keep and (path.is_file() or path.is_symlink()):
+            path.unlink()
+    return written
