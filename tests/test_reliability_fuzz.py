@@ -140,7 +140,7 @@ def test_an_interrupted_campaign_keeps_every_finding_written_before(tmp_path):
         assert Path(entry["paths"][key]).is_file()
     # the next campaign knows it from the scenario file and does not keep it again
     again = campaign.Options(out=tmp_path / "again", budget=campaign.Budget(cases=80), seed=0,
-                             kept=findings.known_signatures(out / "found"), log=lambda _: None)
+                             kept=findings.kept_findings(out / "found"), log=lambda _: None)
     summary = campaign.run(again, fake_runner)
     assert entry["signature"] in summary["signatures"]
     assert entry["signature"] not in {e["signature"] for e in json.loads((tmp_path / "again" / "findings.json")

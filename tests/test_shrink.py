@@ -137,7 +137,7 @@ def test_every_variant_type_checks_and_is_smaller() -> None:
     assert seen > 20
 
 
-def test_campaign_keeps_one_shrunk_finding_per_signature_with_all_its_files(tmp_path) -> None:
+def test_campaign_keeps_one_shrunk_finding_per_cause_with_all_its_files(tmp_path) -> None:
     import json
 
     from harness.define import registry
@@ -149,11 +149,13 @@ def test_campaign_keeps_one_shrunk_finding_per_signature_with_all_its_files(tmp_
     entries = json.loads((tmp_path / "out" / "findings.json").read_text())
     assert summary["cases"] == 80
     planted = {f"tensorflow-vs-torch+jax-vs-torch|differs|{op}" for op in PLANTED}
-    hits = sum(v["cases"] for k, v in summary["signatures"].items() if k in planted)
-    assert set(summary["signatures"]) <= planted and len(entries) == len(summary["signatures"]) >= 1
+    hits = sum(n for k, n in summary["signatures"].items() if k in planted)
+    assert set(summary["signatures"]) <= planted and len(entries) == len(summary["causes"]) >= 1
     assert hits > len(entries)  # the planted causes were hit more often than they were kept: deduplicated
-    assert len({e["signature"] for e in entries}) == len(entries)
+    assert sum(c["cases"] for c in summary["causes"].values()) == hits
+    assert len({e["cause"] for e in entries}) == len(entries)
     for entry in entries:
+        assert entry["cause"].startswith("torch|differs|rnn|") and entry["cause"] in summary["causes"]
         assert entry["layer_classes"] in (["Masking", entry["first_divergent_class"]],
                                           ["Embedding", entry["first_divergent_class"]])
         assert entry["size_after"]["layers"] == 2 and entry["size_after"]["batch"] == 1
@@ -164,11 +166,11 @@ def test_campaign_keeps_one_shrunk_finding_per_signature_with_all_its_files(tmp_
     compile(Path(entry["paths"]["repro"]).read_text(), "repro.py", "exec")
     loaded = registry.load([entry["paths"]["scenario"]])  # registers without importing keras
     assert [s.name for s in loaded] == [entry["name"]] and "found" in loaded[0].tags
-    assert findings.known_signatures(tmp_path / "out" / "found") == {e["signature"]: e["paths"]["scenario"]
-                                                                      for e in entries}
+    assert {(k.signature, k.cause, k.path) for k in findings.kept_findings(tmp_path / "out" / "found")} == {
+        (e["signature"], e["cause"], e["paths"]["scenario"]) for e in entries}
     # a second campaign that knows the finding (scenarios/found) does not keep it again
     again = campaign.Options(out=tmp_path / "again", budget=campaign.Budget(cases=80), seed=0,
-                             kept=findings.known_signatures(tmp_path / "out" / "found"), log=lambda _: None)
+                             kept=findings.kept_findings(tmp_path / "out" / "found"), log=lambda _: None)
     campaign.run(again, fake_runner)
     assert json.loads((tmp_path / "again" / "findings.json").read_text()) == []
     coverage = summary["coverage"]

@@ -107,6 +107,7 @@ class Scenario:
     training: bool = False  # call mode of the captured forward passes (training=True or False)
     source_file: str = ""
     own_weights: bool = False  # True: keep the model's weights (a saved model), not the harness's
+    weight_seed: str | None = None  # seeds the harness's weights; None: the name (a generated case keeps its seed)
 
     @property
     def source(self) -> str:
@@ -127,6 +128,8 @@ class Scenario:
         source = self.source
         data = repr((self.name, self.tags, self.probes, [e.name for e in self.expectations],
                      sorted(self.tolerances.items()), self.dtype_policy)) + (" training" if self.training else "")
+        if self.weight_seed:  # other weights: another scenario (absent for every hand-written one)
+            data += f" weights {self.weight_seed}"
         if self.fit is not None:  # another Fit is another scenario (run --resume); no addresses in it
             data += re.sub(r" at 0x[0-9a-fA-F]+", "", repr(self.fit))
         return hashlib.sha256((source + data).encode()).hexdigest()[:16]
@@ -151,6 +154,7 @@ def scenario(
     dtype_policy: str | None = None,
     training: bool = False,
     own_weights: bool = False,
+    weight_seed: str | None = None,
 ) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
     """Register `build` as a scenario. `build()` returns (model, inputs)."""
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
@@ -176,6 +180,7 @@ def scenario(
             training=training,
             source_file=source_file,
             own_weights=own_weights,
+            weight_seed=weight_seed,
         )
         return build
 

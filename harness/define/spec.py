@@ -3,9 +3,10 @@
 A spec names its inputs (with one padding pattern per batch row), a DAG of layer entries (op, args,
 inbound references, call options), the model outputs, a dtype policy and a call mode. The same spec
 builds the same model on every backend (`harness.run.spec_build`); inputs come from numpy here, and
-weights are set by the harness from the case's name, exactly as for hand-written scenarios.
+weights are set by the harness from the case's `weight_seed` (its name when absent), as for hand-written
+scenarios, which are seeded by name.
 
-    {"version": 1, "name": "fuzz/0-17", "batch": 3, "time": 6, "seed": 17,
+    {"version": 1, "name": "fuzz/0-17", "batch": 3, "time": 6, "seed": 17, "weight_seed": "fuzz/0-17",
      "dtype_policy": null, "training": false,
      "inputs": [{"name": "x0", "kind": "float", "features": 4, "rows": ["right", "none", "full"],
                  "fill": 0.0}],
@@ -63,7 +64,7 @@ def row_mask(pattern: str, time: int) -> np.ndarray:
     elif pattern == "middle":
         if time >= 3:
             keep[1:time - 1:2] = False
-        else:  # too short for an interior hole: pad the end
+        elif time:  # too short for an interior hole: pad the end
             keep[-1] = False
     elif pattern == "full":
         keep[:] = False
@@ -185,8 +186,12 @@ def validate(spec: Any, ops: Collection[str] | None = None) -> dict[str, Any]:
     _need(isinstance(name, str) and bool(CASE_NAME_RE.fullmatch(name)) and len(name) <= 120,
           f"spec name {name!r} is not a valid case name")
     _int_in(spec, "batch", 1, LIMITS["batch"], "spec")
-    _int_in(spec, "time", 1, LIMITS["time"], "spec")
+    _int_in(spec, "time", 0, LIMITS["time"], "spec")  # zero-length sequences: a boundary case
     _need(isinstance(spec.get("seed"), int), "spec: 'seed' must be an integer")
+    weight_seed = spec.get("weight_seed")
+    _need(weight_seed is None or (isinstance(weight_seed, str) and bool(CASE_NAME_RE.fullmatch(weight_seed))
+                                  and len(weight_seed) <= 120),
+          f"spec: 'weight_seed' must be a case name or null, got {weight_seed!r}")
     _need(spec.get("dtype_policy") in DTYPE_POLICIES,
           f"spec: dtype_policy must be one of {DTYPE_POLICIES}, got {spec.get('dtype_policy')!r}")
     _need(isinstance(spec.get("training", False), bool), "spec: 'training' must be true or false")
@@ -251,6 +256,12 @@ def size(spec: dict[str, Any]) -> dict[str, int]:
             "time": spec["time"], "features": max(features, default=0)}
 
 
+def weight_seed(spec: dict[str, Any]) -> str:
+    """What seeds the case's weights: its `weight_seed` (set at generation and kept through renames and
+    shrinking, so a finding renamed to its slug keeps the weights it diverged with), else its name."""
+    return spec.get("weight_seed") or spec["name"]
+
+
 def as_scenario(spec: dict[str, Any], description: str = "", tags: tuple[str, ...] = ("generated",)):
     """The spec as a registry Scenario: capture.run_scenario runs it like any hand-written one."""
     from harness.define.registry import Scenario
@@ -262,4 +273,5 @@ def as_scenario(spec: dict[str, Any], description: str = "", tags: tuple[str, ..
 
     return Scenario(name=spec["name"], description=description or f"generated case {spec['name']}",
                     build=build, tags=tags, dtype_policy=spec.get("dtype_policy"),
-                    training=bool(spec.get("training", False)), source_file="<spec>")
+                    training=bool(spec.get("training", False)), source_file="<spec>",
+                    weight_seed=weight_seed(spec))

@@ -15,6 +15,7 @@ Output folder:
 
 from __future__ import annotations
 
+import fnmatch
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -52,7 +53,7 @@ class Options:
     shard: tuple[int, int] = (0, 1)
     mutate: bool = False
     known: list[KnownDivergence] = field(default_factory=list)
-    kept: dict[str, str] = field(default_factory=dict)  # signature -> scenario already in the suite
+    kept: list[findings.Kept] = field(default_factory=list)  # findings already in the suite (scenarios/found)
     shrink_tries: int = 80
     shrink_seconds: float = 240.0
     max_layers: int = 6
@@ -79,7 +80,8 @@ def run(options: Options, runner: Runner, cases: list[dict[str, Any]] | None = N
         options.ends_at = started + options.budget.seconds
     shard, shards = options.shard
     tally: Counter[str] = Counter()
-    seen: dict[str, dict[str, Any]] = {}
+    seen: dict[str, dict[str, Any]] = {}  # cause -> what it counts against (shared by a finding's causes)
+    signatures: Counter[str] = Counter()
     entries: list[dict[str, Any]] = []
     cover = coverage.Coverage()
     given = list(cases) if cases is not None else None
@@ -94,43 +96,77 @@ def run(options: Options, runner: Runner, cases: list[dict[str, Any]] | None = N
         tally[verdict.verdict if verdict.signature is None else "finding"] += 1
         if verdict.signature is not None:
             tally[f"finding:{verdict.verdict}"] += 1
-            if verdict.signature in seen:
-                seen[verdict.signature]["cases"] += 1
-            elif verdict.signature in options.kept:
-                seen[verdict.signature] = {"cases": 1, "kept": options.kept[verdict.signature]}
-                options.log(f"  case {spec['name']}: {verdict.signature} "
-                            f"(already in {options.kept[verdict.signature]})")
-            else:
+            signatures[verdict.signature] += 1
+            hit = seen.get(verdict.cause) or _kept_hit(options, verdict.cause, seen, spec["name"])
+            if hit is None:
                 options.log(f"  case {spec['name']}: {verdict.signature} -> shrinking")
-                entry = keep(spec, verdict, options, runner)
-                seen[verdict.signature] = {"cases": 1, "entry": entry}
-                entries.append(entry)
-                findings.write_json(out / "findings.json", entries)
+                found = shrink_finding(spec, verdict, options, runner)
+                # Shrinking drops the facts the divergence does not need: the shrunk cause may be one
+                # already found or kept, and then this is that finding again, not a new one.
+                cause = found.final.cause or verdict.cause
+                hit = seen.get(cause) or _kept_hit(options, cause, seen, spec["name"])
+                if hit is None:
+                    entry = keep(found, verdict, options, runner)
+                    hit = seen[cause] = {"cause": cause, "cases": 0, "entry": entry, "signatures": []}
+                    entries.append(entry)
+                    findings.write_json(out / "findings.json", entries)
+                else:
+                    options.log(f"  case {spec['name']}: shrunk to {cause}, found before")
+                seen[verdict.cause] = hit
+            hit["cases"] += 1
+            if verdict.signature not in hit["signatures"]:
+                hit["signatures"].append(verdict.signature)
         if cases % 10 == 0:
             options.log(f"  {cases} cases, {len(entries)} new finding(s), {time.monotonic() - started:.0f}s")
-        summary = _summary(options, cases, started, tally, seen, cover)
+        summary = _summary(options, cases, started, tally, seen, signatures, cover)
         findings.write_json(out / "campaign.json", summary)
     findings.write_json(out / "findings.json", entries)
     return summary
 
 
-def _summary(options: Options, cases: int, started: float, tally: Counter, seen: dict, cover: Any) -> dict:
+def _kept_hit(options: Options, cause: str, seen: dict[str, dict[str, Any]], case: str) -> dict[str, Any] | None:
+    """A finding already kept in the suite with this cause: what this case counts against."""
+    kept = next((k for k in options.kept if k.cause == cause), None)
+    if kept is None:
+        return None
+    hit = seen[cause] = {"cause": kept.cause, "cases": 0, "kept": kept.scenario, "known": _known_for(options, kept),
+                         "signatures": []}
+    options.log(f"  case {case}: {cause} (counted against {kept.scenario}{', known' if hit['known'] else ''})")
+    return hit
+
+
+def _known_for(options: Options, kept: findings.Kept) -> str | None:
+    """The known-divergence entry that names a kept finding's scenario, if one does."""
+    return next((e.scenario for e in options.known if fnmatch.fnmatchcase(kept.scenario, e.scenario)), None)
+
+
+def _summary(options: Options, cases: int, started: float, tally: Counter, seen: dict, signatures: Counter,
+             cover: Any) -> dict:
     wall = time.monotonic() - started
     return {"seed": options.seed, "shard": f"{options.shard[0]}/{options.shard[1]}", "mutate": options.mutate,
             "cases": cases, "wall_s": round(wall, 1),
             "cases_per_minute": round(60 * cases / wall, 2) if wall else None,
             "verdicts": dict(sorted(tally.items())),
-            "signatures": {s: {"cases": v["cases"], **({"kept": v["kept"]} if "kept" in v else {})}
-                           for s, v in sorted(seen.items())},
+            "signatures": dict(sorted(signatures.items())),
+            # one entry per cause: how many cases hit it, by which signatures, and what it counts against
+            "causes": {v["cause"]: {"cases": v["cases"], "signatures": v["signatures"],
+                                    **({"kept": v["kept"], "known": v["known"]} if "kept" in v else
+                                       {"finding": v["entry"]["name"]})}
+                       for v in {id(v): v for v in seen.values()}.values()},
             "coverage": cover.report()}
 
 
-def keep(spec: dict[str, Any], verdict: Verdict, options: Options, runner: Runner) -> dict[str, Any]:
-    """Rename the case to its finding's name, shrink it, write its files; the findings.json entry."""
-    name = "found/" + findings.slug(verdict.signature)
-    renamed = {**spec, "name": name}
-    reproduced = findings.judge(renamed, runner(renamed), options.known).signature == verdict.signature
-    start = renamed if reproduced else spec  # weights are seeded by name: a rename can lose a divergence
+@dataclass
+class Shrunk:
+    original: dict[str, Any]
+    spec: dict[str, Any]  # the smallest variant that kept the signature
+    final: Verdict  # its verdict (the cause after shrinking: the facts the divergence needs)
+    tries: int
+
+
+def shrink_finding(spec: dict[str, Any], verdict: Verdict, options: Options, runner: Runner) -> Shrunk:
+    """Shrink a diverging case, keeping its signature, within the campaign's try and time budget."""
+    start = {**spec, "weight_seed": specs.weight_seed(spec)}  # its weights, whatever it is renamed to later
 
     def keeps(candidate: dict[str, Any]) -> bool:
         return findings.judge(candidate, runner(candidate), options.known).signature == verdict.signature
@@ -139,29 +175,42 @@ def keep(spec: dict[str, Any], verdict: Verdict, options: Options, runner: Runne
     if options.ends_at is not None:  # a timed campaign ends on time: shrinking gets what is left (>= 60 s)
         deadline = min(deadline, max(options.ends_at, time.monotonic() + 60.0))
     shrunk, tries = shrink.shrink(start, keeps, max_tries=options.shrink_tries, deadline=deadline)
+    return Shrunk(spec, shrunk, findings.judge(shrunk, runner(shrunk), options.known), tries)
+
+
+def keep(found: Shrunk, verdict: Verdict, options: Options, runner: Runner) -> dict[str, Any]:
+    """Rename the shrunk case to its finding's name, write its files; the findings.json entry.
+
+    The weights are seeded by weight_seed, which the rename keeps, so the renamed case is the same model
+    with the same weights; it is run once more under its new name to show the divergence survived.
+    """
+    cause = found.final.cause or verdict.cause
+    name = "found/" + findings.slug(verdict.signature, cause)
+    spec, shrunk = found.original, {**found.spec, "name": name}
     final = findings.judge(shrunk, runner(shrunk), options.known)
+    reproduced = final.signature == verdict.signature  # False: it did not show again (judge it by hand)
+    final = final if reproduced else found.final
     slug = name.split("/", 1)[1]
     out = options.out
     paths = {"spec": str(out / "cases" / f"{slug}.json"), "repro": str(out / "repro" / f"{slug}.py")}
-    findings.write_json(Path(paths["spec"]), {"original": spec, "shrunk": shrunk, "signature": verdict.signature})
+    findings.write_json(Path(paths["spec"]), {"original": spec, "shrunk": shrunk, "signature": verdict.signature,
+                                              "cause": cause})
     header = (f"harness fuzz finding {slug}: {final.verdict} between {', '.join(final.pairs)}, first at "
               f"{final.layer_class} ({final.layer}).")
     _write_text(Path(paths["repro"]), repro.script(shrunk, header))
-    if reproduced:  # the scenario runs under its own name: only then does the suite see the same weights
-        paths["scenario"] = str(out / "found" / f"{slug}.py")
-        source = findings.scenario_source(shrunk, final, len(spec["layers"]),
-                                          f"scenarios/found/repro/{slug}.py")
-        _write_text(Path(paths["scenario"]), source)
+    paths["scenario"] = str(out / "found" / f"{slug}.py")
+    source = findings.scenario_source(shrunk, final, len(spec["layers"]), f"scenarios/found/repro/{slug}.py")
+    _write_text(Path(paths["scenario"]), source)
     entry = {
         "name": name, "signature": verdict.signature, "pairs": list(verdict.pairs), "verdict": verdict.verdict,
         "first_divergent_layer": final.layer, "first_divergent_class": final.layer_class,
         "layer_classes": specs.layer_classes(shrunk), "detail": final.detail, "evidence": final.evidence,
-        "size_before": specs.size(spec), "size_after": specs.size(shrunk), "shrink_tries": tries,
-        "found_in_case": spec["name"], "reproduced_under_name": reproduced,
+        "size_before": specs.size(spec), "size_after": specs.size(shrunk), "shrink_tries": found.tries,
+        "found_in_case": spec["name"], "reproduced_under_name": reproduced, "cause": cause,
         "covered_by_known": final.known or None, "paths": paths,
     }
     options.log(f"  kept {name}: {entry['size_before']['layers']} -> {entry['size_after']['layers']} layers "
-                f"in {tries} tries")
+                f"in {found.tries} tries")
     return entry
 
 

@@ -119,7 +119,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     except KnownDivergenceError as exc:
         raise FuzzInputError(str(exc)) from None
     options = campaign.Options(out=args.out, budget=budget, seed=args.seed, shard=shard, mutate=args.mutate,
-                               known=known, kept=findings.known_signatures(args.kept),
+                               known=known, kept=findings.kept_findings(args.kept),
                                shrink_tries=args.shrink_tries, max_layers=args.max_layers,
                                log=(lambda _: None) if args.quiet else (lambda m: print(m, flush=True)))
     with workers.Pool(chosen, timeout_s=args.timeout, workdir=None) as pool:

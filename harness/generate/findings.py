@@ -19,6 +19,7 @@ from harness.artifacts import Artifact, ScenarioRecord
 from harness.compare import verdicts
 from harness.compare.known import KnownDivergence
 from harness.define import spec as specs
+from harness.generate import causes
 
 # Verdicts that are not findings: agreement, understood, and RNG-driven layers in training mode (two
 # calls of one backend already disagree, so the backends cannot be expected to agree).
@@ -36,6 +37,7 @@ class Verdict:
     detail: str = ""
     known: str = ""  # the known-divergence entry that explains it, if one does
     evidence: dict[str, Any] = field(default_factory=dict)
+    cause: str = ""  # causes.cause: what one bug is, whichever layer class the generator reached it by
 
 
 def judge(spec: dict[str, Any], records: dict[str, ScenarioRecord],
@@ -60,7 +62,7 @@ def judge(spec: dict[str, Any], records: dict[str, ScenarioRecord],
     worst = min((p.raw_verdict for p in diverging), key=verdicts.SEVERITY.index)
     chosen = [p for p in diverging if p.raw_verdict == worst]
     first = chosen[0]
-    ops = {la["name"]: _op(spec, la) for la in spec["layers"]}
+    ops = {la["name"]: causes.layer_class(spec, la) for la in spec["layers"]}
     if first.probes:
         probe = next((p for p in first.probes if p.verdict != "match"), first.probes[0])
         layer = probe.probe.removeprefix("jit/").split("[")[0]
@@ -75,7 +77,8 @@ def judge(spec: dict[str, Any], records: dict[str, ScenarioRecord],
         layer_class = "error(" + ",".join(errors) + ")"
     labels = tuple(p.key for p in chosen)
     signature = f"{'+'.join(labels)}|{worst}|{layer_class}"
-    return Verdict(overall, signature, labels, layer, layer_class, first.detail, known_by, evidence)
+    return Verdict(overall, signature, labels, layer, layer_class, first.detail, known_by, evidence,
+                   causes.cause(spec, signature, layer))
 
 
 # A value difference this small is float rounding (summation order, fused kernels), not a masking rule:
@@ -91,14 +94,6 @@ def _noise(pair: Any) -> bool:
                for p in pair.probes)
 
 
-def _op(spec: dict[str, Any], layer: dict[str, Any]) -> str:
-    if layer["op"] == "shared":
-        return next(la["op"] for la in spec["layers"] if la["name"] == layer["args"]["layer"])
-    if layer["op"] in ("TimeDistributed", "Bidirectional"):
-        return f"{layer['op']}({layer['args']['layer']['op']})"
-    return layer["op"]
-
-
 def _error_type(record: ScenarioRecord) -> str:
     return record.captured.error.type if record.captured.error else record.status
 
@@ -110,12 +105,14 @@ def _bits(mask: Any) -> str:
     return "|".join("".join("1" if m else "0" for m in row) for row in rows)
 
 
-def slug(signature: str) -> str:
-    """A file and scenario name from a signature: readable, and stable for the same signature."""
+def slug(signature: str, cause: str = "") -> str:
+    """A file and scenario name from a signature (and cause): readable, stable for the same finding.
+
+    The digest covers the cause too: two causes reached through one layer class get two files."""
     pairs, verdict, layer_class = signature.split("|")
     backends = sorted({b for pair in pairs.split("+") for b in pair.split("-vs-")})
     odd = "-".join(_short(b) for b in backends)
-    digest = specs.seed_for(signature) % 16**6
+    digest = specs.seed_for(signature, *([cause] if cause else [])) % 16**6
     text = f"{verdict}-{layer_class}-{odd}".lower()
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:70] + f"-{digest:06x}"
 
@@ -136,6 +133,7 @@ import json
 from harness import scenario
 
 SIGNATURE = {signature!r}  # noqa: E501
+CAUSE = {cause!r}  # noqa: E501
 SPEC = json.loads(r"""
 {spec_json}
 """)
@@ -147,6 +145,7 @@ SPEC = json.loads(r"""
     tags={tags!r},
     dtype_policy=SPEC["dtype_policy"],
     training=SPEC["training"],
+    weight_seed=SPEC.get("weight_seed"),
 )
 def build():
     from harness.run import spec_build
@@ -160,28 +159,53 @@ def scenario_source(spec: dict[str, Any], found: Verdict, before: int, repro: st
                    f"layers {' > '.join(specs.layer_classes(spec))}")
     return SCENARIO_TEMPLATE.format(
         verdict=found.verdict, pairs=", ".join(found.pairs), layer_class=found.layer_class, before=before,
-        after=len(spec["layers"]), repro=repro, signature=found.signature,
+        after=len(spec["layers"]), repro=repro, signature=found.signature, cause=found.cause,
         spec_json=json.dumps(spec, indent=1, sort_keys=True), description=description[:300],
         tags=("generated", "found", found.verdict))
 
 
 MAX_FINDING_BYTES = 4 << 20  # a finding's scenario file is a few KB
 SIGNATURE_RE = re.compile(r"^SIGNATURE = (['\"])(.*?)\1", re.MULTILINE)
+SPEC_RE = re.compile(r'^SPEC = json\.loads\(r"""(.*?)"""\)', re.MULTILINE | re.DOTALL)
 
 
-def known_signatures(folder: Path) -> dict[str, str]:
-    """signature -> scenario file, for the findings already kept in a folder (scenarios/found)."""
-    found = {}
+@dataclass(frozen=True)
+class Kept:
+    """A finding already in the suite (scenarios/found): its file, signature and cause."""
+
+    scenario: str  # the scenario name (found/<slug>)
+    path: str
+    signature: str
+    cause: str
+
+
+def kept_findings(folder: Path) -> list[Kept]:
+    """The findings already kept in a folder (scenarios/found), with the cause of each.
+
+    A file written before causes were recorded has its cause computed from its SPEC and SIGNATURE.
+    """
+    found = []
     for path in sorted(folder.glob("*.py")) if folder.is_dir() else []:
         try:  # bounded: a FIFO or a link to /dev/zero there is skipped with a warning, not read for ever
             text = safety.read_bounded(path, limit=MAX_FINDING_BYTES).decode("utf-8", errors="replace")
         except (OSError, safety.RefusedFile) as exc:
             print(f"harness: warning: skipping {safety.printable(path)}: {exc}", file=sys.stderr)
             continue
-        match = SIGNATURE_RE.search(text)
-        if match:
-            found[match.group(2)] = str(path)
+        signature, spec_text = SIGNATURE_RE.search(text), SPEC_RE.search(text)
+        if not signature:
+            continue
+        try:
+            spec = specs.loads(spec_text.group(1)) if spec_text else None
+        except specs.SpecError:
+            spec = None
+        cause = causes.cause(spec, signature.group(2)) if spec else ""
+        found.append(Kept(spec["name"] if spec else f"found/{path.stem}", str(path), signature.group(2), cause))
     return found
+
+
+def known_signatures(folder: Path) -> dict[str, str]:
+    """signature -> scenario file, for the findings already kept in a folder (scenarios/found)."""
+    return {k.signature: k.path for k in kept_findings(folder)}
 
 
 def write_json(path: Path, data: Any) -> None:

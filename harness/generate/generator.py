@@ -23,17 +23,27 @@ GROUP_WEIGHTS = {"recurrent": 4.0, "attention": 2.0, "merge": 2.5, "pooling": 1.
                  "shape-changing": 1.5, "custom": 1.5, "mask-source": 0.5, "vector": 0.5,
                  "helper": 0.0}  # helpers are added where a call option needs them
 FILLS = (0.0, -1.0, 2.0)  # Masking mask values: the fill of the padded steps
+# A fixed share of every campaign's cases (index % 10 < 3) are boundary cases: their layers take the
+# boundary value of an option half of the time (grammar.Production.boundary: cropping (0, 0), padding 0,
+# size 1, the identity permutation, units 1, ...), and their sizes are extreme (zero-length and
+# length-1 sequences, one row, a batch whose every row is padding). Differential fuzzers find most of
+# their bugs at such edges; left to chance the grammar never drew them.
+BOUNDARY_SHARE = 3  # in 10
+BOUNDARY_TIMES = (1, 1, 1, 0)
 BRANCH_OPS = ("Activation", "Identity", "Lambda", "LayerNormalization", "custom.PassMask", "Dense")
 
 
 class _Case:
     def __init__(self, rng: np.random.Generator, name: str, seed: int):
         self.rng = rng
-        self.spec: dict[str, Any] = {"version": specs.SPEC_VERSION, "name": name, "seed": seed,
+        # weight_seed: the weights stay those of this case when it is renamed to its finding's name
+        self.spec: dict[str, Any] = {"version": specs.SPEC_VERSION, "name": name, "seed": seed, "weight_seed": name,
                                      "inputs": [], "layers": [], "outputs": [], "dtype_policy": None,
                                      "training": False}
         self.pool: dict[str, Tensor] = {}  # ref -> type, in creation order
         self.consumed: set[str] = set()
+        self.boundary = False  # a boundary case: options drawn from the boundary values half of the time
+        self.full_batch = False  # every row of every input is padding
 
     def pick(self, options: tuple) -> Any:
         return options[int(self.rng.integers(len(options)))]
@@ -50,6 +60,8 @@ class _Case:
             return None
         if args is None:
             args = {k: self.pick(v) for k, v in production.options.items()}
+            if self.boundary:
+                args.update({k: self.pick(v) for k, v in production.boundary.items() if self.rng.random() < 0.5})
             args.update(production.derive(ins, args))
             args = {k: v for k, v in args.items() if not k.startswith("_")}
         outs = production.out(ins, {**args, "_cell": production.op})
@@ -97,6 +109,8 @@ def _start(case: _Case, source: str, index: int, features: int) -> None:
     """One input and its mask source."""
     spec, rng = case.spec, case.rng
     rows = [case.pick(specs.PATTERNS) for _ in range(spec["batch"])]
+    if case.full_batch:
+        rows = ["full"] * spec["batch"]
     name = f"x{index}"
     if source == "embedding":
         vocab = int(rng.integers(5, 13))
@@ -202,6 +216,13 @@ def generate(seed: int, index: int, *, max_layers: int = 6) -> dict[str, Any]:
     case.spec["batch"] = 4 if rng.random() < 0.8 else int(rng.integers(1, 4))
     case.spec["time"] = 6 if rng.random() < 0.8 else int(rng.integers(2, 6))
     features = int(case.pick((2, 3, 4)))
+    if index % 10 < BOUNDARY_SHARE:  # extra draws only here: the other cases stay what they were
+        case.boundary = True
+        if rng.random() < 0.5:
+            case.spec["time"] = int(case.pick(BOUNDARY_TIMES))
+        if rng.random() < 0.3:
+            case.spec["batch"] = 1
+        case.full_batch = bool(rng.random() < 0.25)
     n_inputs = 2 if rng.random() < 0.35 else 1
     for i in range(n_inputs):
         _start(case, case.pick(grammar.MASK_SOURCES), i, features)

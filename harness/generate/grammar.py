@@ -45,6 +45,10 @@ class Production:
     fit: Callable[[list[Tensor]], bool] = lambda ins: True  # how the inbound tensors must fit
     derive: Callable[[list[Tensor], dict[str, Any]], dict[str, Any]] = lambda ins, args: {}
     explicit_mask: bool = False  # may be called with mask=<bool input>
+    # Boundary values: the identity and extreme forms of an option (cropping (0, 0), padding 0, size 1,
+    # the identity permutation, units 1), drawn on purpose in a fixed share of the cases (generator.py),
+    # and preferred by the shrinker when they keep the divergence.
+    boundary: Mapping[str, tuple] = field(default_factory=dict)
 
 
 # ---- output rules -------------------------------------------------------------------------------
@@ -54,7 +58,9 @@ def same(ins: list[Tensor], args: dict[str, Any]) -> list[Tensor]:
 
 
 def seq(t: Tensor, time: int, features: int) -> list[Tensor] | None:
-    return [replace(t, kind="seq", time=time, features=features)] if time >= 1 and features >= 1 else None
+    """A sequence of `time` steps: at least one, unless the input was already zero-length."""
+    fits = (time >= 1 or time == t.time == 0) and features >= 1
+    return [replace(t, kind="seq", time=time, features=features)] if fits else None
 
 
 def units(ins: list[Tensor], args: dict[str, Any]) -> list[Tensor] | None:
@@ -94,6 +100,11 @@ def local_pool_out(ins: list[Tensor], args: dict[str, Any]) -> list[Tensor] | No
     return seq(t, time, t.features)
 
 
+def permute_out(ins: list[Tensor], args: dict[str, Any]) -> list[Tensor] | None:
+    t = ins[0]
+    return seq(t, t.time, t.features) if list(args["dims"]) == [1, 2] else seq(t, t.features, t.time)
+
+
 def merge_out(ins: list[Tensor], args: dict[str, Any]) -> list[Tensor] | None:
     return [ins[0]] if all((i.time, i.features) == (ins[0].time, ins[0].features) for i in ins) else None
 
@@ -123,13 +134,14 @@ def same_features(ins: list[Tensor]) -> bool:
 
 
 UNITS = (3, 2, 4)
+ONE = {"units": (1,)}  # units of 1: the narrowest layer
 RNN_OPTIONS = {"units": UNITS, "return_sequences": (True, False), "go_backwards": (False, True),
                "unroll": (False, True), "return_state": (False, True)}
 
 
 def _rnn(op: str, **extra: tuple) -> Production:
     return Production(op, "recurrent", ("seq",), rnn_out, options={**RNN_OPTIONS, **extra},
-                      derive=lambda ins, args, op=op: {"_cell": op}, explicit_mask=True)
+                      derive=lambda ins, args, op=op: {"_cell": op}, explicit_mask=True, boundary=ONE)
 
 
 def _bidirectional(ins: list[Tensor], args: dict[str, Any]) -> dict[str, Any]:
@@ -145,7 +157,7 @@ PRODUCTIONS: tuple[Production, ...] = (
                lambda ins, a: [Tensor("seq", ins[0].time, a["output_dim"],
                                       "embedding" if a.get("mask_zero") else "none", ins[0].padding)],
                options={"output_dim": (3, 2, 4), "mask_zero": (True, False)},
-               derive=lambda ins, a: {"input_dim": ins[0].features}),
+               derive=lambda ins, a: {"input_dim": ins[0].features}, boundary={"output_dim": (1,)}),
     Production("Masking", "mask-source", ("seq",),
                lambda ins, a: [replace(ins[0], source="masking")],
                options={"mask_value": (0.0,)}),
@@ -155,24 +167,27 @@ PRODUCTIONS: tuple[Production, ...] = (
                lambda ins, a: [Tensor("pairmask", ins[0].time, ins[0].time, "explicit", ins[0].padding)]),
     # shape-preserving
     Production("Dense", "shape-preserving", ("seq",), units,
-               options={"units": UNITS, "activation": (None, "tanh", "relu")}),
+               options={"units": UNITS, "activation": (None, "tanh", "relu")}, boundary=ONE),
     Production("Activation", "shape-preserving", ("seq",), same,
-               options={"activation": ("tanh", "relu", "sigmoid", "softmax")}),
+               options={"activation": ("tanh", "relu", "sigmoid", "softmax")}, boundary={"activation": ("linear",)}),
     Production("Identity", "shape-preserving", ("seq",), same),
-    Production("Lambda", "shape-preserving", ("seq",), same, options={"function": ("double", "square")}),
+    Production("Lambda", "shape-preserving", ("seq",), same, options={"function": ("double", "square")},
+               boundary={"function": ("identity",)}),
     Production("Reshape", "shape-preserving", ("seq",),
                lambda ins, a: [ins[0]] if list(a["target_shape"]) == [ins[0].time, ins[0].features] else None,
                derive=lambda ins, a: {"target_shape": [ins[0].time, ins[0].features]}),
     Production("LayerNormalization", "shape-preserving", ("seq",), same),
     Production("BatchNormalization", "shape-preserving", ("seq",), same),
-    Production("Dropout", "shape-preserving", ("seq",), same, options={"rate": (0.5,)}),
-    Production("GaussianNoise", "shape-preserving", ("seq",), same, options={"stddev": (0.1,)}),
+    Production("Dropout", "shape-preserving", ("seq",), same, options={"rate": (0.5,)}, boundary={"rate": (0.0,)}),
+    Production("GaussianNoise", "shape-preserving", ("seq",), same, options={"stddev": (0.1,)},
+               boundary={"stddev": (0.0,)}),
     Production("TimeDistributed", "shape-preserving", ("seq",),
                lambda ins, a: units(ins, a["layer"]["args"]),
-               options={"_units": UNITS},
+               options={"_units": UNITS}, boundary={"_units": (1,)},
                derive=lambda ins, a: {"layer": {"op": "Dense", "args": {"units": a.pop("_units")}}}),
     Production("Conv1D", "shape-changing", ("seq",), conv_out,
-               options={"filters": UNITS, "kernel_size": (1, 2, 3), "padding": ("same", "valid", "causal")}),
+               options={"filters": UNITS, "kernel_size": (1, 2, 3), "padding": ("same", "valid", "causal")},
+               boundary={"filters": (1,)}),
     Production("custom.PassMask", "custom", ("seq",), same),
     Production("custom.ConsumeMask", "custom", ("seq",), lambda ins, a: [replace(ins[0], source="none")],
                explicit_mask=True),
@@ -180,20 +195,21 @@ PRODUCTIONS: tuple[Production, ...] = (
     # shape-changing
     Production("Cropping1D", "shape-changing", ("seq",),
                lambda ins, a: seq(ins[0], ins[0].time - sum(a["cropping"]), ins[0].features),
-               options={"cropping": ((1, 0), (0, 1), (1, 1))}),
+               options={"cropping": ((1, 0), (0, 1), (1, 1))}, boundary={"cropping": ((0, 0),)}),
     Production("ZeroPadding1D", "shape-changing", ("seq",),
                lambda ins, a: seq(ins[0], ins[0].time + 2 * a["padding"], ins[0].features),
-               options={"padding": (1,)}),
+               options={"padding": (1,)}, boundary={"padding": (0,)}),
     Production("UpSampling1D", "shape-changing", ("seq",),
-               lambda ins, a: seq(ins[0], ins[0].time * a["size"], ins[0].features), options={"size": (2,)}),
-    Production("Permute", "shape-changing", ("seq",),
-               lambda ins, a: seq(ins[0], ins[0].features, ins[0].time), options={"dims": ((2, 1),)}),
+               lambda ins, a: seq(ins[0], ins[0].time * a["size"], ins[0].features), options={"size": (2,)},
+               boundary={"size": (1,)}),
+    Production("Permute", "shape-changing", ("seq",), permute_out, options={"dims": ((2, 1),)},
+               boundary={"dims": ((1, 2),)}),
     Production("Flatten", "shape-changing", ("seq",),
                lambda ins, a: [Tensor("vec", 0, ins[0].time * ins[0].features, ins[0].source, ins[0].padding)]),
     Production("RepeatVector", "shape-changing", ("vec",),
                lambda ins, a: [Tensor("seq", a["n"], ins[0].features, ins[0].source, ins[0].padding)],
-               options={"n": (3, 2, 4)}),
-    Production("Dense", "vector", ("vec",), units, options={"units": UNITS}),
+               options={"n": (3, 2, 4)}, boundary={"n": (1,)}),
+    Production("Dense", "vector", ("vec",), units, options={"units": UNITS}, boundary=ONE),
     # recurrent
     _rnn("SimpleRNN"),
     _rnn("GRU", reset_after=(True, False)),
@@ -201,22 +217,22 @@ PRODUCTIONS: tuple[Production, ...] = (
     Production("Bidirectional", "recurrent", ("seq",), bidirectional_out,
                options={"merge_mode": ("concat", "sum", "mul", "ave"), "_inner": ("GRU", "LSTM", "SimpleRNN"),
                         "_units": UNITS, "_sequences": (True, False)},
-               derive=_bidirectional),
+               derive=_bidirectional, boundary={"_units": (1,)}),
     # attention
     Production("Attention", "attention", ("seq", "seq"), attention_out, fit=same_features,
                options={"use_scale": (False, True)}, calls={"use_causal_mask": (False, True)}),
     Production("AdditiveAttention", "attention", ("seq", "seq"), attention_out, fit=same_features,
                calls={"use_causal_mask": (False, True)}),
     Production("MultiHeadAttention", "attention", ("seq", "seq"), lambda ins, a: [ins[0]],
-               options={"num_heads": (1, 2), "key_dim": (2, 3)}, fit=same_time,
+               options={"num_heads": (1, 2), "key_dim": (2, 3)}, fit=same_time, boundary={"key_dim": (1,)},
                calls={"use_causal_mask": (False, True)}),
     # pooling
     Production("GlobalAveragePooling1D", "pooling", ("seq",), pooled),
     Production("GlobalMaxPooling1D", "pooling", ("seq",), pooled),
     Production("AveragePooling1D", "pooling", ("seq",), local_pool_out,
-               options={"pool_size": (2,), "padding": ("valid", "same")}),
+               options={"pool_size": (2,), "padding": ("valid", "same")}, boundary={"pool_size": (1,)}),
     Production("MaxPooling1D", "pooling", ("seq",), local_pool_out,
-               options={"pool_size": (2,), "padding": ("valid", "same")}),
+               options={"pool_size": (2,), "padding": ("valid", "same")}, boundary={"pool_size": (1,)}),
     # merges
     *(Production(op, "merge", ("seq", "seq"), merge_out, fit=same_seq) for op in MERGES),
     Production("Concatenate", "merge", ("seq", "seq"), concat_out, options={"axis": (-1, 1)}),
@@ -224,6 +240,39 @@ PRODUCTIONS: tuple[Production, ...] = (
                lambda ins, a: seq(ins[0], ins[0].time, ins[1].time) if same_features(ins) else None,
                options={"axes": ((2, 2),)}, fit=same_features),
 )
+
+# The identity forms: the output is the input (on JAX several are the same array object, which keeps the
+# mask Keras attached to it: the JAX no-op mask class). Causes (causes.py) name them as a situation.
+IDENTITY: dict[str, Callable[[dict[str, Any]], bool]] = {
+    "Identity": lambda a: True,
+    "Reshape": lambda a: True,  # the grammar's Reshape always targets the shape it has
+    "Cropping1D": lambda a: list(a["cropping"]) == [0, 0],
+    "ZeroPadding1D": lambda a: a["padding"] == 0,
+    "UpSampling1D": lambda a: a["size"] == 1,
+    "Permute": lambda a: list(a["dims"]) == [1, 2],
+    "Activation": lambda a: a["activation"] == "linear",
+    "Lambda": lambda a: a["function"] == "identity",
+    "Dropout": lambda a: a["rate"] == 0,
+    "GaussianNoise": lambda a: a["stddev"] == 0,
+    "AveragePooling1D": lambda a: a["pool_size"] == 1,
+    "MaxPooling1D": lambda a: a["pool_size"] == 1,
+}
+
+
+def is_identity(op: str, args: dict[str, Any]) -> bool:
+    try:
+        return IDENTITY.get(op, lambda a: False)(args)
+    except (KeyError, TypeError):
+        return False
+
+
+def at_boundary(op: str, args: dict[str, Any]) -> bool:
+    """Whether a layer's args take a boundary value of their production (an identity or extreme form)."""
+    flat = {**args, **{f"_{k}": v for k, v in (args.get("layer") or {}).get("args", {}).items()}} \
+        if isinstance(args.get("layer"), dict) else args
+    return any(_plain(flat.get(k)) in [_plain(c) for c in choices]
+               for p in BY_OP.get(op, []) for k, choices in p.boundary.items())
+
 
 # The productions by (op, needs): Dense has a sequence and a vector form.
 BY_OP: dict[str, list[Production]] = {}

@@ -151,5 +151,5 @@ def mutant(seed: int, index: int, tries: int = 50) -> dict[str, Any]:
                 continue
             current = candidate
             break
-    current["name"] = f"mutant/s{seed}-{index}"
+    current["name"] = current["weight_seed"] = f"mutant/s{seed}-{index}"
     return grammar.check(current)

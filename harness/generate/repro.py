@@ -75,7 +75,7 @@ def script(spec: dict[str, Any], header: str = "") -> str:
         lines += [lambdas, "", ""]
     for op in sorted(used & set(custom)):
         lines += [custom[op], "", ""]
-    lines += [f"NAME = {spec['name']!r}  # seeds the weights, as the harness does",
+    lines += [f"NAME = {specs.weight_seed(spec)!r}  # seeds the weights, as the harness does",
               f"TRAINING = {bool(spec.get('training'))}", ""]
     if spec.get("dtype_policy"):
         lines.append(f"keras.config.set_dtype_policy({spec['dtype_policy']!r})")
@@ -109,7 +109,7 @@ def script(spec: dict[str, Any], header: str = "") -> str:
     outputs = ", ".join(_var(r) for r in spec["outputs"])
     inputs = ", ".join(f"t_{e['name']}" for e in spec["inputs"])
     lines += [f"model = keras.Model([{inputs}], [{outputs}])", "",
-              "# The harness's weights: numpy values seeded by case name and variable, the same on every backend.",
+              "# The harness's weights: numpy values seeded by the case's weight seed and variable, the same on every backend.",
               "for layer in model.layers:",
               "    for index, variable in enumerate(layer.weights):",
               "        if variable.trainable and 'float' in str(variable.dtype):",

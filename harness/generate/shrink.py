@@ -54,9 +54,11 @@ def weight(spec: Spec) -> tuple[int, ...]:
 
 
 def _nondefault(layer: dict[str, Any]) -> int:
-    """Options set to something other than the grammar's simplest choice."""
+    """Options set to something other than the grammar's simplest choice or a boundary value."""
     choices = {k: v for p in grammar.BY_OP.get(layer["op"], []) for k, v in p.options.items()}
-    return sum(1 for k, v in layer.get("args", {}).items() if k in choices and v != _plain(choices[k][0]))
+    edges = {k: [_plain(c) for c in v] for p in grammar.BY_OP.get(layer["op"], []) for k, v in p.boundary.items()}
+    return sum(1 for k, v in layer.get("args", {}).items()
+               if k in choices and v != _plain(choices[k][0]) and v not in edges.get(k, []))
 
 
 def variants(spec: Spec) -> Iterator[Spec]:
@@ -77,8 +79,10 @@ def _simpler(a: Spec, b: Spec) -> bool:
     def score(s: Spec) -> tuple[int, ...]:
         padded = sum(r != "none" for e in s["inputs"] for r in e["rows"])
         fills = sum(e.get("fill") not in (None, 0.0) for e in s["inputs"])
+        off_edge = sum(not grammar.at_boundary(la["op"], la.get("args", {})) for la in s["layers"]
+                       if any(p.boundary for p in grammar.BY_OP.get(la["op"], [])))
         return (int(s.get("training", False)), int(s.get("dtype_policy") is not None), padded, fills,
-                sum(r != "right" for e in s["inputs"] for r in e["rows"]))
+                sum(r != "right" for e in s["inputs"] for r in e["rows"]), off_edge)
     return score(a) < score(b)
 
 
@@ -194,6 +198,12 @@ def _simplify_options(spec: Spec) -> Iterator[Spec]:
         if layer["op"] == "shared":
             continue
         for production in grammar.BY_OP.get(layer["op"], []):
+            for key, choices in production.boundary.items():  # boundary values first: preferred
+                for edge in choices:
+                    if key in layer.get("args", {}) and layer["args"][key] != _plain(edge):
+                        cut = _copy(spec)
+                        cut["layers"][index]["args"][key] = _plain(edge)
+                        yield cut
             for key, choices in production.options.items():
                 if key in layer.get("args", {}) and layer["args"][key] != _plain(choices[0]):
                     cut = _copy(spec)

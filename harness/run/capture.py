@@ -59,7 +59,7 @@ def run_scenario(scn: Scenario, backend: str, *, repeat: bool = True,
                 portability.set_dtype_policy(scn.dtype_policy)
             model, inputs = _build(scn)
             if not scn.own_weights:  # a saved model (harness check) keeps the weights it was saved with
-                set_weights(model, scn.name)
+                set_weights(model, scn.weight_seed or scn.name)
             layers = probe_layers(model, scn)
             probe_model = keras.Model(model.input, [t for layer in layers for t in _outputs(layer)])
             captured.probes.update(_probes(layers, *_call(probe_model, layers, inputs, scn.training)))
@@ -72,7 +72,8 @@ def run_scenario(scn: Scenario, backend: str, *, repeat: bool = True,
                 for key, (values, dtype) in autodiff.train_step(model, inputs, scn.train).items():
                     captured.probes[key] = Probe(values=values, mask=None, dtype=dtype)
             if scn.fit is not None:  # Keras's training API: compile, evaluate, fit, *_on_batch
-                reset = fit.snapshot(model) if scn.own_weights else (lambda: set_weights(model, scn.name))
+                reset = fit.snapshot(model) if scn.own_weights else (
+                    lambda: set_weights(model, scn.weight_seed or scn.name))
                 captured.probes.update(fit.run_fit(model, inputs, scn.fit, reset, captured.probes))
         except ScenarioDefinitionError:
             raise

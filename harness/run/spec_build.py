@@ -65,7 +65,7 @@ class PairMask(keras.layers.Layer):
 
 CUSTOM = {"custom.SetMask": SetMask, "custom.PassMask": PassMask, "custom.ConsumeMask": ConsumeMask,
           "custom.IgnoreMask": IgnoreMask, "custom.PairMask": PairMask}
-LAMBDAS = {"double": lambda x: x * 2.0, "square": lambda x: x * x}
+LAMBDAS = {"double": lambda x: x * 2.0, "square": lambda x: x * x, "identity": lambda x: x}
 # Layers whose inbound tensors are passed as one list; every other op takes them positionally.
 LIST_CALL = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
              "Attention", "AdditiveAttention"}
