@@ -344,15 +344,39 @@ def versions(session: nox.Session, keras: str, backend: str) -> None:
                 *session.posargs)
 
 
-@nox.session(python=PYTHON)
-@nox.parametrize("backend", list(BACKEND_SESSIONS))
-def check(session: nox.Session, backend: str) -> None:
-    """Check a saved model on one backend per environment, layer by layer (docs/check.md).
+NOX_ENVS = ROOT / ".nox"  # where nox keeps each session's environment
 
-    `nox -s check -- MODEL.keras --inputs INPUTS.npz|random:SEED [--out DIR]`: each backend's session
-    adds its artifact to DIR/results and re-renders DIR/report.md, so after the third it covers all three.
+
+def main_job_python(name: str) -> Path | None:
+    """The interpreter of the main job's environment for a backend session (.nox/tf, ...), if built."""
+    python = NOX_ENVS / name / "bin" / "python"
+    return python if python.exists() else None
+
+
+@nox.session(python=PYTHON)
+def check(session: nox.Session) -> None:
+    """Check a saved model on every backend, layer by layer and through training (docs/check.md).
+
+    `nox -s check -- MODEL.keras --inputs INPUTS.npz|random:SEED [--targets Y.npz --fit STEPS] [--out DIR]`:
+    one check, one report. Each backend runs in the main job's environment (.nox/tf, .nox/jax,
+    .nox/torch) when `nox -s tf jax torch` has built it; only a missing one is built, once, as
+    .nox/check-<name>. This session's own environment holds the harness alone (numpy, no backend).
     """
     check_python(session)
-    install_project(session, *pins(BACKEND_SESSIONS[backend][0]))
-    install_models(session)
-    session.run("keras-mask-harness", "check", *session.posargs, "--backend", BACKEND_SESSIONS[backend][1])
+    install_project(session)
+    flags = []
+    for name, (group, backend) in BACKEND_SESSIONS.items():
+        python = main_job_python(name)
+        if python is None:
+            python = NOX_ENVS / f"check-{name}" / "bin" / "python"
+            if not python.exists():
+                session.run("python", "-m", "venv", str(python.parent.parent))
+            hub, *imports = pins("models")
+            session.run(str(python), "-m", "pip", "install", "--quiet", *pins(group), *imports, external=True)
+            session.run(str(python), "-m", "pip", "install", "--quiet", "--no-deps", hub, external=True)
+        else:
+            session.log(f"{backend}: the main job's environment {_shown(python.parent.parent)}")
+        flags += ["--python", f"{backend}={python}"]
+    # Paths in the arguments are the user's: resolved from where nox was run, not from this folder.
+    with session.chdir(getattr(session, "invoked_from", ROOT)):
+        session.run("keras-mask-harness", "check", *session.posargs, *flags)

@@ -362,7 +362,7 @@ TRAINING = CheckTraining(TARGETS, COMPILE["loss"], tuple(COMPILE.get("metrics") 
 @scenario({fit_name!r}, description="the saved model through fit, train_on_batch and evaluate",
           tags=("check", "fit"), own_weights=True, probes={outputs!r}, expect=expectations(TRAINING),
           fit=Fit(targets=TARGETS, loss=None, steps=SETUP["steps"], batch_size=SETUP["batch_size"],
-                  sample_weight=WEIGHT, class_weight=CLASS_WEIGHT, on_batch=SETUP["on_batch"],
+                  sample_weight=WEIGHT, class_weight=CLASS_WEIGHT, on_batch=SETUP["on_batch"], each_step=True,
                   steps_per_execution=COMPILE.get("steps_per_execution") or 1))
 def build_fit():
     return load_for_fit(SPEC, COMPILE, TARGETS, WEIGHT)  # compiled as saved (or as the flags say)
@@ -425,27 +425,6 @@ def _run_versions(args: argparse.Namespace, chosen: list[str], scenario_file: Pa
     return done
 
 
-def version_rows(version_runs: list[tuple[str, list[artifacts.Artifact], str]], runs: list[artifacts.Artifact],
-                 names: list[str]) -> list[tuple[str, str]]:
-    """Per release: what changes for this model against this check's runs, per backend and part."""
-    from harness.versions.bisect import differences
-
-    rows = []
-    base = {r.backend: r for r in runs}
-    for version, found, problem in version_runs:
-        parts = []
-        for run in found:
-            reference = base.get(run.backend)
-            if reference is None:
-                continue
-            changed = [d for d in differences(reference, run) if any(d.startswith(n) for n in names)]
-            parts.append(f"{run.backend}: " + ("; ".join(changed[:3]) if changed else "no change"))
-        if problem:
-            parts.append(f"cannot run ({problem})")
-        rows.append((version, " | ".join(parts) or "nothing ran"))
-    return rows
-
-
 # ---- the report -----------------------------------------------------------------------------------
 
 def write_report(runs: list[artifacts.Artifact], out: Path, args: argparse.Namespace, name: str,
@@ -462,9 +441,8 @@ def write_report(runs: list[artifacts.Artifact], out: Path, args: argparse.Names
     facts = check_model.judge(runs, name, known, guidance.paths)
     command = " ".join(shlex.quote(a) for a in ["python", "-m", "harness", "check", *sys.argv[2:]]) \
         if sys.argv[1:2] == ["check"] else f"python -m harness check {args.model} --inputs {args.inputs}"
-    names = [name] + ([name + check_model.FIT_SUFFIX] if facts.fit_ran else [])
     data = check_report.CheckReportInput(facts=facts, runs=runs, command=command, inputs=inputs,
-                                         training=training, versions=version_rows(versions, runs, names))
+                                         training=training, versions=check_model.judge_versions(runs, name, versions))
     artifacts.atomic_write(out / "report.md", check_report.render_check(data).encode())
     summary = check_report.summary(data)
     artifacts.atomic_write(out / "summary.json", (json.dumps(summary, indent=1, sort_keys=True) + "\n").encode())
@@ -477,8 +455,10 @@ def _print_outcome(facts: Any, out: Path, args: argparse.Namespace) -> int:
         for state in states.values():
             if not state.ran:
                 print(f"check {facts.model}: {part}: {state.label} {state.status}: {state.cause}", file=sys.stderr)
-                for line in state.chain[:-1] if len(state.chain) > 1 else ():
-                    print(f"    raised as {line}", file=sys.stderr)
+                if len(state.chain) > 1:
+                    print("    the chain, outermost first:", file=sys.stderr)
+                    for line in state.chain:
+                        print(f"    {line}", file=sys.stderr)
     for verdict in facts.paths:
         extra = f", first divergent layer {verdict.first_divergent}" if verdict.first_divergent else ""
         known = ""

@@ -4,6 +4,7 @@ first divergent layer (backend tests, a few, small)."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -335,15 +336,29 @@ def noxfile():
         sys.modules.pop(spec.name, None)
 
 
-def test_nox_check_session_installs_one_backend_and_keras_hub_without_its_deps(noxfile, monkeypatch):
+def test_nox_check_reuses_the_main_jobs_environments_and_builds_only_a_missing_one(noxfile, monkeypatch, tmp_path):
     if f"{sys.version_info[0]}.{sys.version_info[1]}" not in noxfile.SUPPORTED_PYTHONS:
         pytest.skip("check_python refuses this interpreter")
+    for name in ("tf", "jax"):  # the main job built these two
+        (tmp_path / ".nox" / name / "bin").mkdir(parents=True)
+        (tmp_path / ".nox" / name / "bin" / "python").write_text("")
+    monkeypatch.setattr(noxfile, "NOX_ENVS", tmp_path / ".nox")
     monkeypatch.setattr(noxfile, "install_project", lambda session, *requirements: session.install(*requirements))
     session = NoxSession(["m.keras", "--inputs", "random:0"])
-    noxfile.check(session, backend="jax")
-    assert session.ran[-1] == ("keras-mask-harness", "check", "m.keras", "--inputs", "random:0", "--backend", "jax")
-    installed = [requirement for args in session.installed for requirement in args]
-    hub = [args for args in session.installed if any(a.startswith("keras-hub") for a in args)]
-    assert hub == [("--no-deps", "keras-hub==0.32.0")]
-    assert not any(r.startswith(("tensorflow", "torch")) for r in installed), installed
-    assert any(r.startswith("tokenizers") for r in installed) and any(r.startswith("jax") for r in installed)
+    session.invoked_from = str(tmp_path)
+    session.chdir = lambda folder: contextlib.nullcontext()
+    noxfile.check(session)
+    main = tmp_path / ".nox"
+    built = main / "check-torch" / "bin" / "python"
+    assert session.ran[-1] == ("keras-mask-harness", "check", "m.keras", "--inputs", "random:0",
+                               "--python", f"tensorflow={main / 'tf' / 'bin' / 'python'}",
+                               "--python", f"jax={main / 'jax' / 'bin' / 'python'}",
+                               "--python", f"torch={built}")
+    installs = [args for args in session.ran if args[:1] == (str(built),)]
+    assert installs, "the missing torch environment is built"
+    assert not any(str(main / "tf") in " ".join(args[:1]) or str(main / "jax") in " ".join(args[:1])
+                   for args in session.ran if "install" in args)  # nothing installed into the main job's
+    requirements = [r for args in installs for r in args]
+    assert ("--no-deps" in requirements and any(r.startswith("keras-hub") for r in requirements)
+            and any(r.startswith("torch") for r in requirements))
+    assert not any(r.startswith(("tensorflow", "jax")) for r in requirements), requirements

@@ -189,3 +189,22 @@ def test_console_says_agree_only_when_everything_ran_and_matched(capsys):
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def test_other_keras_releases_are_a_column_each_with_what_changes_for_the_model():
+    here = [make_artifact("jax-cpu", [make_record(MODEL, layers()), fit_record()])]
+    older = [make_artifact("keras-3.10.0-jax-cpu", [make_record(MODEL, error=LOAD_ERROR),
+                                                   make_record(MODEL + "/fit", error=LOAD_ERROR)], backend="jax")]
+    newer = [make_artifact("keras-3.16.0-jax-cpu", [make_record(MODEL, layers(shift=1.0)), fit_record()],
+                           backend="jax")]
+    cells = check_model.judge_versions(here, MODEL, [("3.10.0", older, ""), ("3.16.0", newer, ""),
+                                                     ("nightly", [], "jax: no wheel")])
+    by = {(c.version, c.part): c for c in cells}
+    assert by[("3.10.0", "forward")].verdict == "error" and "no such device" in by[("3.10.0", "forward")].detail
+    assert by[("3.16.0", "forward")].verdict == "differs" and by[("3.16.0", "forward")].detail == "dense"
+    assert by[("3.16.0", "training")].verdict == "same"
+    assert by[("nightly", "forward")].verdict == "cannot run" and "no wheel" in by[("nightly", "forward")].detail
+    facts = judge(*here)
+    text = check_report.render_check(check_report.CheckReportInput(facts, here, "cmd", "random:0", versions=cells))
+    header = [line for line in text.splitlines() if line.startswith("| backend | part")][0]
+    assert "Keras 3.10.0" in header and "Keras 3.16.0" in header and "Keras nightly" in header

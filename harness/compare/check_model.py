@@ -247,7 +247,7 @@ def _path_verdict(path, part: str, states: dict[str, RunState], pair: PairCompar
     if not (a.ran and b.ran):
         failed = [s for s in (a, b) if not s.ran]
         if len(failed) == 2 and pair.verdict == "both-error":
-            why = f"both raise {a.error.type if a.error else a.status}: {a.cause}"
+            why = f"both raise {a.cause}" + (f" (and {b.cause})" if b.cause != a.cause else "")
             return PathVerdict(path.title, path.a, path.b, part, "same error", why)
         why = "; ".join(f"{s.label} {s.status}: {s.cause}" for s in failed)
         difference = Difference(part, path.a, path.b, pair.verdict, (), pair.detail)
@@ -263,3 +263,46 @@ def _path_verdict(path, part: str, states: dict[str, RunState], pair: PairCompar
         entry = match_known(known, pair, backends)
     difference = Difference(part, path.a, path.b, pair.verdict, probes, pair.detail, entry)
     return PathVerdict(path.title, path.a, path.b, part, "differs", pair.verdict, difference, layer)
+
+
+@dataclass(frozen=True)
+class VersionCell:
+    """One backend and part on another Keras release, against this check's run of the same backend."""
+
+    version: str
+    backend: str
+    part: str
+    verdict: str  # same | differs | error | cannot run | not run
+    detail: str = ""
+
+
+def judge_versions(runs: list[Artifact], model: str,
+                   releases: list[tuple[str, list[Artifact], str]]) -> list[VersionCell]:
+    """Each --keras release's runs against this check's: what changes for this model there.
+
+    `releases`: (version, its runs, why some backend could not run there) per release."""
+    base = {r.backend: r for r in runs}
+    names = {FORWARD: model, TRAINING: model + FIT_SUFFIX}
+    cells = []
+    for version, found, problem in releases:
+        by_backend = {r.backend: r for r in found}
+        for backend, reference in base.items():
+            run = by_backend.get(backend)
+            for part, name in names.items():
+                if name not in reference.records:
+                    continue
+                if run is None:
+                    cells.append(VersionCell(version, backend, part, "cannot run", problem or "no run"))
+                    continue
+                then, now = run_state(run, name), run_state(reference, name)
+                if not then.ran:
+                    cells.append(VersionCell(version, backend, part, "error", then.cause))
+                elif not now.ran:
+                    cells.append(VersionCell(version, backend, part, "runs there only", f"here: {now.cause}"))
+                else:
+                    pair = verdicts.compare_records(reference.records[name], run.records[name], name,
+                                                    reference.label, run.label)
+                    differing = [p.probe for p in pair.probes if p.verdict != "match"]
+                    cells.append(VersionCell(version, backend, part, "same" if pair.verdict in EXPECTED else "differs",
+                                             ", ".join(differing[:4]) or pair.detail))
+    return cells

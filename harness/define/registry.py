@@ -90,6 +90,9 @@ class Fit:
     jit_compile: bool | str = "auto"  # Keras's default: XLA on JAX, not on CPU TensorFlow or torch
     steps_per_execution: int = 1
     on_batch: bool = False  # also train_on_batch / test_on_batch, `steps` times, from the same start
+    # also the compiled loss's gradients before the first step and every weight after each fit step
+    # (harness check: what a user comparing two trainings looks at first)
+    each_step: bool = False
 
 
 @dataclass(frozen=True)

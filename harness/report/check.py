@@ -12,7 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness.artifacts import Artifact
-from harness.compare.check_model import FORWARD, PARTS, TRAINING, CheckFacts, Difference, PathVerdict
+from harness.compare.check_model import (
+    FORWARD,
+    PARTS,
+    TRAINING,
+    CheckFacts,
+    Difference,
+    PathVerdict,
+    VersionCell,
+)
 from harness.compare.training_claims import TRAINING_CLAIMS
 from harness.report import markdown as md
 from harness.report import render
@@ -25,7 +33,8 @@ GROUPS = (
      lambda k: k.startswith(("fit/history/", "fit/batch/", "fit/on_batch/test/", "fit/on_batch/train/"))
      and not k.endswith("loss")),
     ("evaluate's metrics", lambda k: k.startswith("fit/evaluate/") and not k.endswith("loss")),
-    ("weights after fit", lambda k: k.startswith("fit/weights/")),
+    ("gradients before the first step", lambda k: k.startswith("fit/gradients/grad/")),
+    ("weights after each step", lambda k: k.startswith(("fit/weights/", "fit/step/"))),
     ("predictions", lambda k: k.startswith(("fit/predict/", "fit/on_batch/predict"))),
 )
 
@@ -37,12 +46,12 @@ class CheckReportInput:
     command: str  # reproduces this check
     inputs: str  # what the inputs were, in words
     training: str = ""  # what training ran, in words ("" without --targets)
-    versions: list[tuple[str, str]] = field(default_factory=list)  # (keras version, what changed) rows
+    versions: list[VersionCell] = field(default_factory=list)  # --keras: each release against this check
 
 
 def render_check(data: CheckReportInput) -> str:
-    sections = [_header(data), _verdicts(data), _differences(data), _backends(data), _nonfinite(data),
-                _training(data), _layers(data)]
+    sections = [_header(data), _verdicts(data), _differences(data), _backends(data), _versions_section(data),
+                _nonfinite(data), _training(data), _layers(data)]
     return "\n\n".join(s for s in sections if s) + "\n"
 
 
@@ -85,20 +94,51 @@ def _verdicts(data: CheckReportInput) -> str:
     by = {(v.a, v.b, v.part): v for v in facts.paths}
     titles = list(dict.fromkeys((v.a, v.b, v.title) for v in facts.paths))
     if not titles:
-        return "## Verdict per migration path\n\nNo two backends ran: nothing was compared."
+        extra = f" Next Keras: {_next_keras(data)}." if data.versions else ""
+        return "## Verdict per migration path\n\nNo two backends ran: nothing was compared." + extra
     header = ["migration path", "forward (every layer)", "training (fit)" if facts.fit_ran else "training",
               "next Keras"]
     rows = []
     for a, b, title in titles:
         training = _cell(by.get((a, b, TRAINING))) if facts.fit_ran else "not run (give --targets)"
-        rows.append([md.text(title), _cell(by.get((a, b, FORWARD))), training, _next_keras(data)])
+        rows.append([md.text(title), _cell(by.get((a, b, FORWARD))), training, _next_keras(data, a, b)])
     return "## Verdict per migration path\n\n" + md.table(header, rows)
 
 
-def _next_keras(data: CheckReportInput) -> str:
+def _next_keras(data: CheckReportInput, *labels: str) -> str:
+    """What changes on the --keras releases for the backends of one path (the details: its section)."""
     if not data.versions:
         return "not run (give --keras VERSION)"
-    return "; ".join(f"{md.text(v)}: {md.text(what, 300)}" for v, what in data.versions)
+    backends = {r.backend for r in data.runs if r.label in labels} if labels else {c.backend for c in data.versions}
+    out = []
+    for version in dict.fromkeys(c.version for c in data.versions):
+        cells = [c for c in data.versions if c.version == version and c.backend in backends]
+        changed = [c for c in cells if c.verdict != "same"]
+        out.append(f"{md.text(version)}: " + ("same" if cells and not changed else
+                                             ", ".join(f"{c.backend} {c.part} **{c.verdict}**" for c in changed)
+                                             or "not run"))
+    return "; ".join(out) + " ([details](#on-other-keras-releases))"
+
+
+def _versions_section(data: CheckReportInput) -> str:
+    """A column per release: each backend and part against this check's run (Keras as installed here)."""
+    if not data.versions:
+        return ""
+    versions = list(dict.fromkeys(c.version for c in data.versions))
+    keys = list(dict.fromkeys((c.backend, c.part) for c in data.versions))
+    by = {(c.version, c.backend, c.part): c for c in data.versions}
+    rows = []
+    for backend, part in keys:
+        cells = []
+        for version in versions:
+            c = by.get((version, backend, part))
+            cells.append("—" if c is None else c.verdict if c.verdict == "same" else
+                         f"**{c.verdict}**: {md.text(c.detail, 400)}")
+        rows.append([md.text(backend), part, *cells])
+    here = next((r.environment.get("keras", "?") for r in data.runs), "?")
+    return (f"## On other Keras releases\n\nThe same check in each release's environment (harness versions), "
+            f"against Keras {md.text(here)} here, backend by backend.\n\n"
+            + md.table(["backend", "part", *(f"Keras {md.text(v)}" for v in versions)], rows))
 
 
 def _differences(data: CheckReportInput) -> str:
@@ -254,5 +294,6 @@ def summary(data: CheckReportInput) -> dict:
                    "known": v.difference.known.what if v.difference and v.difference.known else None}
                   for v in facts.paths],
         "training_claims": {label: {c: r.verdict for c, r in claims.items()} for label, claims in facts.claims.items()},
-        "next_keras": dict(data.versions),
+        "next_keras": [{"version": c.version, "backend": c.backend, "part": c.part, "verdict": c.verdict,
+                        "detail": c.detail} for c in data.versions],
     }

@@ -47,6 +47,17 @@ def train_step(model: Any, inputs: list[np.ndarray], train: Train) -> dict[str, 
     return result
 
 
+def weight_gradients(model: Any, inputs: list[np.ndarray], loss_of: Any) -> dict[str, tuple[np.ndarray, str]]:
+    """The loss `loss_of(outputs)` and its gradient for every trainable weight ("grad/<layer>#<i>"),
+    through the backend's own autodiff, without stepping any optimizer."""
+    loss, weight_grads, _ = _GRADIENTS[keras.backend.backend()](model, inputs, [], loss_of)
+    keys = _variable_keys(model)
+    result = {"loss": to_numpy(loss)}
+    for variable, grad in zip(model.trainable_variables, weight_grads):
+        result[f"grad/{keys[id(variable)]}"] = to_numpy(grad)
+    return result
+
+
 def _variable_keys(model: Any) -> dict[int, str]:
     return {id(v): f"{layer.name}#{i}" for layer in model.layers for i, v in enumerate(layer.weights)}
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from harness.define.captured import Probe
 from harness.define.registry import Fit
+from harness.run import autodiff
 from harness.run.portability import get_mask
 from harness.run.tensors import as_model_input, mask_to_numpy
 
@@ -53,15 +54,20 @@ def run_fit(model: Any, inputs: list[np.ndarray], fit: Fit, reset_weights: Calla
     masks = _output_masks(model, x, captured or {})
 
     _compile(model, fit)
+    if fit.each_step:
+        probes.update(_first_gradients(model, inputs, y, fit))
     _store_outputs(probes, "predict/before", model.predict(x, batch_size=batch_size, verbose=0), masks)
     _store_logs(probes, "evaluate/before", _evaluate(model, x, y, fit, batch_size))
-    batches = _BatchLogs()
+    batches = _BatchLogs(model if fit.each_step else None)
     history = model.fit(x, y, batch_size=batch_size, epochs=fit.steps, shuffle=False, verbose=0,
                         sample_weight=fit.sample_weight, class_weight=fit.class_weight, callbacks=[batches])
     for name, values in history.history.items():
         probes[f"{PREFIX}history/{name}"] = _scalars(values)
     for name, values in batches.logs.items():
         probes[f"{PREFIX}batch/{name}"] = _scalars(values)
+    for step, weights in enumerate(batches.weights, start=1):
+        for key, values in weights.items():
+            probes[f"{PREFIX}step/{step}/{key}"] = _probe(values)
     _store_logs(probes, "evaluate/after", _evaluate(model, x, y, fit, batch_size))
     _store_outputs(probes, "predict/after", model.predict(x, batch_size=batch_size, verbose=0), masks)
     for layer in model.layers:
@@ -151,13 +157,38 @@ def _evaluate(model: Any, x: Any, y: Any, fit: Fit, batch_size: int) -> dict[str
 
 
 class _BatchLogs(keras.callbacks.Callback):
-    def __init__(self) -> None:
+    """Every on_train_batch_end's logs; with a model, also every weight after each step."""
+
+    def __init__(self, model: Any = None) -> None:
         super().__init__()
         self.logs: dict[str, list[float]] = {}
+        self.weights: list[dict[str, np.ndarray]] = []
+        self._watched = model
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         for name, value in (logs or {}).items():
             self.logs.setdefault(name, []).append(float(_numpy(value)))
+        if self._watched is not None:
+            # JAX's fit keeps the weights in its own state during an epoch: write them back first
+            sync = getattr(self._watched, "jax_state_sync", None)
+            if sync is not None:
+                sync()
+            self.weights.append({f"{layer.name}#{index}": _numpy(variable.value)
+                                 for layer in self._watched.layers for index, variable in enumerate(layer.weights)})
+
+
+def _first_gradients(model: Any, inputs: list[np.ndarray], y: Any, fit: Fit) -> dict[str, Probe]:
+    """The compiled loss and its gradients at the starting weights, on all the data: fit/gradients/*.
+
+    Keras's own compute_loss (the compiled loss with its mask and sample weights), differentiated by
+    the backend's autodiff: the gradient the first step takes when the data is one batch."""
+    weight = None if fit.sample_weight is None else np.asarray(fit.sample_weight)
+
+    def loss_of(outputs: Any) -> Any:
+        return model.compute_loss(x=None, y=y, y_pred=outputs, sample_weight=weight, training=True)
+
+    return {f"{PREFIX}gradients/{key}": _probe(values)
+            for key, (values, _) in autodiff.weight_gradients(model, inputs, loss_of).items()}
 
 
 def _structure(value: Any) -> Any:
