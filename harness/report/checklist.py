@@ -95,20 +95,27 @@ def tags_by_scenario(data) -> dict[str, frozenset[str]]:
 
 def rows(data) -> list[tuple[str, list[str]]]:
     """(row title, scenarios) for every feature, then every theme family present."""
-    tags = tags_by_scenario(data)
     names = list(data.comparison.scenarios)
-    out = [(f.name, [n for n in names if any(g <= tags.get(n, frozenset()) for g in f.groups)])
-           for f in FEATURES]
+    compared = set(names)
+    having: dict[str, set[str]] = {}  # tag -> the scenarios that carry it
+    for name, tags in tags_by_scenario(data).items():
+        if name in compared:
+            for tag in tags:
+                having.setdefault(tag, set()).add(name)
+
+    def carrying(*groups: frozenset[str]) -> list[str]:
+        found = set().union(*(set.intersection(*(having.get(t, set()) for t in g)) for g in groups))
+        return [n for n in names if n in found]
+
+    out = [(f.name, carrying(*f.groups)) for f in FEATURES]
     themes = sorted({family(n) for n in names} - CORE_FAMILIES - {""})
-    out += [(f"{theme}/ scenarios", [n for n in names if family(n) == theme or _norm(theme) in tags.get(n, ())])
-            for theme in themes]
-    return out
+    return out + [(f"{theme}/ scenarios", carrying(frozenset({_norm(theme)}))) for theme in themes]
 
 
 def columns(data) -> list[Column]:
     cmp = data.comparison
-    cols = [Column(path.title, lambda name, a=path.a, b=path.b: cmp.get(name, a, b) if name in cmp.scenarios
-                   else None) for path in guidance.paths(cmp, data.runs)]
+    cols = [Column(path.title, lambda name, a=path.a, b=path.b: cmp.results.get((name, a, b)))
+            for path in guidance.paths(cmp, data.runs)]
     # The next Keras release (keras-nightly) against this one: a column of its own once a section
     # provides it; until then the column says it was not run rather than disappearing.
     cols.append(next_keras_column(data))

@@ -13,6 +13,7 @@ import math
 from xml.sax.saxutils import escape
 
 ROW_H = 20
+MAX_ROWS = 200  # a taller figure is no longer read on a page
 COL_W = 150
 CHAR_W = 7.0  # width of one 12 px monospace character
 LEGEND_H = 46
@@ -45,10 +46,20 @@ def mark(pair, heat_mark: str) -> str:
 
 
 def draw(comparison, scenarios: list[str], title: str) -> str:
-    """The SVG text for these scenarios (rows, in the order given) of a comparison."""
+    """The SVG text for these scenarios (rows, in the order given) of a comparison; a family of more
+    than MAX_ROWS scenarios shows those with the largest differences, in the order given."""
     from harness.report.publish import heat_cell
 
     pairs = comparison.pairs
+    if len(scenarios) > MAX_ROWS:
+        cells = {name: [heat_cell(comparison.get(name, a, b)) for a, b in pairs] for name in scenarios}
+
+        def worst(name: str) -> float:  # marked cells (errors, divergences) first, then the largest
+            return max(4.0 if m else (-3.0 if math.isnan(v) else v) for v, m in cells[name])
+
+        shown = set(sorted(scenarios, key=lambda n: -worst(n))[:MAX_ROWS])
+        title += f" ({MAX_ROWS} of {len(scenarios)} scenarios: the largest differences)"
+        scenarios = [n for n in scenarios if n in shown]
     label_w = int(max([len(s) for s in scenarios] + [20]) * CHAR_W) + 16
     width = max(label_w + COL_W * len(pairs) + 8, LEGEND_W)
     top = LEGEND_H + 34  # the legend, then the column titles

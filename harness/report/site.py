@@ -15,6 +15,7 @@ each link whose anchor is on another page at that page, using GitHub's own ancho
 from __future__ import annotations
 
 import dataclasses
+import functools
 import posixpath
 import re
 from collections import Counter
@@ -56,10 +57,16 @@ def _file_name(family: str) -> str:
     return cleaned or "_"
 
 
-def _subset(data: render.ReportInput, names: list[str]) -> render.ReportInput:
+def _subsets(data: render.ReportInput, groups: dict[str, list[str]]) -> dict[str, render.ReportInput]:
+    """Each family's scenarios as a report input of its own (its comparisons only, so that what a
+    section counts or lists over the comparison stays within the family)."""
     cmp = data.comparison
-    sub = Comparison(cmp.labels, cmp.pairs, names, cmp.results, cmp.stale_known, cmp.verdicts)
-    return dataclasses.replace(data, comparison=sub, figure=None)
+    results: dict[str, dict] = {family: {} for family in groups}
+    for key, pair in cmp.results.items():
+        results[family_of(key[0])][key] = pair
+    return {family: dataclasses.replace(data, figure=None, comparison=Comparison(
+        cmp.labels, cmp.pairs, names, results[family], cmp.stale_known,
+        {n: cmp.verdicts[n] for n in names if n in cmp.verdicts})) for family, names in groups.items()}
 
 
 def build(data: render.ReportInput, first: str = FIRST) -> dict[str, str]:
@@ -67,8 +74,9 @@ def build(data: render.ReportInput, first: str = FIRST) -> dict[str, str]:
     groups = families(data.comparison)
     version_text = versions.section(data)
     pages = {first: first_page(data, groups, bool(version_text))}
-    for family, names in groups.items():
-        pages[family_page(family)] = _family(data, family, names, first)
+    for family, sub in _subsets(data, groups).items():
+        names = groups[family]
+        pages[family_page(family)] = _family(sub, family, names, first)
         if data.comparison.pairs:
             pages[family_page(family).removesuffix(".md") + ".svg"] = heatsvg.draw(
                 data.comparison, names, f"{family}/: backends apart, in tolerances")
@@ -152,14 +160,13 @@ def _by_family(data: render.ReportInput, groups: dict[str, list[str]]) -> str:
                       md.table(header, rows)])
 
 
-def _family(data: render.ReportInput, family: str, names: list[str], first: str) -> str:
-    sub = _subset(data, names)
-    tally = counts(sub.comparison) if data.comparison.pairs else {}
+def _family(sub: render.ReportInput, family: str, names: list[str], first: str) -> str:
+    tally = counts(sub.comparison) if sub.comparison.pairs else {}
     lines = [f"# Scenarios in {md.text(family)}/", "",
              f"Part of the [mask harness report](../{first}): {len(names)} scenarios"
              + (" (" + ", ".join(f"{n} {v}" for v, n in sorted(tally.items())) + " comparisons)" if tally else "")
              + "."]
-    if data.comparison.pairs:
+    if sub.comparison.pairs:
         lines += ["", f"![{md.text(family)}/: how many tolerances apart each pair of backends is; "
                       f"known divergences, errors and no values marked]({_file_name(family)}.svg)"]
     body = [render._matrix(sub), render._scenarios(sub)]
@@ -198,6 +205,9 @@ def relocate(pages: dict[str, str], first: str = FIRST) -> dict[str, str]:
     test to report."""
     anchors = {path: set(slugs.anchors(text)) for path, text in pages.items() if path.endswith(".md")}
     order = [first] + [p for p in anchors if p != first]
+    home = {}  # anchor -> the page that holds it, preferred page first
+    for page in reversed(order):
+        home.update(dict.fromkeys(anchors[page], page))
     out = {}
     for path, text in pages.items():
         if not path.endswith(".md"):
@@ -209,13 +219,18 @@ def relocate(pages: dict[str, str], first: str = FIRST) -> dict[str, str]:
             anchor = match.group(1)
             if anchor in here:
                 return match.group(0)
-            target = next((p for p in order if anchor in anchors[p]), None)
+            target = home.get(anchor)
             if target is None:
                 return match.group(0)
-            return f"]({posixpath.relpath(target, posixpath.dirname(path) or '.')}#{anchor})"
+            return f"]({_relative(target, posixpath.dirname(path))}#{anchor})"
 
         out[path] = _IN_PAGE.sub(point, text)
     return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _relative(target: str, folder: str) -> str:
+    return posixpath.relpath(target, folder or ".")
 
 
 def write(folder: Path, files: dict[str, str], first: str = FIRST) -> list[Path]:
