@@ -57,6 +57,15 @@ def harness_report(checkout: Path, results: Path, out: Path) -> tuple[float, flo
     return wall, children_cpu() - cpu
 
 
+def met(wall: float, cpu: float, target: float) -> str:
+    """The stage is one process on one core: on an idle machine its wall time is its CPU time, so on
+    a shared machine (load above the core count) the CPU seconds are the figure to judge."""
+    if wall < target:
+        return "yes"
+    busy = os.getloadavg()[0] > (os.cpu_count() or 1)
+    return f"yes by CPU ({cpu:.1f} s; wall under load {os.getloadavg()[0]:.0f})" if busy and cpu < target else "**no**"
+
+
 def part_suite(args: argparse.Namespace, rows: list[list[str]]) -> None:
     checkouts = [("after", ROOT)] + ([("before", args.before)] if args.before else [])
     for results in args.results:
@@ -75,7 +84,7 @@ def part_suite(args: argparse.Namespace, rows: list[list[str]]) -> None:
             if "before" in walls else "-"
         rows.append([f"`harness report` on {results} ({len(pages)} pages, first page "
                      f"{first.stat().st_size / 1024:.0f} KB)", values, ratio, f"< {SUITE_TARGET_S:g} s",
-                     "yes" if walls["after"] < SUITE_TARGET_S else "**no**"])
+                     met(walls["after"], cpus["after"], SUITE_TARGET_S)])
 
 
 def part_phases(args: argparse.Namespace, rows: list[list[str]]) -> None:
@@ -118,7 +127,10 @@ def part_synthetic(args: argparse.Namespace, rows: list[list[str]]) -> None:
     for n in args.sizes:
         runs = spread(synthetic_runs(n), FAMILIES)
         cpu, started = time.process_time(), time.perf_counter()
-        data, _ = publish.build(runs, Path("/nonexistent/known_divergences.toml"))
+        # no known divergences, and a results folder without a versions/ beside it: the synthetic
+        # scenarios alone (the phases part times the published Keras-version runs)
+        data, _ = publish.build(runs, Path("/nonexistent/known_divergences.toml"),
+                                results_dir=str(args.work / "synthetic" / "no-results"))
         built = time.perf_counter()
         files = site.build(data)
         rendered = time.perf_counter()
@@ -130,14 +142,14 @@ def part_synthetic(args: argparse.Namespace, rows: list[list[str]]) -> None:
                      f"{total:.2f} s wall, {cpu:.2f} s CPU (compare {built - started:.2f} s, render "
                      f"{rendered - built:.2f} s, write {written - rendered:.2f} s; "
                      f"{len(files)} files, first page {first:.0f} KB)",
-                     f"{n / total:,.0f} scenarios/s", f"< {SYNTHETIC_TARGET_S:g} s" if n == 10000 else "-",
-                     ("yes" if total < SYNTHETIC_TARGET_S else "**no**") if n == 10000 else "-"])
+                     f"{n / total:,.0f} scenarios/s ({n / cpu:,.0f} a CPU second)",
+                     f"< {SYNTHETIC_TARGET_S:g} s" if n == 10000 else "-",
+                     met(total, cpu, SYNTHETIC_TARGET_S) if n == 10000 else "-"])
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("parts", nargs="*", default=["suite", "phases", "synthetic"],
-                        choices=["suite", "phases", "synthetic"])
+    parser.add_argument("parts", nargs="*", metavar="PART", help="suite, phases, synthetic (default: all)")
     parser.add_argument("--results", type=Path, action="append", help="artifact folders (default reports/results)")
     parser.add_argument("--before", type=Path, help="a checkout of the report before issue 22, timed alongside")
     parser.add_argument("--reps", type=int, default=3)
@@ -145,12 +157,15 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/site-bench"))
     args = parser.parse_args()
     args.results = args.results or [ROOT / "reports" / "results"]
+    parts = {"suite": part_suite, "phases": part_phases, "synthetic": part_synthetic}
+    if set(args.parts) - set(parts):
+        parser.error(f"unknown part: {', '.join(sorted(set(args.parts) - set(parts)))}")
     if ROOT / "reports" in [args.work.resolve(), *args.work.resolve().parents]:
         raise SystemExit("site_bench: --work must not be under reports/")
     sys.path.insert(0, str(ROOT / "benchmarks"))
     rows: list[list[str]] = []
-    for part in args.parts:
-        {"suite": part_suite, "phases": part_phases, "synthetic": part_synthetic}[part](args, rows)
+    for part in args.parts or list(parts):
+        parts[part](args, rows)
     print(f"load average {os.getloadavg()[0]:.1f} at the end, {os.cpu_count()} CPUs")
     print("| measure | values | rate or ratio | target | met? |")
     print("|---|---|---|---|---|")
