@@ -344,6 +344,27 @@ def versions(session: nox.Session, keras: str, backend: str) -> None:
                 *session.posargs)
 
 
+@nox.session(python=PYTHON)
+def nightly(session: nox.Session) -> None:
+    """The whole suite on the newest keras-nightly build, on all three backends, in the cached version
+    envs (reports/versions/keras-nightly-<build>-<backend>-cpu), then the report with its next-Keras
+    section. The build is resolved once, so the three backends run the same one; posargs (--select,
+    --timeout, --results ...) go to each `versions run`. docs/versions.md."""
+    check_python(session)
+    install_project(session)
+    build = session.run("python", "-c", "from harness.versions import envs; print(envs.nightlies()[-1])",
+                        silent=True, external=False)
+    build = (build or "").strip().splitlines()[-1] if build else ""
+    if not build:
+        session.error("could not resolve the newest keras-nightly build (no network?)")
+    session.log(f"nightly: keras-nightly {build}")
+    for backend in ("tensorflow", "jax", "torch"):
+        session.run("keras-mask-harness", "versions", "run", "--keras", build, "--backend", backend, "-q",
+                    *session.posargs)
+    if "--results" not in session.posargs and not os.environ.get("HARNESS_SKIP_REPORT"):
+        session.notify("report")
+
+
 NOX_ENVS = ROOT / ".nox"  # where nox keeps each session's environment
 
 

@@ -126,3 +126,51 @@ def test_a_mask_cleared_in_place_by_a_later_layer_is_captured_as_produced(backen
     assert masks["clears"] is None
     if backend != "torch":  # torch.compile only on request
         assert masks["jit/masking"] == produced
+
+
+# ---- every runtime the version axis has built here: the reader finds the masks -------------------
+
+def _cached_runtimes():
+    from harness.versions import envs, runtimes
+
+    root = envs.cache_root()
+    found = []
+    for env in sorted(root.glob("*")) if root.is_dir() else []:
+        for runtime in _runtimes_named(env.name, runtimes):
+            if envs.is_cached(runtime):
+                found.append(runtime)
+    return found
+
+
+def _runtimes_named(name: str, runtimes) -> list:
+    import re
+
+    m = re.fullmatch(r"(keras-nightly|keras|tf-keras)-([\w.]+)-(tensorflow|jax|torch)", name)
+    if not m:
+        return []
+    flavour, version, backend = m.groups()
+    if flavour == runtimes.KERAS2:
+        return [runtimes.keras2()] if version == runtimes.KERAS2_VERSION else []
+    return [runtimes.for_version(version, backend)]
+
+
+READS_MASKS = ("from harness.run import portability as p, produced; import keras, numpy as np; "
+               "reader = p.mask_reader(); x = np.array([[[1.0], [0.0], [2.0]]], 'float32'); "
+               "m = keras.layers.Masking(name='m')(x); "
+               "print(reader, np.asarray(p.to_numpy_values(p.get_mask(m), False)).astype(int).tolist())")
+
+
+@pytest.mark.backend
+@pytest.mark.parametrize("runtime", _cached_runtimes() or [None], ids=lambda r: r.env_name if r else "none")
+def test_masks_are_readable_on_every_cached_runtime_of_the_version_axis(runtime):
+    """Releases and nightly builds in the version cache (built by `harness versions run`/`bisect`)."""
+    if runtime is None:
+        pytest.skip("no runtime in the versions cache (harness versions run builds them)")
+    from harness.versions import runs
+
+    done = subprocess.run([str(runs.python_for(runtime, log=lambda line: None)), "-c", READS_MASKS],
+                          env={**runs._environ(runtime), "TF_CPP_MIN_LOG_LEVEL": "3"}, capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-1500:]
+    reader, mask = done.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert reader != "unreadable" and json.loads(mask) == [[1, 0, 1]], done.stdout

@@ -116,7 +116,12 @@ def version_runs(data: Any) -> tuple[list[Artifact], str]:
     if not folder.is_dir():
         return [], ""
     runs, problem = _read_versions(str(folder), _listing(folder))
-    return list(runs), problem
+    # nightly builds (keras-nightly, 3.16.0.devN) feed the next-Keras section, not this one
+    return [r for r in runs if not is_nightly_run(r)], problem
+
+
+def is_nightly_run(run: Artifact) -> bool:
+    return ".dev" in str(run.environment.get("keras", ""))
 
 
 def timeline(data: Any) -> list[Runtime]:

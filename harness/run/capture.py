@@ -61,6 +61,9 @@ def run_scenario(scn: Scenario, backend: str, *, repeat: bool = True,
             if not scn.own_weights:  # a saved model (harness check) keeps the weights it was saved with
                 set_weights(model, scn.weight_seed or scn.name)
             layers = probe_layers(model, scn)
+            # which Keras class made each probe: what bisect ranks source changes by, and the next-Keras
+            # section groups changes by
+            meta["layer_classes"] = {layer.name: type(getattr(layer, "layer", layer)).__name__ for layer in layers}
             probe_model = keras.Model(model.input, [t for layer in layers for t in _outputs(layer)])
             captured.probes.update(_probes(layers, *_call(probe_model, layers, inputs, scn.training)))
             if repeat:

@@ -13,6 +13,7 @@ reworded message of an error of the same type.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -55,11 +56,11 @@ class Result(Generic[Observation]):
         i, j = self._order.index(low), self._order.index(high)
         return self._order[i + 1:j]
 
-    def verdict_line(self) -> str:
-        """The last line of `harness bisect`'s output."""
+    def verdict_line(self, name: Callable[[str], str] = lambda v: f"keras {v}") -> str:
+        """The last line of `harness bisect`'s output; `name` says which package a version is."""
         if self.first is None:
-            return f"nothing changed between keras {self.good} and keras {self.bad}"
-        line = f"first changed in keras {self.first}"
+            return f"nothing changed between {name(self.good)} and {name(self.bad)}"
+        line = f"first changed in {name(self.first)}"
         if self.ambiguous:
             line += f" (or in {', '.join(self.ambiguous)}, which could not run)"
         return line
@@ -67,7 +68,8 @@ class Result(Generic[Observation]):
 
 def first_change(releases: list[str], observe: Callable[[str], Observation],
                  same: Callable[[Observation, Observation], bool],
-                 log: Callable[[str], None] = lambda line: None) -> Result[Observation]:
+                 log: Callable[[str], None] = lambda line: None,
+                 name: Callable[[str], str] = lambda v: f"keras {v}") -> Result[Observation]:
     """Binary search for the first release whose observation differs from the first release's.
 
     `releases` is ordered oldest first; its ends are the known-good and known-bad releases.
@@ -86,9 +88,9 @@ def first_change(releases: list[str], observe: Callable[[str], Observation],
         reference = run(releases[0])
         last = run(releases[-1])
     except CannotRun as exc:
-        raise BisectError(f"keras {result.observed[-1]} cannot run here: {exc}") from None
+        raise BisectError(f"{name(result.observed[-1])} cannot run here: {exc}") from None
     if same(reference, last):
-        log(f"keras {releases[-1]} behaves as keras {releases[0]}")
+        log(f"{name(releases[-1])} behaves as {name(releases[0])}")
         return result
     low, high = 0, len(releases) - 1
     while high - low > 1:
@@ -101,13 +103,13 @@ def first_change(releases: list[str], observe: Callable[[str], Observation],
             observation = run(releases[mid])
         except CannotRun as exc:
             result.skipped[releases[mid]] = str(exc)
-            log(f"keras {releases[mid]}: cannot run ({exc}); skipped")
+            log(f"{name(releases[mid])}: cannot run ({exc}); skipped")
             continue
         if same(reference, observation):
-            log(f"keras {releases[mid]}: same as keras {releases[0]}")
+            log(f"{name(releases[mid])}: same as {name(releases[0])}")
             low = mid
         else:
-            log(f"keras {releases[mid]}: changed")
+            log(f"{name(releases[mid])}: changed")
             high = mid
     result.first, result.last_same = releases[high], releases[low]
     return result
@@ -135,3 +137,74 @@ def _expectation_flips(ra, rb) -> list[str]:
     word = {True: "holds", False: "fails"}
     return [f"'{n}' {word[before[n]]} -> {word[after[n]]}" for n in before
             if n in after and before[n] != after[n]]
+
+
+def unreadable_masks(run: Artifact) -> str:
+    """'' or where the harness could not read masks in this run (a harness failure: bisect skips it)."""
+    found = [f"{name}/{key}" for name, record in run.records.items()
+             for key, probe in record.captured.probes.items() if not probe.mask_readable]
+    return "" if not found else f"{len(found)} probes, first {found[0]}"
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """Where a scenario first changed between two builds: the probe, its layer's class, the kind."""
+
+    scenario: str
+    probe: str
+    layer_class: str  # "GRU"; from the artifact's layer_classes, else guessed from the probe name
+    verdict: str
+
+    @property
+    def mask_change(self) -> bool:
+        return self.verdict == "mask-differs"
+
+    def describe(self) -> str:
+        where = f"{self.scenario} {self.probe}" if self.probe else self.scenario
+        return f"{where} ({self.layer_class or 'layer unknown'}): {self.verdict}"
+
+
+def first_divergence(reference: Artifact, run: Artifact) -> Divergence:
+    """The first probe (in layer order) whose comparison differs, in the first scenario that changed."""
+    for name in reference.records:
+        ra, rb = reference.records.get(name), run.records.get(name)
+        pair = verdicts.compare_records(ra, rb, name, reference.label, run.label)
+        if pair.verdict in UNCHANGED_VERDICTS and not _expectation_flips(ra, rb):
+            continue
+        probe = next((p for p in pair.probes if p.verdict != "match"), None)
+        key = probe.probe if probe else ""
+        return Divergence(name, key, layer_class(rb or ra, key), probe.verdict if probe else pair.verdict)
+    return Divergence("", "", "", "match")
+
+
+def layer_class(record, probe: str) -> str:
+    """The Keras class that made a probe: recorded by the run, else guessed from its name (gru_1 -> GRU)."""
+    base = probe.removeprefix("jit/").split("[", 1)[0]
+    classes = (record.meta.get("layer_classes") or {}) if record is not None else {}
+    if base in classes:
+        return str(classes[base])
+    leaf = re.sub(r"_\d+$", "", base.rsplit("/", 1)[-1])
+    return _GUESSED.get(leaf, "".join(part.capitalize() for part in leaf.split("_")))
+
+
+_GUESSED = {"gru": "GRU", "lstm": "LSTM", "simple_rnn": "SimpleRNN", "multi_head_attention": "MultiHeadAttention"}
+
+
+def write_record(path, result: Result, backend: str, selects: list[str], seen: dict[str, Artifact],
+                 source) -> None:
+    """The bisect's answer as data, so the report can show it without running it again."""
+    import json
+    from pathlib import Path
+
+    divergence = (first_divergence(seen[result.last_same], seen[result.first])
+                  if result.first and result.last_same in seen and result.first in seen else None)
+    data = {"select": list(selects), "backend": backend, "good": result.good, "bad": result.bad,
+            "first": result.first, "last_same": result.last_same, "observed": list(result.observed),
+            "skipped": dict(result.skipped), "ambiguous": result.ambiguous,
+            "divergence": None if divergence is None else {
+                "scenario": divergence.scenario, "probe": divergence.probe,
+                "layer_class": divergence.layer_class, "verdict": divergence.verdict},
+            "source": None if source is None else source.as_data()}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")

@@ -1,8 +1,11 @@
 """`harness bisect` and `harness versions`: the suite on Keras releases, each in a cached environment.
 
-    python -m harness versions list [--backend B]
-    python -m harness versions run --keras 3.3.3|tf-keras --backend B [--select GLOB ...] [--results DIR]
-    python -m harness bisect --select GLOB --backend B [--good VERSION] [--bad VERSION]
+    python -m harness versions list [--backend B] [--limit N]
+    python -m harness versions run --keras 3.3.3|tf-keras|nightly|3.16.0.devYYYYMMDDHH --backend B [--select GLOB ...]
+    python -m harness bisect --select GLOB --backend B [--good VERSION] [--bad VERSION|nightly]
+
+A VERSION is a Keras 3 release (keras==V) or a nightly build (keras-nightly==3.16.0.devYYYYMMDDHH);
+`nightly` is the newest build on the index, resolved once and pinned (the artifact names it).
 
 Importing this module imports no keras: every Keras runs in its own environment's process.
 """
@@ -18,7 +21,7 @@ from pathlib import Path
 from harness import artifacts
 from harness.define import bounded, registry
 from harness.run import backends
-from harness.versions import bisect, envs, runs, runtimes
+from harness.versions import bisect, envs, runs, runtimes, wheeldiff
 
 KERAS2_NAMES = ("2", "tf-keras", "keras2", runtimes.KERAS2_VERSION)
 
@@ -35,7 +38,8 @@ def _one_line_errors(handler):
         try:
             return handler(args)
         except (VersionsError, envs.EnvError, bisect.BisectError, bisect.CannotRun, ValueError,
-                registry.ScenarioError, backends.BackendError, artifacts.ArtifactError) as exc:
+                registry.ScenarioError, backends.BackendError, artifacts.ArtifactError,
+                wheeldiff.WheelError) as exc:
             print(f"harness: error: {exc}", file=sys.stderr)
             return 2
 
@@ -47,38 +51,73 @@ def add_parser(commands) -> None:
     bisector.add_argument("--select", action="append", required=True, metavar="GLOB")
     bisector.add_argument("--scenarios", action="append", metavar="MOD_OR_FILE")
     bisector.add_argument("--backend", required=True, help="tensorflow (tf), jax or torch")
-    bisector.add_argument("--good", metavar="VERSION", help="an older release (default: the first 3.x)")
-    bisector.add_argument("--bad", metavar="VERSION", help="a newer release (default: the newest)")
+    bisector.add_argument("--good", metavar="VERSION",
+                          help="an older release or nightly build (default: the first 3.x)")
+    bisector.add_argument("--bad", metavar="VERSION",
+                          help="a newer release, nightly build, or 'nightly' (default: the newest release)")
     bisector.add_argument("--timeout", type=float, default=600.0, metavar="S")
     bisector.add_argument("--keep", type=Path, metavar="DIR",
                           help="keep each release's artifact here (default: a temporary folder)")
+    bisector.add_argument("--record", type=Path, metavar="JSON",
+                          help="also write the result (first build, source change) as JSON here, for the report")
+    bisector.add_argument("--no-source", dest="source", action="store_false",
+                          help="do not download and diff the two adjacent wheels")
     bisector.set_defaults(handler=_one_line_errors(cmd_bisect))
 
     versions = commands.add_parser("versions", help="run the suite on a Keras release (cached venvs)")
     action = versions.add_subparsers(dest="action", required=True, parser_class=type(versions))
-    listing = action.add_parser("list", help="Keras 3 releases on the index, and which are cached")
+    listing = action.add_parser("list", help="Keras 3 releases and nightly builds on the index, and which are cached")
     listing.add_argument("--backend", default="torch")
+    listing.add_argument("--limit", type=int, default=10, metavar="N", help="nightly builds to show (newest first)")
     listing.set_defaults(handler=_one_line_errors(cmd_list))
     run = action.add_parser("run", help="run scenarios on one release; write its artifact")
-    run.add_argument("--keras", required=True, metavar="VERSION", help="a 3.x release, or tf-keras")
+    run.add_argument("--keras", required=True, metavar="VERSION",
+                     help="a 3.x release, tf-keras, a nightly build (3.16.0.devYYYYMMDDHH) or 'nightly' (the newest)")
     run.add_argument("--backend", required=True)
     run.add_argument("--select", action="append", metavar="GLOB")
     run.add_argument("--scenarios", action="append", metavar="MOD_OR_FILE")
     run.add_argument("--results", type=Path, metavar="DIR",
-                     help="default: reports/results for tf-keras, reports/versions for Keras 3 releases")
+                     help="default: reports/results for tf-keras, reports/versions for Keras 3 releases and nightlies")
     run.add_argument("--timeout", type=float, default=600.0, metavar="S")
     run.add_argument("--no-compiled", dest="compiled", action="store_false")
     run.add_argument("-q", "--quiet", action="store_true")
     run.set_defaults(handler=_one_line_errors(cmd_run))
 
 
+NIGHTLY_WORD = "nightly"
+
+
 def runtime_for(keras: str, backend: str) -> runtimes.Runtime:
+    """The runtime a --keras value names; a release or nightly build must be on the index."""
     backend = backends.canonical(backend)
     if keras.lower() in KERAS2_NAMES:
         if backend != "tensorflow":
             raise VersionsError(f"Keras 2 (tf-keras) runs on TensorFlow only, not on {backend}")
         return runtimes.keras2()
-    return runtimes.keras3(keras, backend)
+    return runtimes.for_version(resolve(keras, "--keras"), backend)
+
+
+def resolve(version: str, flag: str) -> str:
+    """A release or nightly build that exists on the index; 'nightly' becomes the newest build."""
+    if version.lower() == NIGHTLY_WORD:
+        builds = envs.nightlies()
+        if not builds:
+            raise VersionsError(f"{flag} nightly: the package index lists no keras-nightly build")
+        return builds[-1]
+    if runtimes.is_nightly(version):
+        builds = envs.nightlies()
+        if version not in builds:
+            raise VersionsError(f"{flag} {version}: not a keras-nightly build on the package index "
+                                f"(newest: {builds[-1] if builds else 'none'}; see `harness versions list`)")
+        return version
+    try:
+        runtimes.keras3(version, "torch")  # a release, of Keras 3 (the backend does not matter here)
+    except ValueError as exc:
+        if "not a Keras 3 release" in str(exc):  # a Keras 2 version: say so
+            raise
+        raise VersionsError(f"{flag} {version}: not a release version (such as 3.15.1), a nightly build "
+                            f"(such as 3.16.0.dev2026102704) or 'nightly'") from None
+    return _release(version, envs.releases(), flag)
 
 
 def _release(version: str, available: list[str], flag: str) -> str:
@@ -89,13 +128,23 @@ def _release(version: str, available: list[str], flag: str) -> str:
     return version
 
 
+def _state(runtime: runtimes.Runtime) -> str:
+    problem = envs.import_problem(runtime) if envs.is_cached(runtime) else None
+    return ("cached" if envs.is_cached(runtime) else "not built") + (f"; cannot run: {problem}" if problem else "")
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     backend = backends.canonical(args.backend)
+    if args.limit < 0:
+        raise VersionsError(f"--limit {args.limit}: give 0 or more")
     for version in envs.releases():
-        runtime = runtimes.keras3(version, backend)
-        problem = envs.import_problem(runtime) if envs.is_cached(runtime) else None
-        state = ("cached" if envs.is_cached(runtime) else "not built") + (f"; cannot run: {problem}" if problem else "")
-        print(f"keras {version:<8} {backend:<10} {state}")
+        print(f"keras {version:<8} {backend:<10} {_state(runtimes.keras3(version, backend))}")
+    if args.limit:
+        builds = envs.nightlies()
+        shown = builds[::-1][:args.limit]
+        print(f"keras-nightly: {len(builds)} builds on the index, the newest {len(shown)}:")
+        for version in shown:
+            print(f"keras-nightly {version:<22} {backend:<10} {_state(runtimes.nightly(version, backend))}")
     return 0
 
 
@@ -109,8 +158,8 @@ def _load(args: argparse.Namespace) -> list:
 
 def cmd_run(args: argparse.Namespace) -> int:
     runtime = runtime_for(args.keras, args.backend)
-    if runtime.flavour == runtimes.KERAS3:
-        _release(runtime.version, envs.releases(), "--keras")
+    if args.keras.lower() == NIGHTLY_WORD:
+        print(f"nightly: keras-nightly {runtime.version} (the newest build on the index)", flush=True)
     chosen = _load(args)
     results = args.results or Path("reports/results" if runtime.flavour == runtimes.KERAS2 else "reports/versions")
     try:
@@ -124,25 +173,45 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def span_of(good: str, bad: str, releases: list[str], nightlies: list[str]) -> list[str]:
+    """Every release and nightly build from good to bad, in PEP 440 order (nightlies only when an end
+    is one, or bad is past the newest release: a range of releases stays a range of releases)."""
+    low, high = runtimes.order_key(good), runtimes.order_key(bad)
+    if low >= high:
+        kind = "release" if not (runtimes.is_nightly(good) or runtimes.is_nightly(bad)) else "release or build"
+        raise VersionsError(f"--good {good} must be an older {kind} than --bad {bad}")
+    with_nightlies = runtimes.is_nightly(good) or runtimes.is_nightly(bad)
+    pool = [*releases, *(nightlies if with_nightlies else [])]
+    return sorted({v for v in pool if low <= runtimes.order_key(v) <= high}, key=runtimes.order_key)
+
+
+def build_name(version: str) -> str:
+    return f"keras-nightly {version}" if runtimes.is_nightly(version) else f"keras {version}"
+
+
 def cmd_bisect(args: argparse.Namespace) -> int:
     backend = backends.canonical(args.backend)
     _load(args)  # fail early
     available = envs.releases()
-    good = _release(args.good or available[0], available, "--good")
-    bad = _release(args.bad or available[-1], available, "--bad")
-    if runtimes.parse(good) >= runtimes.parse(bad):
-        raise VersionsError(f"--good {good} must be an older release than --bad {bad}")
-    span = [v for v in available if runtimes.parse(good) <= runtimes.parse(v) <= runtimes.parse(bad)]
+    nightly_end = any(v and (v.lower() == NIGHTLY_WORD or runtimes.is_nightly(v)) for v in (args.good, args.bad))
+    builds = envs.nightlies() if nightly_end else []
+    good = resolve(args.good, "--good") if args.good else available[0]
+    bad = resolve(args.bad, "--bad") if args.bad else available[-1]
+    span = span_of(good, bad, available, builds)
     folder = args.keep or Path(tempfile.mkdtemp(prefix="harness-bisect-"))
     seen: dict[str, artifacts.Artifact] = {}
 
     def observe(version: str) -> artifacts.Artifact:
-        runtime = runtimes.keras3(version, backend)
-        print(f"keras {version}: running {' '.join(args.select)} on {backend}", flush=True)
+        runtime = runtimes.for_version(version, backend)
+        print(f"{build_name(version)}: running {' '.join(args.select)} on {backend}", flush=True)
         path = runs.run(runtime, args.select, folder, timeout_s=args.timeout, quiet=True,
                         sources=args.scenarios, log=lambda line: print(f"  {line}", flush=True))
-        seen[version] = artifacts.read(path)
-        return seen[version]
+        run = artifacts.read(path)
+        unreadable = bisect.unreadable_masks(run)
+        if unreadable:  # a failure of the harness on this build, not a change in Keras: skipped
+            raise bisect.CannotRun(f"the harness cannot read its masks ({unreadable})")
+        seen[version] = run
+        return run
 
     def same(reference: artifacts.Artifact, run: artifacts.Artifact) -> bool:
         changes = bisect.differences(reference, run)
@@ -150,8 +219,35 @@ def cmd_bisect(args: argparse.Namespace) -> int:
             print(f"  {line}", flush=True)
         return not changes
 
-    result = bisect.first_change(span, observe, same, log=lambda line: print(line, flush=True))
-    print(f"ran {len(result.observed)} of {len(span)} releases ({', '.join(result.observed)}); "
+    result = bisect.first_change(span, observe, same, log=lambda line: print(line, flush=True),
+                                 name=build_name)
+    print(f"ran {len(result.observed)} of {len(span)} builds ({', '.join(result.observed)}); "
           f"artifacts in {folder}")
-    print(result.verdict_line())
+    source = None
+    if args.source and result.first is not None and result.last_same is not None and not result.ambiguous:
+        source = _source_change(result, seen, folder)
+    if args.record:
+        bisect.write_record(args.record, result, backend, args.select, seen, source)
+    print(result.verdict_line(build_name))
     return 0
+
+
+def _source_change(result: bisect.Result, seen: dict[str, artifacts.Artifact], folder: Path):
+    """Download the last good and first bad wheels, diff keras/src, print the ranked files."""
+    first_diff = bisect.first_divergence(seen[result.last_same], seen[result.first])
+    wheels = envs.cache_root().parent / "wheels"
+    try:
+        old = wheeldiff.fetch(_package(result.last_same), result.last_same, wheels)
+        new = wheeldiff.fetch(_package(result.first), result.first, wheels)
+        source = wheeldiff.diff(old, new, first_diff.layer_class, first_diff.mask_change)
+    except wheeldiff.WheelError as exc:  # the verdict stands; say why there is no source change
+        print(f"source change: not available ({exc})", flush=True)
+        return None
+    print(f"first divergent layer: {first_diff.describe()}", flush=True)
+    for line in source.lines():
+        print(line, flush=True)
+    return source
+
+
+def _package(version: str) -> str:
+    return runtimes.NIGHTLY if runtimes.is_nightly(version) else runtimes.KERAS3

@@ -25,7 +25,7 @@ import venv
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.versions.runtimes import KERAS2, Runtime, parse
+from harness.versions.runtimes import KERAS2, NIGHTLY, Runtime, is_nightly, order_key, parse
 
 MARKER = "harness-env.json"
 INSTALL_TIMEOUT_S = 1800.0  # a cold TensorFlow or torch download; a stuck index fails before
@@ -138,24 +138,38 @@ def remove(runtime: Runtime) -> None:
     shutil.rmtree(cache_root() / runtime.env_name, ignore_errors=True)
 
 
-def releases(flavour_major: int = 3, timeout_s: float = INDEX_TIMEOUT_S) -> list[str]:
-    """Every final keras release with this major version, oldest first, from pip's index."""
-    command = [sys.executable, "-m", "pip", "index", "versions", "keras", "--disable-pip-version-check"]
+def _index_versions(package: str, timeout_s: float, pre: bool = False) -> list[str]:
+    """Every version of `package` pip's index lists (in the index's order)."""
+    command = [sys.executable, "-m", "pip", "index", "versions", package, "--disable-pip-version-check",
+               *(["--pre"] if pre else [])]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, check=False,
                               stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
-        raise EnvError(f"the package index did not list keras releases within {timeout_s:g} s "
+        raise EnvError(f"the package index did not list {package} versions within {timeout_s:g} s "
                        f"(no network?)") from None
     found = re.search(r"Available versions:\s*(.+)", done.stdout)
     if done.returncode != 0 or not found:
-        raise EnvError(f"cannot list keras releases from the package index (no network?): "
+        raise EnvError(f"cannot list {package} versions from the package index (no network?): "
                        f"{_last_error(done.stderr or done.stdout)}")
-    versions = [v.strip() for v in found.group(1).split(",")]
+    return [v.strip() for v in found.group(1).split(",")]
+
+
+def releases(flavour_major: int = 3, timeout_s: float = INDEX_TIMEOUT_S) -> list[str]:
+    """Every final keras release with this major version, oldest first, from pip's index."""
+    versions = _index_versions("keras", timeout_s)
     chosen = [v for v in versions if re.fullmatch(r"\d+(\.\d+)+", v) and parse(v)[0] == flavour_major]
     return sorted(chosen, key=parse)
 
 
+def nightlies(flavour_major: int = 3, timeout_s: float = INDEX_TIMEOUT_S) -> list[str]:
+    """Every keras-nightly build with this major version (3.16.0.devYYYYMMDDHH), oldest first."""
+    versions = _index_versions(NIGHTLY, timeout_s, pre=True)
+    chosen = [v for v in versions if is_nightly(v) and order_key(v)[0][0] == flavour_major]
+    return sorted(chosen, key=order_key)
+
+
 def describe(runtime: Runtime) -> str:
-    return f"tf-keras {runtime.version}" if runtime.flavour == KERAS2 else \
-        f"keras {runtime.version} on {runtime.backend}"
+    if runtime.flavour == KERAS2:
+        return f"tf-keras {runtime.version}"
+    return f"{runtime.flavour} {runtime.version} on {runtime.backend}"  # keras-nightly 3.16.0.dev...

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 KERAS2 = "tf-keras"
 KERAS3 = "keras"
+NIGHTLY = "keras-nightly"  # the daily builds of the next Keras 3 (3.16.0.devYYYYMMDDHH), their own package
 KERAS2_VERSION = "2.21.0"  # the newest Keras 2; needs TensorFlow 2.21
 
 # The backend layer every Keras 3 release shares: today's tested pins (pyproject's groups), the
@@ -56,6 +57,23 @@ def parse(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in version.split("."))
 
 
+_NIGHTLY_VERSION = re.compile(r"(\d+(?:\.\d+){1,3})\.dev(\d{1,14})")
+
+
+def is_nightly(version: str) -> bool:
+    """'3.16.0.dev2026102704' (a keras-nightly build), not a release."""
+    return bool(_NIGHTLY_VERSION.fullmatch(version or ""))
+
+
+def order_key(version: str) -> tuple:
+    """PEP 440 order over releases and nightly builds: 3.15.1 < 3.16.0.dev2026102604 <
+    3.16.0.dev2026102704 < 3.16.0 (a .devN build comes before the release it leads to)."""
+    found = _NIGHTLY_VERSION.fullmatch(version or "")
+    release = parse(found.group(1) if found else version)
+    padded = release + (0,) * (4 - len(release))
+    return (padded, 0, int(found.group(2))) if found else (padded, 1, 0)
+
+
 @dataclass(frozen=True)
 class Runtime:
     flavour: str  # KERAS3 or KERAS2
@@ -63,7 +81,11 @@ class Runtime:
     backend: str  # canonical backend name
 
     def __post_init__(self) -> None:
-        parse(self.version)
+        if self.flavour == NIGHTLY:
+            if not is_nightly(self.version):
+                raise ValueError(f"not a keras-nightly build: {self.version!r} (expected e.g. 3.16.0.dev2026102704)")
+        else:
+            parse(self.version)
 
     @property
     def short_version(self) -> str:
@@ -71,10 +93,11 @@ class Runtime:
         return ".".join(self.version.split(".")[:2]) if self.flavour == KERAS2 else self.version
 
     def label(self, device: str = "cpu") -> str:
-        """The artifact label: tf-keras-2.21-cpu, keras-3.3.3-torch-cpu (matches LABEL_RE)."""
+        """The artifact label: tf-keras-2.21-cpu, keras-3.3.3-torch-cpu,
+        keras-nightly-3.16.0.dev2026102704-torch-cpu (matches LABEL_RE)."""
         if self.flavour == KERAS2:
             return f"{KERAS2}-{self.short_version}-{device}"
-        return f"{KERAS3}-{self.version}-{self.backend}-{device}"
+        return f"{self.flavour}-{self.version}-{self.backend}-{device}"  # keras-nightly-3.16.0.dev...
 
     @property
     def env_name(self) -> str:
@@ -84,12 +107,13 @@ class Runtime:
         return KERAS2_PINS[1:] if self.flavour == KERAS2 else BASE_PINS[self.backend]
 
     def pins(self) -> tuple[str, ...]:
-        """What this runtime's own layer installs on top of its base."""
+        """What this runtime's own layer installs on top of its base (a nightly pins its exact build)."""
         if self.flavour == KERAS2:
             return KERAS2_PINS[:1]
+        key = order_key(self.version)
         extra = [p for r in RULES if r.backend in ("*", self.backend)
-                 and parse(r.since) <= parse(self.version) < parse(r.until) for p in r.pins]
-        return (f"keras=={self.version}", *extra)
+                 and order_key(r.since) <= key < order_key(r.until) for p in r.pins]
+        return (f"{self.flavour}=={self.version}", *extra)
 
     def environ(self) -> dict[str, str]:
         """Variables the run needs: the backend, and TensorFlow's switch to Keras 2."""
@@ -109,8 +133,20 @@ def keras3(version: str, backend: str) -> Runtime:
     return Runtime(KERAS3, version, backend)
 
 
+def nightly(version: str, backend: str) -> Runtime:
+    return Runtime(NIGHTLY, version, backend)
+
+
+def for_version(version: str, backend: str) -> Runtime:
+    """A Keras 3 release or a nightly build, by its version string."""
+    return nightly(version, backend) if is_nightly(version) else keras3(version, backend)
+
+
 def from_label(label: str) -> Runtime | None:
     """The runtime a version-run label names, or None for the main runs (tensorflow-cpu, ...)."""
+    m = re.fullmatch(rf"{NIGHTLY}-(\d+(?:\.\d+)+\.dev\d+)-(tensorflow|jax|torch)-\w+", label)
+    if m:
+        return Runtime(NIGHTLY, m.group(1), m.group(2))
     m = re.fullmatch(r"keras-(\d+(?:\.\d+)+)-(tensorflow|jax|torch)-\w+", label)
     if m:
         return Runtime(KERAS3, m.group(1), m.group(2))
