@@ -94,7 +94,10 @@ def runtime_for(keras: str, backend: str) -> runtimes.Runtime:
         if backend != "tensorflow":
             raise VersionsError(f"Keras 2 (tf-keras) runs on TensorFlow only, not on {backend}")
         return runtimes.keras2()
-    return runtimes.for_version(resolve(keras, "--keras"), backend)
+    try:
+        return runtimes.for_version(resolve(keras, "--keras"), backend)
+    except envs.EnvError as exc:  # the index cannot be read: bad input for whoever asked (check, run)
+        raise VersionsError(str(exc)) from None
 
 
 def resolve(version: str, flag: str) -> str:
