@@ -52,7 +52,8 @@ class Train:
     """Ask the harness for a loss, its gradients and one optimizer step.
 
     `targets` are numpy arrays matching the model's outputs; `loss` is a keras loss name;
-    `reduction` is passed to the loss; `optimizer` is a keras optimizer name with `learning_rate`.
+    `reduction` and `loss_config` are passed to the loss; `optimizer` is a keras optimizer name with
+    `learning_rate`.
     """
 
     targets: Any
@@ -61,6 +62,7 @@ class Train:
     optimizer: str = "sgd"
     learning_rate: float = 0.1
     input_gradients: bool = True
+    loss_config: Mapping[str, Any] = field(default_factory=dict)  # more arguments of the loss: ignore_class=0
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,7 @@ class Scenario:
     source_file: str = ""
     own_weights: bool = False  # True: keep the model's weights (a saved model), not the harness's
     weight_seed: str | None = None  # seeds the harness's weights; None: the name (a generated case keeps its seed)
+    upstream: tuple[str, ...] = ()  # "owner/repo#N": the reports this scenario reproduces (upstream_url)
 
     @property
     def source(self) -> str:
@@ -158,11 +161,15 @@ def scenario(
     training: bool = False,
     own_weights: bool = False,
     weight_seed: str | None = None,
+    upstream: Iterable[str] = (),
 ) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
     """Register `build` as a scenario. `build()` returns (model, inputs)."""
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise ScenarioError(f"invalid scenario name {name!r}: use letters, digits, '_', '.', '-', '+', "
                             f"and '/' between parts")
+    upstream = tuple([upstream] if isinstance(upstream, str) else upstream)
+    for ref in upstream:
+        upstream_url(ref, scenario_name=name)  # refuses a malformed reference at import time
 
     def register(build: Callable[[], Any]) -> Callable[[], Any]:
         source_file = getattr(getattr(build, "__code__", None), "co_filename", "?")
@@ -184,10 +191,26 @@ def scenario(
             source_file=source_file,
             own_weights=own_weights,
             weight_seed=weight_seed,
+            upstream=upstream,
         )
         return build
 
     return register
+
+
+UPSTREAM_RE = re.compile(r"([A-Za-z0-9][\w.-]*)/([\w.-]+)#([1-9][0-9]*)")
+
+
+def upstream_url(ref: str, *, scenario_name: str = "") -> str:
+    """The GitHub page of an "owner/repo#N" reference. GitHub serves a pull request's number under
+    /issues/ too (it redirects), so one form covers both."""
+    match = UPSTREAM_RE.fullmatch(ref) if isinstance(ref, str) else None
+    if match is None:
+        where = f" in scenario {scenario_name!r}" if scenario_name else ""
+        raise ScenarioError(f"invalid upstream reference {ref!r}{where}: use 'owner/repo#N', "
+                            f"for example 'keras-team/keras#22037'")
+    owner, repo, number = match.groups()
+    return f"https://github.com/{owner}/{repo}/issues/{number}"
 
 
 DEFAULT_SOURCES = ("scenarios",)

@@ -19,6 +19,7 @@ from harness.compare.verdicts import (
     counts,
     scenario_verdict,
 )
+from harness.define.registry import ScenarioError, upstream_url
 from harness.report import found, guidance, legend, training, versions
 from harness.report import markdown as md
 
@@ -356,12 +357,27 @@ def _scenarios(data: ReportInput) -> str:
                        [_scenario(name, cmp, runs, notes.get(name, ())) for name in order])
 
 
+def _upstream(meta: dict) -> list[str]:
+    """"Upstream: <links>" for the reports a scenario reproduces (Scenario.upstream); a reference the
+    artifact holds in another shape is shown as text, never as a link."""
+    refs = meta.get("upstream") or []
+    if not isinstance(refs, list) or not refs:
+        return []
+    shown = []
+    for ref in refs:
+        try:
+            shown.append(md.link(upstream_url(str(ref)), md.text(ref)))
+        except ScenarioError:
+            shown.append(md.text(ref))
+    return ["Upstream: " + ", ".join(shown), ""]
+
+
 def _scenario(name: str, cmp: Comparison, runs: dict[str, Artifact], notes=()) -> str:
     records = {label: runs[label].records.get(name) for label in cmp.labels}
     present = [r for r in records.values() if r is not None]
     meta = present[0].meta if present else {}
     verdict = scenario_verdict(cmp, name)
-    lines = [f"### {md.text(name)}", "", md.text(meta.get("description", "")), "",
+    lines = [f"### {md.text(name)}", "", md.text(meta.get("description", "")), "", *_upstream(meta),
              f"Verdict: **{verdict}**. " + "; ".join(
                  f"{_pair_name(a, b)}: {cmp.get(name, a, b).verdict}" for a, b in cmp.pairs)]
     lines += [x for note in notes for x in ("", note)]

@@ -18,7 +18,8 @@ from harness.run.tensors import as_model_input, to_numpy
 
 
 def train_step(model: Any, inputs: list[np.ndarray], train: Train) -> dict[str, tuple[np.ndarray, str]]:
-    loss_fn = keras.losses.get({"class_name": train.loss, "config": {"reduction": train.reduction}})
+    loss_fn = keras.losses.get({"class_name": train.loss,
+                                "config": {"reduction": train.reduction, **train.loss_config}})
     if not isinstance(loss_fn, keras.losses.Loss):  # a function name ("mse") would drop the reduction
         raise ValueError(f"Train(loss={train.loss!r}) must name a keras.losses class, such as "
                          f"'MeanSquaredError', for its reduction to apply")

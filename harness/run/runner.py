@@ -308,6 +308,7 @@ def scenario_meta(scn: Scenario) -> dict[str, Any]:
                        for glob, t in scn.tolerances.items()},
         "dtype_policy": scn.dtype_policy,
         "expectations": [],
+        **({"upstream": list(scn.upstream)} if scn.upstream else {}),
     }
 
 
