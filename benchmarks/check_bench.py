@@ -40,15 +40,21 @@ def harness(*argv: str) -> float:
     return time.perf_counter() - started
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(description: str, work: str) -> tuple[argparse.Namespace, list[str]]:
+    """The options both check benchmarks take, and the backends chosen; --work emptied and made."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--backend", action="append", help="default: every installed backend")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--work", type=Path, default=Path("/tmp/check-bench"))
+    parser.add_argument("--work", type=Path, default=Path(work))
     args = parser.parse_args()
     chosen = args.backend or [b for b in ("tensorflow", "jax", "torch") if importlib.util.find_spec(b)]
     shutil.rmtree(args.work, ignore_errors=True)
     args.work.mkdir(parents=True)
+    return args, chosen
+
+
+def main() -> int:
+    args, chosen = arguments(__doc__.splitlines()[0], "/tmp/check-bench")
     model, inputs = args.work / "seed.keras", args.work / "seed.npz"
     subprocess.run([sys.executable, "-c", SAVE.format(model=str(model), inputs=str(inputs))], cwd=ROOT,
                    env={**os.environ, "KERAS_BACKEND": chosen[0], "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"},

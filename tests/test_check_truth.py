@@ -68,7 +68,8 @@ def test_error_differs_names_the_cause_and_keeps_the_layer_table_of_the_backend_
     jax = make_artifact("jax-cpu", [make_record(MODEL, error=LOAD_ERROR)])
     facts = judge(tf, jax)
     [path] = facts.paths
-    assert path.verdict == "cannot tell" and "OSError: no such device" in path.why
+    assert path.verdict == "cannot tell" and path.why == "jax-cpu failed (TypeError)"
+    assert facts.states["forward"]["jax-cpu"].cause == "OSError: no such device"
     assert path.first_divergent is None
     code, out, err = outcome(facts, capsys)
     assert code == 1 and "cannot tell" in out

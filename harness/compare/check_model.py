@@ -131,9 +131,9 @@ class CheckFacts:
                 continue
             ran = self.ran(part)
             if len(ran) < 2:
-                failed = [f"{s.label} {s.status}: {s.cause}" for s in states.values() if not s.ran]
+                failed = [s.label for s in states.values() if not s.ran]
                 out.append(f"{part}: {len(ran)} of {len(states)} backend(s) produced outputs, fewer than "
-                           f"the two a comparison needs" + (f" ({'; '.join(failed)})" if failed else ""))
+                           f"the two a comparison needs" + (f" ({', '.join(failed)} failed)" if failed else ""))
         return out
 
 
@@ -172,7 +172,7 @@ def first_divergent(pair: PairComparison) -> str | None:
 GENERIC_PROBES = ("*", "fit/*", "jit/*", "step/*")
 
 
-def match_known(known: list[KnownDivergence], pair: PairComparison, backends: tuple[str, str]
+def match_known(known: list[KnownDivergence], pair: PairComparison, runs: tuple[Artifact, Artifact]
                 ) -> KnownDivergence | None:
     """The known divergence whose pattern this difference matches: the same backend on one side,
     a verdict it explains and every differing probe under its probe pattern, whatever the model.
@@ -181,6 +181,7 @@ def match_known(known: list[KnownDivergence], pair: PairComparison, backends: tu
     matched; an entry whose probe pattern says nothing about what differs ("*", "fit/*") would match
     any difference and is left out. Through harness.compare.known's own matching (find_known).
     """
+    backends = (runs[0].backend, runs[1].backend)
     differing = [p.probe for p in pair.probes if p.verdict != "match"]
     if not differing:
         return None
@@ -200,7 +201,6 @@ def judge(runs: list[Artifact], model: str, known: list[KnownDivergence],
     runs = sorted(runs, key=verdicts.label_order)
     labels = [r.label for r in runs]
     by_label = {r.label: r for r in runs}
-    backends = {r.label: r.backend for r in runs}
     names = {FORWARD: model, TRAINING: model + FIT_SUFFIX}
     fit_ran = any(names[TRAINING] in r.records for r in runs)
     states = {part: {r.label: run_state(r, names[part]) for r in runs} for part in PARTS
@@ -211,7 +211,7 @@ def judge(runs: list[Artifact], model: str, known: list[KnownDivergence],
         for part, by in states.items():
             pair = comparison.get(names[part], path.a, path.b)
             warned = _warnings_apart(by_label[path.a], by_label[path.b], names[part])
-            facts.paths.append(_path_verdict(path, part, by, pair, known, (backends[path.a], backends[path.b]),
+            facts.paths.append(_path_verdict(path, part, by, pair, known, (by_label[path.a], by_label[path.b]),
                                              facts, warned))
     if fit_ran:
         facts.claims = {label: training_claims.judge(by_label[label]) for label in labels}
@@ -241,15 +241,15 @@ def match_warning(known: list[KnownDivergence], backends: tuple[str, str], warne
 
 
 def _path_verdict(path, part: str, states: dict[str, RunState], pair: PairComparison,
-                  known: list[KnownDivergence], backends: tuple[str, str], facts: CheckFacts,
+                  known: list[KnownDivergence], runs: tuple[Artifact, Artifact], facts: CheckFacts,
                   warned: tuple[str, ...] = ()) -> PathVerdict:
     a, b = states[path.a], states[path.b]
     if not (a.ran and b.ran):
         failed = [s for s in (a, b) if not s.ran]
         if len(failed) == 2 and pair.verdict == "both-error":
-            why = f"both raise {a.cause}" + (f" (and {b.cause})" if b.cause != a.cause else "")
+            why = f"both raise {a.error.type if a.error else a.status}"
             return PathVerdict(path.title, path.a, path.b, part, "same error", why)
-        why = "; ".join(f"{s.label} {s.status}: {s.cause}" for s in failed)
+        why = " and ".join(f"{s.label} failed ({s.error.type if s.error else s.status})" for s in failed)
         difference = Difference(part, path.a, path.b, pair.verdict, (), pair.detail)
         return PathVerdict(path.title, path.a, path.b, part, "cannot tell", why, difference)
     facts.pairs[part].append(pair)
@@ -257,10 +257,10 @@ def _path_verdict(path, part: str, states: dict[str, RunState], pair: PairCompar
     if pair.verdict in EXPECTED:
         return PathVerdict(path.title, path.a, path.b, part, "same", first_divergent=None)
     if pair.verdict == "warnings-differ":
-        probes, entry = warned, match_warning(known, backends, warned)
+        probes, entry = warned, match_warning(known, (runs[0].backend, runs[1].backend), warned)
     else:
         probes = tuple(p.probe for p in pair.probes if p.verdict != "match")
-        entry = match_known(known, pair, backends)
+        entry = match_known(known, pair, runs)
     difference = Difference(part, path.a, path.b, pair.verdict, probes, pair.detail, entry)
     return PathVerdict(path.title, path.a, path.b, part, "differs", pair.verdict, difference, layer)
 

@@ -160,8 +160,9 @@ def _difference(v: PathVerdict, d: Difference, command: str) -> list[str]:
         lines.append(f"- First divergent layer: {md.code(v.first_divergent)}")
     if d.known is not None:
         k = d.known
-        lines.append(f"- Known divergence (its pattern: {md.code(k.probes)} differ on "
-                     f"{md.text(', '.join(k.backends))}): {md.text(k.what, 1000)}")
+        pattern = (f"a warning only {md.text(', '.join(k.backends))} gives" if d.verdict == "warnings-differ"
+                   else f"{md.code(k.probes)} differ on {md.text(', '.join(k.backends))}")
+        lines.append(f"- Known divergence (its pattern: {pattern}): {md.text(k.what, 1000)}")
         lines.append(f"- Why: {md.text(k.why, 1000)}")
         if k.workaround:
             lines.append(f"- What to do: {md.text(k.workaround, 1000)}")

@@ -291,11 +291,14 @@ MAX_CAUSES = 16  # a cycle or a very deep chain stops here
 def _causes(exc: BaseException) -> tuple[str, ...]:
     """The chain below `exc` (raise ... from, or raised while handling), outermost first."""
     causes: list[str] = []
+    outer = f"{type(exc).__name__}: {_first_line(exc)}"
     seen = {id(exc)}
     current = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
     while current is not None and id(current) not in seen and len(causes) < MAX_CAUSES:
         seen.add(id(current))
-        causes.append(f"{type(current).__name__}: {_first_line(current)}")
+        line = f"{type(current).__name__}: {_first_line(current)}"
+        if line not in causes and line != outer:  # a compiler re-raises one error around its frames
+            causes.append(line)
         current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
     return tuple(causes)
 

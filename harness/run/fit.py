@@ -54,8 +54,12 @@ def run_fit(model: Any, inputs: list[np.ndarray], fit: Fit, reset_weights: Calla
     masks = _output_masks(model, x, captured or {})
 
     _compile(model, fit)
+    gradient_error = None
     if fit.each_step:
-        probes.update(_first_gradients(model, inputs, y, fit))
+        try:
+            probes.update(_first_gradients(model, inputs, y, fit))
+        except Exception as exc:  # fit's own error, if it raises too, is the one a user meets: first
+            gradient_error = exc
     _store_outputs(probes, "predict/before", model.predict(x, batch_size=batch_size, verbose=0), masks)
     _store_logs(probes, "evaluate/before", _evaluate(model, x, y, fit, batch_size))
     batches = _BatchLogs(model if fit.each_step else None)
@@ -75,6 +79,8 @@ def run_fit(model: Any, inputs: list[np.ndarray], fit: Fit, reset_weights: Calla
             probes[f"{PREFIX}weights/{layer.name}#{index}"] = _probe(_numpy(variable.value))
     if fit.on_batch:
         probes.update(_on_batch(model, x, y, fit, reset_weights, masks))
+    if gradient_error is not None:
+        raise gradient_error
     return probes
 
 
