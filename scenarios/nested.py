@@ -49,7 +49,7 @@ def _nested(kind: str) -> None:
               upstream=("keras-team/keras#23175",),
               description=f"Embedding(mask_zero) outside, a {title} encoder (GRU -> Dense) inside, masked "
                           f"average pooling after it: is the padding mask seen inside the nested model and after it?",
-              expect=[expect("inside: the nested GRU gets the padding mask", mask_is("encoder/gru", KEEP)),
+              expect=[expect("inside: the nested GRU's output carries the padding mask", mask_is("encoder/gru", KEEP)),
                       expect("inside: the nested GRU skips masked steps (rows agree at kept steps)",
                              kept_steps_agree("encoder/gru", KEEP, rows=(0, 1, 2))),
                       expect("outside: the nested model's output carries the mask", mask_is("encoder", KEEP)),
