@@ -20,7 +20,8 @@ EXIT_OK, EXIT_DIVERGENCE, EXIT_USAGE = 0, 1, 2
 # subcommand whose parser sets `handler` (args -> exit code) with set_defaults. Importing the module
 # must not import keras; the handler may, lazily.
 STAGE_COMMANDS: tuple[str, ...] = (
-    "harness.checking", "harness.generate.cli", "harness.versions.cli", "harness.report.readme")
+    "harness.checking", "harness.generate.cli", "harness.versions.cli", "harness.report.readme",
+    "harness.upstream.cli")
 
 
 class UsageError(Exception):

@@ -1,0 +1,173 @@
+"""`python -m harness upstream`: drafts built from data and a captured run, the 'no longer shows' check,
+bad input as one error line, and the committed drafts staying what the data and runs produce.
+
+The repro scripts here are plain Python (no keras import); the environment probe reads package metadata
+of the interpreter running the tests, which has keras installed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+
+from harness.__main__ import main
+from harness.upstream import drafts, evidence, render
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = f"jax={sys.executable}"
+
+CAUSE = """
+[[cause]]
+id = "demo-cause"
+title = "Demo: a layer prints the wrong thing"
+kind = "known"
+covers = ["demo/*"]
+status = "not filed"
+summary = "the demo differs"
+problem = "The demo layer prints the wrong thing."
+expected = "{expected}"
+expected_why = "The documentation says so."
+cause = "A line in the demo."
+fix = "Print the right thing."
+quotes = [{{ file = "__init__.py", anchor = "{anchor}", lines = 1 }}]
+"""
+
+
+def _write_case(tmp_path: Path, script: str, expected: str = "right", anchor: str = "keras") -> tuple[Path, Path]:
+    data = tmp_path / "upstream.toml"
+    data.write_text(CAUSE.format(expected=expected, anchor=anchor))
+    repros = tmp_path / "repros"
+    (repros / "demo-cause").mkdir(parents=True)
+    (repros / "demo-cause" / "repro.py").write_text(textwrap.dedent(script))
+    return data, repros
+
+
+def _run(tmp_path: Path, data: Path, repros: Path, *extra: str) -> int:
+    return main(["upstream", "--data", str(data), "--repros", str(repros), "--out", str(tmp_path / "out"),
+                 "--env", ENV, *extra])
+
+
+def test_draft_is_built_from_the_data_and_a_captured_run(tmp_path, capsys):
+    token = uuid.uuid4().hex  # printed by the script at run time: only a real run can put it in the draft
+    data, repros = _write_case(tmp_path, f"""
+        import os
+        print("value seen:", "{token}", os.environ["KERAS_BACKEND"])
+        print("RESULT: wrong")
+        """)
+    assert _run(tmp_path, data, repros) == 0
+    draft = (tmp_path / "out" / "demo-cause" / "README.md").read_text()
+    assert f"value seen: {token} jax" in draft  # the captured stdout, with the backend the runner set
+    assert "# Demo: a layer prints the wrong thing" in draft
+    assert "`RESULT: right`" in draft and "(shows the difference)" in draft
+    from importlib.metadata import version
+    keras_version = version("keras")
+    assert f"keras {keras_version}" in draft  # the environment table comes from the interpreter's probe
+    assert "Lines 1-1 in Keras" in draft  # the quote was found in the installed keras/src
+    assert "{" not in draft.split("**Standalone code")[0]  # no template field left unfilled above the script
+    runs = json.loads((tmp_path / "out" / "demo-cause" / "runs.json").read_text())
+    assert runs["runs"][0]["result"] == "wrong" and runs["runs"][0]["env"]["backend"] == "jax"
+    index = (tmp_path / "out" / "README.md").read_text()
+    assert "[Demo: a layer prints the wrong thing](demo-cause/README.md)" in index and "shows it under jax" in index
+    assert "upstream: demo-cause: shows" in capsys.readouterr().out
+
+
+def test_a_repro_that_no_longer_shows_the_difference_makes_the_draft_say_so(tmp_path):
+    data, repros = _write_case(tmp_path, 'print("RESULT: right")\n')
+    assert _run(tmp_path, data, repros) == 0
+    draft = (tmp_path / "out" / "demo-cause" / "README.md").read_text()
+    assert "This repro no longer shows the difference" in draft
+    assert "no longer shows" in (tmp_path / "out" / "README.md").read_text()
+
+
+def test_a_run_that_prints_no_result_or_overruns_its_bound_is_not_called_fixed(tmp_path):
+    data, repros = _write_case(tmp_path, "import time\nprint('started', flush=True)\ntime.sleep(60)\n")
+    assert _run(tmp_path, data, repros, "--timeout", "2") == 0
+    draft = (tmp_path / "out" / "demo-cause" / "README.md").read_text()
+    assert "did not finish in any environment" in draft and "no longer shows" not in draft
+    assert "stopped after the 2 s bound" in draft and "started" in draft
+
+
+def test_no_run_renders_the_same_draft_from_runs_json(tmp_path):
+    data, repros = _write_case(tmp_path, 'print("RESULT: wrong")\n')
+    assert _run(tmp_path, data, repros) == 0
+    first = (tmp_path / "out" / "demo-cause" / "README.md").read_text()
+    (tmp_path / "out" / "demo-cause" / "README.md").unlink()
+    assert _run(tmp_path, data, repros, "--no-run") == 0
+    assert (tmp_path / "out" / "demo-cause" / "README.md").read_text() == first
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("harness: error:"), err
+    return err[0]
+
+
+def test_an_unknown_finding_is_one_error_line(tmp_path, capsys):
+    data, repros = _write_case(tmp_path, 'print("RESULT: wrong")\n')
+    assert _run(tmp_path, data, repros, "--finding", "no-such-cause") == 2
+    assert "no such cause" in _one_error_line(capsys)
+
+
+def test_an_output_folder_that_cannot_be_written_is_one_error_line(tmp_path, capsys):
+    data, repros = _write_case(tmp_path, 'print("RESULT: wrong")\n')
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    code = main(["upstream", "--data", str(data), "--repros", str(repros), "--out", str(blocker / "sub"),
+                 "--env", ENV])
+    assert code == 2 and "cannot write there" in _one_error_line(capsys)
+
+
+@pytest.mark.parametrize("env", ["nobackend=/usr/bin/python3", "jax=/no/such/python", "jax"])
+def test_a_bad_environment_is_one_error_line(tmp_path, capsys, env):
+    data, repros = _write_case(tmp_path, 'print("RESULT: wrong")\n')
+    assert main(["upstream", "--data", str(data), "--repros", str(repros), "--out", str(tmp_path / "o"),
+                 "--env", env]) == 2
+    _one_error_line(capsys)
+
+
+def test_a_finding_can_be_named_by_a_scenario_it_covers(tmp_path):
+    data, _ = _write_case(tmp_path, "")
+    assert [c.id for c in drafts.select(drafts.load(data), "demo/anything")] == ["demo-cause"]
+
+
+def test_version_rows_read_the_odd_backends_record(tmp_path):
+    cause = drafts.Cause(id="x-cause", title="t", kind="known", status="not filed", covers=(), expected="e",
+                         evidence=(drafts.Evidence(scenario="s/a", backend="torch", status_error="AttributeError"),))
+
+    def artifact(name, keras, backend, status, err):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"environment": {"keras": keras, "backend": backend},
+            "scenarios": [{"name": "s/a", "status": status, "error": err and {"type": err}}]}))
+    artifact("keras-3.2.1-torch-cpu", "3.2.1", "torch", "error", "AttributeError")
+    artifact("keras-3.10.0-torch-cpu", "3.10.0", "torch", "ok", None)
+    artifact("keras-3.10.0-jax-cpu", "3.10.0", "jax", "ok", None)  # not the odd backend: left out
+    rows = evidence.version_rows(cause, (tmp_path,))
+    assert [(r["keras"], r["shows"]) for r in rows] == [("keras 3.2.1", True), ("keras 3.10.0", False)]
+
+
+# --- the committed drafts -------------------------------------------------------------------------
+
+PUBLISHED = drafts.load(ROOT / "scenarios" / "upstream.toml")
+
+
+@pytest.mark.parametrize("cause", [c for c in PUBLISHED if c.repro], ids=lambda c: c.id)
+def test_committed_drafts_are_what_their_data_and_captured_runs_render(cause, tmp_path):
+    folder = ROOT / "reports" / "upstream" / cause.id
+    runs = json.loads((folder / "runs.json").read_text())
+    backends = {r["env"]["backend"] for r in runs["runs"]}
+    assert backends == {"tensorflow", "jax", "torch"}, "each repro runs on all three backends"
+    assert all(r["result"] is not None and r["rc"] == 0 for r in runs["runs"]), "each run completes (exit 0)"
+    script = (folder / "repro.py").read_text()
+    assert "keras.src" not in script, "repros use public APIs every Keras version has (no keras.src)"
+    rendered = render.draft(cause, script, runs)
+    assert (folder / "README.md").read_text() == rendered, "regenerate with python -m harness upstream --no-run"
+
+
+def test_the_index_lists_every_cause_with_its_status():
+    index = (ROOT / "reports" / "upstream" / "README.md").read_text()
+    for cause in PUBLISHED:
+        assert render.status_text(cause) in index and (f"]({cause.id}/README.md)" in index) == cause.repro
