@@ -410,18 +410,21 @@ def _run_versions(args: argparse.Namespace, chosen: list[str], scenario_file: Pa
     for version in args.keras:
         folder = out / "versions" / re.sub(r"[^\w.+-]", "_", version)
         folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.glob("*.json"):
-            old.unlink()
-        problems = []
+        for old in folder.glob("*"):
+            if old.suffix in (".json", ".npz"):
+                old.unlink()
+        problems, resolved = [], version
         for backend in chosen:
             try:
                 runtime = versions_cli.runtime_for(version, backend)
+                if runtime.version != version:  # "nightly": name the build it resolved to
+                    resolved = f"{version} ({runtime.version})"
                 version_runs.run(runtime, names, folder, timeout_s=args.timeout, quiet=True,
                                  compiled=args.compiled, sources=[str(scenario_file)],
                                  log=(lambda _: None) if args.quiet else print)
             except (CannotRun, ValueError, versions_cli.VersionsError) as exc:
                 problems.append(f"{backend}: {exc}")
-        done.append((version, artifacts.read_all(folder), "; ".join(problems)))
+        done.append((resolved, artifacts.read_all(folder), "; ".join(problems)))
     return done
 
 

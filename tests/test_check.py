@@ -275,6 +275,8 @@ def test_model_saved_under_one_backend_is_checked_under_all_and_localized(skewed
     assert first == {"tensorflow-cpu-vs-jax-cpu": None, "tensorflow-cpu-vs-torch-cpu": "skewed",
                      "jax-cpu-vs-torch-cpu": "skewed"}
     assert summary["model"] == "skewed.keras" and summary["compared"]
+    inputs = read_npz(out / "inputs.npz")  # random:1, written for the user to rerun or edit
+    assert list(inputs) == ["ids"] and len(inputs["ids"]) == len(saved_model.random_patterns(1))
     record = json.loads((out / "results" / "torch-cpu.json").read_text())["scenarios"][0]
     probes = {p["key"]: p for p in record["probes"]}
     # the nested model's own layers are captured, with the mask the Embedding made

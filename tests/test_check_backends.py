@@ -71,6 +71,7 @@ def test_fit_shows_the_jax_logged_metrics_divergence_as_known_and_the_loss_agree
     row = next(line for line in report.splitlines() if line.startswith("| tensorflow-cpu vs jax-cpu"))
     cells = [c.strip() for c in row.split("|")]
     assert cells[2] == "agree" and cells[3].startswith("**differ**")  # loss agrees, logged metrics do not
+    assert "- Still the same on both: loss, evaluate's metrics" in report
     assert summary["training_claims"]["jax-cpu"]["T5"] == "does-not-hold"
     assert summary["training_claims"]["tensorflow-cpu"]["T5"] == "holds"
 
@@ -87,3 +88,27 @@ def test_a_1d_sample_weight_is_reported_per_backend(tagger, tmp_path):
     assert states["tensorflow-cpu"]["cause"].startswith("ValueError")
     assert "broadcast" in states["jax-cpu"]["cause"]  # the innermost of JAX's chain
     assert "training: 0 of 3 backend(s) produced outputs" in done.stderr
+
+
+def test_a_compile_configuration_one_backend_cannot_build_is_recorded_for_that_backend(tagger, tmp_path):
+    """steps_per_execution=2 in the archive: PyTorch refuses it when fit builds its train function."""
+    import zipfile
+
+    archive = tmp_path / "spe.keras"
+    with zipfile.ZipFile(tagger / "tagger.keras") as source, zipfile.ZipFile(archive, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "config.json":
+                config = json.loads(data)
+                config["compile_config"]["steps_per_execution"] = 2
+                data = json.dumps(config).encode()
+            target.writestr(item, data)
+    out = tmp_path / "out"
+    done = harness("check", str(archive), "--inputs", str(tagger / "x.npz"), "--targets", str(tagger / "y.npz"),
+                   "--fit", "2", "--backend", "jax,torch", "--out", str(out), "-q")
+    summary = json.loads((out / "summary.json").read_text())
+    training = summary["states"]["training"]
+    assert training["jax-cpu"]["status"] == "ok"
+    assert training["torch-cpu"]["status"] == "error" and "steps_per_execution" in training["torch-cpu"]["cause"]
+    assert summary["states"]["forward"]["torch-cpu"]["status"] == "ok"  # the forward pass is unaffected
+    assert done.returncode == 1 and "training: 1 of 2 backend(s) produced outputs" in done.stderr

@@ -136,6 +136,7 @@ def test_jax_logged_metrics_match_the_known_divergence_by_its_pattern_and_the_lo
     text = report(facts, runs)
     row = [line for line in text.splitlines() if line.startswith("| tensorflow-cpu vs jax-cpu")][0]
     assert row.split("|")[2].strip() == "agree" and "**differ**" in row.split("|")[3]
+    assert "- Still the same on both: loss" in text
 
 
 def test_a_difference_on_the_other_backend_or_in_the_loss_is_not_that_known_divergence():

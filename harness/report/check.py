@@ -149,7 +149,19 @@ def _differences(data: CheckReportInput) -> str:
     for v in items:
         lines += ["", f"### {md.text(v.title)}, {v.part}: {md.text(v.difference.verdict)}", ""]
         lines += _difference(v, v.difference, data.command)
+        if v.part == TRAINING:
+            lines += _agreeing(data.facts, v)
     return "\n".join(lines)
+
+
+def _agreeing(facts: CheckFacts, v: PathVerdict) -> list[str]:
+    """For a training difference: the groups of values that still agree (the loss, say)."""
+    pair = next((p for p in facts.pairs.get(TRAINING, []) if (p.a, p.b) == (v.a, v.b)), None)
+    if pair is None:
+        return []
+    agree = [title.split(" (")[0] for title, test in GROUPS
+             if (probes := [p for p in pair.probes if test(p.probe)]) and all(p.verdict == "match" for p in probes)]
+    return [f"- Still the same on both: {md.text(', '.join(agree))}"] if agree else []
 
 
 def _difference(v: PathVerdict, d: Difference, command: str) -> list[str]:
