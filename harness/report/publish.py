@@ -11,7 +11,7 @@ from harness import artifacts, safety
 from harness.artifacts import Artifact
 from harness.compare import claims, verdicts
 from harness.compare.known import KnownDivergenceError, load_known, load_surprises
-from harness.report import found, guidance, render, site, training, versions
+from harness.report import found, guidance, next_keras, render, site, training, versions
 
 MAX_HEATMAP_ROWS = 200
 # Beside the harness package, in the checkout and in an install alike (the suite ships as package data),
@@ -104,6 +104,7 @@ def summary(data: render.ReportInput) -> dict[str, Any]:
         "what_it_means": guidance.facts(data),
         **training.summary(data),  # training_claims: T1..T5 per backend, with the failing checks
         **versions.summary(data),  # keras_versions: claims per runtime, changes, changed scenarios
+        **next_keras.summary(data),  # next_keras: the newest nightly against the newest release, by cause
         **({"baseline_changes": [{"scenario": c.scenario, "pair": c.pair, "before": c.before,
                                   "after": c.after} for c in data.baseline_changes],
             "claim_changes": [{"claim": c, "run": r, "before": b, "after": a}

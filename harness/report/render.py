@@ -20,7 +20,7 @@ from harness.compare.verdicts import (
     scenario_verdict,
 )
 from harness.define.registry import ScenarioError, upstream_url
-from harness.report import found, guidance, legend, training, versions
+from harness.report import found, guidance, legend, next_keras, training, versions
 from harness.report import markdown as md
 
 MAX_SEQUENCES = 8  # mask rows drawn per probe before eliding
@@ -60,6 +60,7 @@ def render(data: ReportInput) -> str:
     sections = [
         _header(data),
         guidance.section(data),
+        next_keras.section(data),  # What changes in the next Keras (newest nightly vs newest release)
         _findings(data),
         legend.section(data),
         _claims(data),

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from harness import artifacts
 from harness.compare.verdicts import EXPECTED, SEVERITY, Comparison, counts
-from harness.report import checklist, found, guidance, heatsvg, legend, render, slugs, training, versions
+from harness.report import checklist, found, guidance, heatsvg, legend, next_keras, render, slugs, training, versions
 from harness.report import markdown as md
 
 FIRST = "report.md"
@@ -134,6 +134,9 @@ def _header(data: render.ReportInput, groups: dict[str, list[str]], has_versions
 
 def _next_keras(data: render.ReportInput, has_versions: bool) -> str:
     """The slot for what changes with the next Keras release (keras-nightly against this one)."""
+    section = next_keras.section(data)  # present once a nightly run is beside the results
+    if section:
+        return section
     return "\n".join(["## The next Keras", "",
                       "No next-Keras (keras-nightly) run is compared in this report; the checklist's last "
                       "column says so."

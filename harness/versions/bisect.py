@@ -20,6 +20,7 @@ from typing import Generic, TypeVar
 
 from harness.artifacts import Artifact
 from harness.compare import verdicts
+from harness.compare.next_keras import layer_class
 
 Observation = TypeVar("Observation")
 UNCHANGED_VERDICTS = ("match", "warnings-differ", "both-error")  # both-error: the same error type
@@ -175,19 +176,6 @@ def first_divergence(reference: Artifact, run: Artifact) -> Divergence:
         key = probe.probe if probe else ""
         return Divergence(name, key, layer_class(rb or ra, key), probe.verdict if probe else pair.verdict)
     return Divergence("", "", "", "match")
-
-
-def layer_class(record, probe: str) -> str:
-    """The Keras class that made a probe: recorded by the run, else guessed from its name (gru_1 -> GRU)."""
-    base = probe.removeprefix("jit/").split("[", 1)[0]
-    classes = (record.meta.get("layer_classes") or {}) if record is not None else {}
-    if base in classes:
-        return str(classes[base])
-    leaf = re.sub(r"_\d+$", "", base.rsplit("/", 1)[-1])
-    return _GUESSED.get(leaf, "".join(part.capitalize() for part in leaf.split("_")))
-
-
-_GUESSED = {"gru": "GRU", "lstm": "LSTM", "simple_rnn": "SimpleRNN", "multi_head_attention": "MultiHeadAttention"}
 
 
 def write_record(path, result: Result, backend: str, selects: list[str], seen: dict[str, Artifact],

@@ -1,0 +1,151 @@
+"""The report's "What changes in the next Keras": the newest nightly against the newest release.
+
+Reads the nightly runs beside the results folder (reports/versions/keras-nightly-*, written by
+`harness versions run --keras nightly` or `nox -s nightly`) and the bisect results stored as data in
+reports/versions/bisect/*.json (`harness bisect --record`), so the section renders without running
+anything. The facts come from compare/next_keras.py; summary.json carries them under "next_keras".
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from harness import safety
+from harness.compare import next_keras
+from harness.report import markdown as md
+from harness.report import versions
+
+BISECT_DIR = "bisect"  # reports/versions/bisect/<name>.json
+MAX_SCENARIOS_SHOWN = 8
+MAX_BISECT_BYTES = 1 << 20
+_FACTS: dict[int, tuple[Any, Any]] = {}  # id(data) -> (data, facts): the section and summary share one build
+
+
+def _folder(data: Any) -> Path:
+    return Path(data.results_dir).parent / versions.VERSIONS_DIR
+
+
+def bisects(folder: Path) -> list[dict[str, Any]]:
+    """The stored bisect results (unreadable or malformed files are skipped: the section still renders)."""
+    found = []
+    for path in sorted((folder / BISECT_DIR).glob("*.json")) if (folder / BISECT_DIR).is_dir() else []:
+        try:
+            record = json.loads(safety.read_bounded(path, limit=MAX_BISECT_BYTES, inside=path.parent))
+        except (OSError, ValueError, safety.RefusedFile):
+            continue
+        if isinstance(record, dict):
+            found.append({**record, "file": path.name})
+    return found
+
+
+def facts(data: Any) -> next_keras.NextKeras | None:
+    cached = _FACTS.get(id(data))
+    if cached is not None and cached[0] is data:
+        return cached[1]
+    folder = _folder(data)
+    runs = []
+    if folder.is_dir():
+        runs = [r for r in versions._read_versions(str(folder), versions._listing(folder))[0]
+                if next_keras.is_nightly(r)]
+    built = next_keras.build(list(data.runs), runs, bisects(folder)) if runs else None
+    _FACTS.clear()  # one report at a time
+    _FACTS[id(data)] = (data, built)
+    return built
+
+
+def summary(data: Any) -> dict[str, Any]:
+    found = facts(data)
+    return {} if found is None else {"next_keras": next_keras.as_data(found)}
+
+
+def _scenarios(names: list[str]) -> str:
+    shown = ", ".join(md.code(n) for n in names[:MAX_SCENARIOS_SHOWN])
+    return shown + (f" and {len(names) - MAX_SCENARIOS_SHOWN} more" if len(names) > MAX_SCENARIOS_SHOWN else "")
+
+
+def _group(group: next_keras.Group) -> list[str]:
+    head = (f"- **{md.text(group.layer_class)}: {md.text(group.kind)}** on {md.text(', '.join(group.backends))} "
+            f"({len(group.scenarios)} scenario{'s' if len(group.scenarios) != 1 else ''}): "
+            f"{md.text(group.impact)}.")
+    out = [head, f"  - Scenarios: {_scenarios(group.scenarios)}."]
+    example = group.changes[0]
+    out.append(f"  - For example {md.code(example.scenario)} on {md.text(example.backend)}: "
+               f"{md.text(example.detail, 400)}.")
+    if group.claims:
+        out.append("  - Claims whose verdict moves: " + "; ".join(
+            f"{md.text(m.claim)} on {md.text(m.backend)} {md.text(m.before)} → {md.text(m.after)}"
+            for m in group.claims) + ".")
+    record = group.bisect
+    if record is None:
+        out.append("  - Introduced in: not bisected yet (`python -m harness bisect --select "
+                   f"'{group.scenarios[0]}' --backend {group.backends[0]} --good <release> --bad nightly "
+                   f"--record reports/versions/bisect/<name>.json`).")
+        return out
+    intro = (f"  - Introduced in **keras-nightly {md.text(record['first'])}** (the last build before it, "
+             f"{md.text(record.get('last_same') or '?')}, behaves as the release; found by "
+             f"{md.code(record.get('command') or 'harness bisect')}).")
+    out.append(intro)
+    source = record.get("source") or {}
+    files = source.get("files") or []
+    if files:
+        top = files[0]
+        out.append(f"  - Source change: {len(files)} files under `keras/src` differ between the two wheels; the "
+                   f"most relevant is {md.code(top['path'])} (+{top['added']} −{top['removed']}):")
+        out += ["", _indent(md.fenced(source.get("hunk", ""), "diff")), ""]
+    return out
+
+
+def _indent(block: str) -> str:
+    return "\n".join(("    " + line) if line else "" for line in block.splitlines())
+
+
+def _matrix(found: next_keras.NextKeras) -> list[str]:
+    if not found.nightly_matrix:
+        return []
+    verdict_names = sorted({v for tally in found.nightly_matrix.values() for v in tally},
+                           key=lambda v: (v != "match", v))
+    rows = [[md.text(pair), *[str(tally.get(v, 0)) for v in verdict_names]]
+            for pair, tally in found.nightly_matrix.items()]
+    out = ["", "### Do the backends still agree with each other on the nightly?", "",
+           "Each pair of backends on the nightly build, scenario by scenario (raw verdicts, before known "
+           "divergences):", "", md.table(["pair", *map(md.text, verdict_names)], rows)]
+    if found.backends_split:
+        out += ["", "Where a pair's agreement differs from the release's (agreed on the release and no longer, or "
+                "the reverse):", ""]
+        out += [f"- {md.code(s)}, {md.text(pair)}: {md.text(before)} on the release → {md.text(after)} on the nightly"
+                for s, pair, before, after in found.backends_split[:40]]
+        if len(found.backends_split) > 40:
+            out.append(f"- and {len(found.backends_split) - 40} more (summary.json)")
+    else:
+        out += ["", "Wherever two backends agree on the release they agree on the nightly, and the reverse."]
+    return out
+
+
+def section(data: Any) -> str:
+    found = facts(data)
+    if found is None:
+        return ""
+    builds = sorted(set(found.nightly.values()))
+    releases = sorted(set(found.release.values()))
+    compared = ", ".join(f"{b} {n}" for b, n in found.compared.items())
+    out = ["## What changes in the next Keras", "",
+           f"The newest nightly build (keras-nightly {md.text(', '.join(builds))}) against the newest release "
+           f"(keras {md.text(', '.join(releases))}), on each backend (scenarios compared: {md.text(compared)}). "
+           "Each group is one cause: the class of the first layer whose result changed (or the layer the "
+           "nightly newly warns drops its mask) and the kind of change.", ""]
+    if not found.groups:
+        out.append("Nothing changes: every scenario gives the same results, masks and checks on the nightly.")
+    for group in found.groups:
+        out += _group(group)
+    if found.untested:
+        out += ["", f"Not compared ({len(found.untested)} scenario runs skipped on one side, e.g. a package the "
+                f"nightly environment lacks): " + "; ".join(
+                    f"{md.code(s)} on {md.text(b)}" for b, s, _ in found.untested[:10])
+                + (" …" if len(found.untested) > 10 else "") + "."]
+    if found.unreadable:
+        out += ["", f"The harness could not read the masks of {len(found.unreadable)} scenario runs; they are a "
+                "failure of the harness, not a change in Keras, and are left out above."]
+    out += _matrix(found)
+    return "\n".join(out)
