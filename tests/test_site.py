@@ -157,6 +157,15 @@ def test_links_to_another_page_point_at_it(tmp_path, known_file):
     assert "### rnn/gru-known" in files["families/rnn.md"] and "### rnn/gru-known" not in first
 
 
+def test_sections_write_links_from_the_root_and_each_page_gets_them_relative_to_itself():
+    pages = {"report.md": "# A\n\n[d](upstream/d.md) [f](families/f.md#f)\n",
+             "families/f.md": "# F\n\n[d](upstream/d.md) [a](#a) [f](#f) [e](https://x.y/z) ![i](families/f.svg)\n"}
+    out = site.relocate(pages)
+    assert out["report.md"] == pages["report.md"]
+    assert out["families/f.md"] == ("# F\n\n[d](../upstream/d.md) [a](../report.md#a) [f](#f) [e](https://x.y/z) "
+                                    "![i](f.svg)\n")
+
+
 # ---- pages: one per family, stale pages removed ------------------------------------------------------
 
 def test_one_page_and_one_heatmap_per_family_present_new_families_included(tmp_path, no_known):

@@ -87,9 +87,8 @@ def build(data: render.ReportInput, first: str = FIRST) -> dict[str, str]:
     return relocate(pages, first)
 
 
-def _page(title: str, body: str, first: str, depth: int = 0) -> str:
-    up = "../" * depth
-    return "\n\n".join([f"# {md.text(title)}", f"Part of the [mask harness report]({up}{first}).", body]) + "\n"
+def _page(title: str, body: str, first: str) -> str:
+    return "\n\n".join([f"# {md.text(title)}", f"Part of the [mask harness report]({first}).", body]) + "\n"
 
 
 def first_page(data: render.ReportInput, groups: dict[str, list[str]], has_versions: bool) -> str:
@@ -125,8 +124,8 @@ def _header(data: render.ReportInput, groups: dict[str, list[str]], has_versions
         "pair of runs. This page answers what changes for a masked model on each migration path; the "
         f"scenarios themselves are on one page per family ({family_links}); the seed conclusions' "
         f"[checks and evidence]({EVIDENCE}), "
-        + (f"the [Keras versions]({VERSIONS}) " if has_versions else "")
-        + f"and the [environment and run times]({ENVIRONMENT}) have pages of their own. Produced by "
+        + (f"the [Keras versions]({VERSIONS}), " if has_versions else "")
+        + f"the [environment and run times]({ENVIRONMENT}) have pages of their own. Produced by "
         f"`python -m harness report` from the artifacts in {md.code(data.results_dir)}; nothing here is "
         "edited by hand ([how to reproduce it](#how-this-report-was-made)).",
     ])
@@ -166,12 +165,12 @@ def _by_family(data: render.ReportInput, groups: dict[str, list[str]]) -> str:
 def _family(sub: render.ReportInput, family: str, names: list[str], first: str) -> str:
     tally = counts(sub.comparison) if sub.comparison.pairs else {}
     lines = [f"# Scenarios in {md.text(family)}/", "",
-             f"Part of the [mask harness report](../{first}): {len(names)} scenarios"
+             f"Part of the [mask harness report]({first}): {len(names)} scenarios"
              + (" (" + ", ".join(f"{n} {v}" for v, n in sorted(tally.items())) + " comparisons)" if tally else "")
              + "."]
     if sub.comparison.pairs:
         lines += ["", f"![{md.text(family)}/: how many tolerances apart each pair of backends is; "
-                      f"known divergences, errors and no values marked]({_file_name(family)}.svg)"]
+                      f"known divergences, errors and no values marked]({family_page(family).removesuffix('.md')}.svg)"]
     body = [render._matrix(sub), render._scenarios(sub)]
     return "\n".join(lines) + "\n\n" + "\n\n".join(s for s in body if s) + "\n"
 
@@ -200,12 +199,14 @@ def _environment(data: render.ReportInput) -> str:
 
 
 _IN_PAGE = re.compile(r"\]\(#([^)\s]+)\)")
+_RELATIVE = re.compile(r"\]\((?!#|/|[A-Za-z][A-Za-z0-9+.-]*:)([^)\s]+)\)")  # no anchor, root or scheme
 
 
 def relocate(pages: dict[str, str], first: str = FIRST) -> dict[str, str]:
-    """Point every in-page link whose anchor is not on its page at the page that has it (the first
-    page preferred, then the others in order); links to anchors found nowhere are left for the link
-    test to report."""
+    """Sections write links as if on the first page: an anchor (#...) or a path from the site's root.
+    Point every anchor that is not on its page at the page that has it (the first page preferred,
+    then the others in order), and make every path relative to the page it is on. Links to anchors
+    found nowhere are left for the link test to report."""
     anchors = {path: set(slugs.anchors(text)) for path, text in pages.items() if path.endswith(".md")}
     order = [first] + [p for p in anchors if p != first]
     home = {}  # anchor -> the page that holds it, preferred page first
@@ -227,6 +228,9 @@ def relocate(pages: dict[str, str], first: str = FIRST) -> dict[str, str]:
                 return match.group(0)
             return f"]({_relative(target, posixpath.dirname(path))}#{anchor})"
 
+        folder = posixpath.dirname(path)
+        if folder:  # a page below the root: its root-relative paths, first (anchors become paths next)
+            text = _RELATIVE.sub(lambda m, folder=folder: f"]({_relative(m.group(1), folder)})", text)
         out[path] = _IN_PAGE.sub(point, text)
     return out
 
