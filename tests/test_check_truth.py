@@ -203,7 +203,7 @@ def test_other_keras_releases_are_a_column_each_with_what_changes_for_the_model(
                                                      ("nightly", [], "jax: no wheel")])
     by = {(c.version, c.part): c for c in cells}
     assert by[("3.10.0", "forward")].verdict == "error" and "no such device" in by[("3.10.0", "forward")].detail
-    assert by[("3.16.0", "forward")].verdict == "differs" and by[("3.16.0", "forward")].detail == "dense"
+    assert by[("3.16.0", "forward")].verdict == "differs" and by[("3.16.0", "forward")].detail == "differs: dense"
     assert by[("3.16.0", "training")].verdict == "same"
     assert by[("nightly", "forward")].verdict == "cannot run" and "no wheel" in by[("nightly", "forward")].detail
     facts = judge(*here)

@@ -303,6 +303,7 @@ def judge_versions(runs: list[Artifact], model: str,
                     pair = verdicts.compare_records(reference.records[name], run.records[name], name,
                                                     reference.label, run.label)
                     differing = [p.probe for p in pair.probes if p.verdict != "match"]
+                    shown = ", ".join(differing[:4]) + (f" and {len(differing) - 4} more" if len(differing) > 4 else "")
                     cells.append(VersionCell(version, backend, part, "same" if pair.verdict in EXPECTED else "differs",
-                                             ", ".join(differing[:4]) or pair.detail))
+                                             f"{pair.verdict}: {shown}" if shown else pair.detail))
     return cells
