@@ -289,3 +289,31 @@ def test_features_come_from_tags(tmp_path, tags, feature, has):
     runs = three_runs(*([make_record("x/a", seed_probes(), tags=tags)] for _ in LABELS))
     _, table = _checklist(tmp_path, runs)
     assert (table[feature][0] == "same") is has
+
+
+def test_the_next_keras_column_reads_the_nightly_runs_beside_the_results(tmp_path):
+    from test_next_keras import runs_for
+
+    from harness import artifacts
+    from harness.report import versions
+
+    folder = tmp_path / versions.VERSIONS_DIR  # the folder beside results (renamed by conftest)
+    for backend in ("tensorflow", "jax", "torch"):
+        artifacts.write(runs_for(backend, True), folder)
+    runs = [runs_for(b, False) for b in ("tensorflow", "jax", "torch")]
+    data, _ = publish.build(runs, tmp_path / "no-known.toml", results_dir=str(tmp_path / "results"))
+    column = checklist.next_keras_column(data)
+    assert column.describe(["rnn/gru", "layers/same"]) == \
+        "1 of 2 change: [mask dropped](#what-changes-in-the-next-keras)"
+    assert column.describe(["layers/same"]) == "same"
+    assert column.describe(["models/hub"]) == "not compared"  # skipped by the nightly on every backend
+    files = site.build(data)
+    site.write(tmp_path / "site", files)
+    assert resolve(tmp_path / "site", site_pages(tmp_path / "site"))[1] == []
+
+
+def test_without_a_nightly_run_the_next_keras_column_says_not_run(tmp_path, no_known):
+    runs = three_runs(*([make_record("rnn/a", seed_probes(), tags=["gru"])] for _ in LABELS))
+    data, _ = publish.build(runs, no_known)
+    column = checklist.next_keras_column(data)
+    assert checklist.cell(["rnn/a"], column, [], str) == "not run"

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from harness.compare.verdicts import PairComparison
-from harness.report import guidance
+from harness.report import guidance, next_keras
 from harness.report import markdown as md
 
 HEADING = "Is my model affected? Feature by feature"
@@ -73,11 +73,13 @@ SHORT_IMPACT = {  # a difference in a few words (IMPACTS keys of scenarios/known
 
 @dataclass(frozen=True)
 class Column:
-    """One path: a title and, for a scenario, its comparison on that path (None: not compared)."""
+    """One path: a title and, for a scenario, its comparison on that path (None: not compared); or,
+    for a path judged another way (the next Keras), the whole cell from a row's scenarios."""
 
     title: str
-    pair: Callable[[str], PairComparison | None]
+    pair: Callable[[str], PairComparison | None] = lambda name: None
     unavailable: str = ""  # what a cell says when the path was not run at all
+    describe: Callable[[list[str]], str] | None = None
 
 
 def family(name: str) -> str:
@@ -116,21 +118,50 @@ def columns(data) -> list[Column]:
     cmp = data.comparison
     cols = [Column(path.title, lambda name, a=path.a, b=path.b: cmp.results.get((name, a, b)))
             for path in guidance.paths(cmp, data.runs)]
-    # The next Keras release (keras-nightly) against this one: a column of its own once a section
-    # provides it; until then the column says it was not run rather than disappearing.
     cols.append(next_keras_column(data))
     return cols
 
 
+NEXT_KERAS_ANCHOR = "what-changes-in-the-next-keras"  # report/next_keras.py's heading
+
+
 def next_keras_column(data) -> Column:
-    return Column("This Keras → next Keras", lambda name: None,
-                  unavailable="not run")
+    """This Keras against the newest keras-nightly (report/next_keras.py's facts): per row, how many of
+    its scenarios change on some backend and the kinds of change; "not run" without a nightly run."""
+    found = next_keras.facts(data)
+    if found is None:
+        return Column("This Keras → next Keras", unavailable="not run")
+    changed: dict[str, list[str]] = {}  # scenario -> kinds of change, in the section's order
+    for group in found.groups:
+        for change in group.changes:
+            kinds = changed.setdefault(change.scenario, [])
+            if group.kind not in kinds:
+                kinds.append(group.kind)
+    skipped: dict[str, set[str]] = {}  # scenario -> backends where one side skipped it
+    for backend, scenario, _ in found.untested:
+        skipped.setdefault(scenario, set()).add(backend)
+    untested = {s for s, where in skipped.items() if len(where) >= len(found.compared)}
+
+    def describe(names: list[str]) -> str:
+        compared = [n for n in names if n not in untested]
+        if not compared:
+            return "not compared"
+        changes = [n for n in compared if n in changed]
+        if not changes:
+            return "same"
+        kinds = list(dict.fromkeys(k for n in changes for k in changed[n]))
+        return (f"{len(changes)} of {len(compared)} change: "
+                f"[{md.text(', '.join(kinds))}](#{NEXT_KERAS_ANCHOR})")
+
+    return Column("This Keras → next Keras", describe=describe)
 
 
 def cell(scenarios: Iterable[str], column: Column, numbered: list, scenario_link: Callable[[str], str]) -> str:
     names = list(scenarios)
     if not names:
         return "no scenario"
+    if column.describe is not None:
+        return column.describe(names)
     pairs = [(n, column.pair(n)) for n in names]
     compared = [(n, p) for n, p in pairs if p is not None]
     if not compared:
