@@ -16,7 +16,7 @@ ROW_H = 20
 MAX_ROWS = 200  # a taller figure is no longer read on a page
 COL_W = 150
 CHAR_W = 7.0  # width of one 12 px monospace character
-LEGEND_H = 46
+LEGEND_H = 62
 LEGEND_W = 140 + 78 * 7 + 114
 # A blue-white-red scale over log10(tolerances apart) in [-3, 3], as (position, RGB).
 STOPS = ((-3.0, (59, 76, 192)), (-1.0, (141, 176, 254)), (0.0, (221, 221, 221)),
@@ -106,6 +106,12 @@ def _legend(y: int) -> list[str]:
     x = 140 + 78 * len(labels)
     out.append(f'<rect x="{x}" y="{y}" width="110" height="16" fill="{NO_VALUES}"/>')
     out.append(f'<text x="{x + 55}" y="{y + 12}" text-anchor="middle" font-size="11">no values</text>')
+    out.append(f'<rect x="140" y="{y + 22}" width="30" height="12" fill="#ffffff" stroke="#000000" '
+               'stroke-dasharray="3,2"/>')
+    out.append(f'<text x="176" y="{y + 32}" font-size="11">known divergence (what differs in words)</text>')
+    out.append(f'<rect x="470" y="{y + 22}" width="30" height="12" fill="#ffffff" stroke="#000000" '
+               'stroke-width="2"/>')
+    out.append(f'<text x="506" y="{y + 32}" font-size="11">unexplained divergence</text>')
     return out
 
 
