@@ -275,15 +275,16 @@ def build(runs: list[Artifact], versions: list[Artifact], bisects: list[dict[str
 
 
 def _bisect_for(group: Group, bisects: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """A stored bisect whose first divergence is this group's cause, on one of its scenarios."""
+    """A stored bisect in which one of this group's scenarios changed at the named build, with this
+    group's layer as its first divergent layer; its source change ranked for that layer."""
     scenarios = set(group.scenarios)
     for record in bisects:
-        divergence = record.get("divergence") or {}
-        if not record.get("first"):
+        if not record.get("first") or record.get("backend") not in group.backends:
             continue
-        if divergence.get("scenario") in scenarios and divergence.get("layer_class") == group.layer_class \
-                and record.get("backend") in group.backends:
-            return record
+        found = record.get("divergences") or ([record["divergence"]] if record.get("divergence") else [])
+        if any(d.get("scenario") in scenarios and d.get("layer_class") == group.layer_class for d in found):
+            source = (record.get("sources") or {}).get(group.layer_class) or record.get("source")
+            return {**record, "source": source}
     return None
 
 

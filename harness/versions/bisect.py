@@ -20,7 +20,7 @@ from typing import Generic, TypeVar
 
 from harness.artifacts import Artifact
 from harness.compare import verdicts
-from harness.compare.next_keras import layer_class
+from harness.compare.next_keras import classify, layer_class
 
 Observation = TypeVar("Observation")
 UNCHANGED_VERDICTS = ("match", "warnings-differ", "both-error")  # both-error: the same error type
@@ -165,8 +165,9 @@ class Divergence:
         return f"{where} ({self.layer_class or 'layer unknown'}): {self.verdict}"
 
 
-def first_divergence(reference: Artifact, run: Artifact) -> Divergence:
-    """The first probe (in layer order) whose comparison differs, in the first scenario that changed."""
+def divergences(reference: Artifact, run: Artifact) -> list[Divergence]:
+    """Each scenario that changed, at its first differing probe (in layer order)."""
+    found = []
     for name in reference.records:
         ra, rb = reference.records.get(name), run.records.get(name)
         pair = verdicts.compare_records(ra, rb, name, reference.label, run.label)
@@ -174,25 +175,37 @@ def first_divergence(reference: Artifact, run: Artifact) -> Divergence:
             continue
         probe = next((p for p in pair.probes if p.verdict != "match"), None)
         key = probe.probe if probe else ""
-        return Divergence(name, key, layer_class(rb or ra, key), probe.verdict if probe else pair.verdict)
-    return Divergence("", "", "", "match")
+        # the same cause the next-Keras section names (the layer Keras warns drops a mask, if any)
+        change = classify(ra, rb, "", reference.label, run.label) if ra is not None and rb is not None else None
+        cls = change.layer_class if change is not None else layer_class(rb or ra, key)
+        found.append(Divergence(name, key, cls, probe.verdict if probe else pair.verdict))
+    return found
+
+
+def first_divergence(reference: Artifact, run: Artifact) -> Divergence:
+    """The first probe (in layer order) whose comparison differs, in the first scenario that changed."""
+    return next(iter(divergences(reference, run)), Divergence("", "", "", "match"))
 
 
 def write_record(path, result: Result, backend: str, selects: list[str], seen: dict[str, Artifact],
-                 source) -> None:
-    """The bisect's answer as data, so the report can show it without running it again."""
+                 sources: dict, command: str = "") -> None:
+    """The bisect's answer as data, so the report can show it without running it again: the build,
+    every scenario that changed at it (its first divergent layer), and the source change ranked for
+    each of those layers' classes (`sources`: layer class -> wheeldiff.SourceDiff)."""
     import json
     from pathlib import Path
 
-    divergence = (first_divergence(seen[result.last_same], seen[result.first])
-                  if result.first and result.last_same in seen and result.first in seen else None)
+    found = (divergences(seen[result.last_same], seen[result.first])
+             if result.first and result.last_same in seen and result.first in seen else [])
+    as_dict = [{"scenario": d.scenario, "probe": d.probe, "layer_class": d.layer_class, "verdict": d.verdict}
+               for d in found]
+    first = as_dict[0] if as_dict else None
     data = {"select": list(selects), "backend": backend, "good": result.good, "bad": result.bad,
             "first": result.first, "last_same": result.last_same, "observed": list(result.observed),
-            "skipped": dict(result.skipped), "ambiguous": result.ambiguous,
-            "divergence": None if divergence is None else {
-                "scenario": divergence.scenario, "probe": divergence.probe,
-                "layer_class": divergence.layer_class, "verdict": divergence.verdict},
-            "source": None if source is None else source.as_data()}
+            "skipped": dict(result.skipped), "ambiguous": result.ambiguous, "command": command,
+            "divergence": first, "divergences": as_dict,
+            "source": sources[first["layer_class"]].as_data() if first and first["layer_class"] in sources else None,
+            "sources": {cls: diff.as_data() for cls, diff in sources.items()}}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")

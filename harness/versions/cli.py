@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import shlex
 import sys
 import tempfile
 from pathlib import Path
@@ -226,30 +227,46 @@ def cmd_bisect(args: argparse.Namespace) -> int:
                                  name=build_name)
     print(f"ran {len(result.observed)} of {len(span)} builds ({', '.join(result.observed)}); "
           f"artifacts in {folder}")
-    source = None
+    sources = {}
     if args.source and result.first is not None and result.last_same is not None and not result.ambiguous:
-        source = _source_change(result, seen, folder)
+        sources = _source_change(result, seen)
     if args.record:
-        bisect.write_record(args.record, result, backend, args.select, seen, source)
+        bisect.write_record(args.record, result, backend, args.select, seen, sources, _command(args))
     print(result.verdict_line(build_name))
     return 0
 
 
-def _source_change(result: bisect.Result, seen: dict[str, artifacts.Artifact], folder: Path):
-    """Download the last good and first bad wheels, diff keras/src, print the ranked files."""
-    first_diff = bisect.first_divergence(seen[result.last_same], seen[result.first])
+def _command(args: argparse.Namespace) -> str:
+    """The bisect as a user would type it again (for the report)."""
+    parts = ["python", "-m", "harness", "bisect", *[x for s in args.select for x in ("--select", s)],
+             "--backend", args.backend]
+    parts += (["--good", args.good] if args.good else []) + (["--bad", args.bad] if args.bad else [])
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def _source_change(result: bisect.Result, seen: dict[str, artifacts.Artifact]) -> dict:
+    """Download the last good and first bad wheels, diff keras/src ranked for each changed scenario's
+    first divergent layer; print the ranking for the first. Layer class -> wheeldiff.SourceDiff."""
+    found = bisect.divergences(seen[result.last_same], seen[result.first])
     wheels = envs.cache_root().parent / "wheels"
     try:
         old = wheeldiff.fetch(_package(result.last_same), result.last_same, wheels)
         new = wheeldiff.fetch(_package(result.first), result.first, wheels)
-        source = wheeldiff.diff(old, new, first_diff.layer_class, first_diff.mask_change)
+        sources = {d.layer_class: wheeldiff.diff(old, new, d.layer_class, d.mask_change)
+                   for d in reversed(found)}  # the first scenario's ranking wins a shared class
     except wheeldiff.WheelError as exc:  # the verdict stands; say why there is no source change
         print(f"source change: not available ({exc})", flush=True)
-        return None
-    print(f"first divergent layer: {first_diff.describe()}", flush=True)
-    for line in source.lines():
+        return {}
+    if not found:
+        return sources
+    print(f"first divergent layer: {found[0].describe()}", flush=True)
+    for line in sources[found[0].layer_class].lines():
         print(line, flush=True)
-    return source
+    for other in found[1:]:
+        top = sources[other.layer_class].files[:1]
+        print(f"also changed here: {other.describe()}; most relevant file "
+              f"{top[0].path if top else '(none)'}", flush=True)
+    return sources
 
 
 def _package(version: str) -> str:
