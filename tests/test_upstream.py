@@ -171,3 +171,35 @@ def test_the_index_lists_every_cause_with_its_status():
     index = (ROOT / "reports" / "upstream" / "README.md").read_text()
     for cause in PUBLISHED:
         assert render.status_text(cause) in index and (f"]({cause.id}/README.md)" in index) == cause.repro
+
+
+def test_every_next_keras_change_group_is_listed_with_its_draft_or_none():
+    cause = drafts.Cause(id="nightly-rnn", title="t", kind="next-keras", status="not filed", covers=("rnn/*",),
+                         expected="e")
+    groups = {"nightly": {"jax": "3.16.0.dev1"}, "groups": [
+        {"layer_class": "GRU", "kind": "mask", "backends": ["jax"], "scenarios": ["rnn/gru-basic"]},
+        {"layer_class": "Dense", "kind": "values", "backends": ["torch"], "scenarios": ["layers/dense"]}]}
+    text = render.index([cause], {}, groups)
+    rows = text.split("## Next-Keras changes")[1].splitlines()
+    assert any("GRU" in r and "[nightly-rnn](nightly-rnn/README.md)" in r for r in rows)
+    assert any("Dense" in r and "no draft yet" in r for r in rows)
+    assert "no nightly run yet" in render.index([cause], {}, None)
+
+
+def _entries(path: Path, table: str) -> list[dict]:
+    import tomllib
+    return tomllib.loads(path.read_text()).get(table, [])
+
+
+@pytest.mark.parametrize("source,table", [("known_divergences.toml", "divergence"), ("surprises.toml", "surprise")])
+def test_every_known_divergence_and_surprise_has_a_cause_in_the_upstream_data(source, table):
+    """No report entry is dropped: each is explained by a cause (a draft, or a status line saying it is
+    already upstream, fixed, or not Keras's to fix)."""
+    import fnmatch
+    missing = []
+    for entry in _entries(ROOT / "scenarios" / source, table):
+        names = [entry.get("minimal"), entry.get("scenario")] + [f.get("scenario") for f in entry.get("fingerprint", [])]
+        names = [n for n in names if n]
+        if not any(fnmatch.fnmatchcase(n, glob) for n in names for c in PUBLISHED for glob in c.covers):
+            missing.append(entry.get("id") or entry.get("what", "")[:60])
+    assert not missing, f"entries without a cause in scenarios/upstream.toml: {missing}"

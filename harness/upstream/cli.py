@@ -24,7 +24,7 @@ from harness.artifacts import atomic_write
 from harness.upstream import capture, drafts, evidence, render
 
 RUNS = "runs.json"
-MAX_RUNS_BYTES = 8 << 20
+MAX_RUNS_BYTES = 64 << 20  # runs.json is small; summary.json grows with the suite
 
 
 def _timeout(text: str) -> float:
@@ -52,6 +52,8 @@ def add_parser(commands) -> None:
     sub.add_argument("--timeout", type=_timeout, default=300.0, metavar="S",
                      help="seconds one repro run may take (default 300)")
     sub.add_argument("--no-run", action="store_true", help="render from the runs.json already captured")
+    sub.add_argument("--summary", type=Path, default=Path("reports/summary.json"), metavar="FILE",
+                     help="the report's facts: its next-Keras change groups are listed in the index with their drafts")
     sub.add_argument("--data", type=Path, default=drafts.DEFAULT_DATA, metavar="FILE",
                      help="the causes (default scenarios/upstream.toml)")
     sub.set_defaults(handler=cmd_upstream)
@@ -68,12 +70,13 @@ def _prepare_out(out: Path) -> None:
 
 
 def _read_runs(path: Path) -> dict | None:
+    """A JSON file written by this stage (runs.json) or the report (summary.json); None when absent."""
     try:
         return json.loads(safety.read_bounded(path, limit=MAX_RUNS_BYTES))
     except FileNotFoundError:
         return None
     except (OSError, ValueError, safety.RefusedFile) as exc:
-        raise drafts.UpstreamError(f"{safety.printable(path)}: not a runs file ({exc})") from None
+        raise drafts.UpstreamError(f"{safety.printable(path)}: not readable JSON ({exc})") from None
 
 
 def _script_text(path: Path) -> str:
@@ -115,6 +118,7 @@ def cmd_upstream(args: argparse.Namespace) -> int:
     for cause in causes:  # the index covers every cause, drafted now or before
         if cause.id not in captured and cause.repro:
             captured[cause.id] = _read_runs(args.out / cause.id / RUNS)
-    atomic_write(args.out / "README.md", render.index(causes, captured).encode("utf-8"))
+    next_keras = (_read_runs(args.summary) or {}).get("next_keras") if args.summary else None
+    atomic_write(args.out / "README.md", render.index(causes, captured, next_keras).encode("utf-8"))
     print(f"upstream: {len(chosen)} draft(s), index of {len(causes)} cause(s) -> {safety.printable(args.out)}")
     return 0

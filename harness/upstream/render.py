@@ -7,6 +7,8 @@ cause's data, the script's text, and what capture.py recorded when it ran. Nothi
 
 from __future__ import annotations
 
+import fnmatch
+
 from harness.report import markdown as md
 from harness.upstream.drafts import Cause
 
@@ -183,7 +185,7 @@ def draft(cause: Cause, script_text: str, captured: dict) -> str:
     return "\n\n".join(sections) + "\n"
 
 
-def index(causes: list[Cause], captured: dict[str, dict | None]) -> str:
+def index(causes: list[Cause], captured: dict[str, dict | None], next_keras: dict | None = None) -> str:
     """reports/upstream/README.md: one line per cause with its status and what its repro shows now."""
     rows = []
     for c in causes:
@@ -199,4 +201,27 @@ def index(causes: list[Cause], captured: dict[str, dict | None]) -> str:
             "the issue text (README.md) and the standalone script it quotes (repro.py). Regenerate with "
             "`python -m harness upstream --all` (runs every script in every environment) or "
             "`python -m harness upstream --all --no-run` (re-renders from the captured runs).\n\n")
-    return head + md.table(["cause", "kind", "status", "what the repro shows now", "the difference"], rows) + "\n"
+    return (head + md.table(["cause", "kind", "status", "what the repro shows now", "the difference"], rows) + "\n"
+            + _next_keras_section(causes, next_keras))
+
+
+def _next_keras_section(causes: list[Cause], next_keras: dict | None) -> str:
+    """Each change group of the report's "What changes in the next Keras" (summary.json `next_keras`) with
+    the next-keras draft whose covered scenarios it touches, or "no draft yet": none is dropped."""
+    head = "\n## Next-Keras changes\n\n"
+    if not next_keras or not next_keras.get("groups"):
+        return head + ("No change groups in the report's summary (`next_keras` in reports/summary.json): the "
+                       "published report has no nightly run yet. The next-keras drafts above come from their "
+                       "own repro runs on keras-nightly.\n")
+    drafts_for = [c for c in causes if c.kind == "next-keras"]
+    rows = []
+    for group in next_keras["groups"]:
+        scenarios = [str(s) for s in group.get("scenarios", [])]
+        hits = [c for c in drafts_for if any(fnmatch.fnmatchcase(s, g) for s in scenarios for g in c.covers)]
+        where = ", ".join(f"[{md.text(c.id)}]({c.id}/README.md)" for c in hits) or "no draft yet"
+        rows.append([md.text(group.get("layer_class", "")), md.text(group.get("kind", "")),
+                     md.text(", ".join(group.get("backends", []))), md.text(group.get("introduced_in") or "not bisected"),
+                     md.text(", ".join(scenarios[:4]) + (" …" if len(scenarios) > 4 else "")), where])
+    nightly = ", ".join(f"{b} {v}" for b, v in sorted((next_keras.get("nightly") or {}).items()))
+    return (head + f"From reports/summary.json (`next_keras`, nightly {md.text(nightly)}):\n\n"
+            + md.table(["layer", "change", "backends", "introduced in", "scenarios", "draft"], rows) + "\n")
