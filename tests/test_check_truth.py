@@ -210,3 +210,15 @@ def test_other_keras_releases_are_a_column_each_with_what_changes_for_the_model(
     text = check_report.render_check(check_report.CheckReportInput(facts, here, "cmd", "random:0", versions=cells))
     header = [line for line in text.splitlines() if line.startswith("| backend | part")][0]
     assert "Keras 3.10.0" in header and "Keras 3.16.0" in header and "Keras nightly" in header
+
+
+def test_the_models_warnings_are_listed_and_the_probe_models_are_not():
+    warned = [("UserWarning", "Layer 'conv' does not support masking, the mask is dropped"),
+              ("UserWarning", "The structure of `inputs` doesn't match the expected structure of functional_3_probes")]
+    runs = [make_artifact("tensorflow-cpu", [make_record(MODEL, layers(), warnings=warned)]),
+            make_artifact("jax-cpu", [make_record(MODEL, layers(), warnings=warned[:1])])]
+    text = report(judge(*runs), runs)
+    assert "does not support masking" in text and "tensorflow-cpu, jax-cpu" in text
+    assert "functional_3_probes" not in text and "1 about the harness's own probe models left out" in text
+    # the only warning one backend gave alone is about the probe model: not a difference of the model
+    assert [v.verdict for v in judge(*runs).paths] == ["same"]

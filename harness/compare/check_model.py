@@ -11,6 +11,7 @@ divergence whose pattern it matches or marked new. numpy only.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -218,13 +219,20 @@ def judge(runs: list[Artifact], model: str, known: list[KnownDivergence],
     return facts
 
 
+PROBE_MODEL = re.compile(r"\b[\w.-]+_probes\b")  # the harness's own probe models (run/nested.py)
+
+
+def models_warnings(record: ScenarioRecord) -> set[tuple[str, str]]:
+    """(category, message) of a run's warnings, less those about the harness's own probe models."""
+    return {(w.category, w.message) for w in record.captured.warnings if not PROBE_MODEL.search(w.message)}
+
+
 def _warnings_apart(a: Artifact, b: Artifact, name: str) -> tuple[str, ...]:
-    """The warnings only one of two runs gave, "label: Category: message"."""
+    """The model's warnings only one of two runs gave, "label: Category: message"."""
     ra, rb = a.records.get(name), b.records.get(name)
     if ra is None or rb is None:
         return ()
-    wa = {(w.category, w.message) for w in ra.captured.warnings}
-    wb = {(w.category, w.message) for w in rb.captured.warnings}
+    wa, wb = models_warnings(ra), models_warnings(rb)
     return tuple([f"{a.label}: {c}: {m}" for c, m in sorted(wa - wb)]
                  + [f"{b.label}: {c}: {m}" for c, m in sorted(wb - wa)])
 
@@ -254,7 +262,8 @@ def _path_verdict(path, part: str, states: dict[str, RunState], pair: PairCompar
         return PathVerdict(path.title, path.a, path.b, part, "cannot tell", why, difference)
     facts.pairs[part].append(pair)
     layer = first_divergent(pair) if part == FORWARD else None
-    if pair.verdict in EXPECTED:
+    if pair.verdict in EXPECTED or (pair.verdict == "warnings-differ" and not warned):
+        # (warnings that differ only about the harness's probe models are not the model's)
         return PathVerdict(path.title, path.a, path.b, part, "same", first_divergent=None)
     if pair.verdict == "warnings-differ":
         probes, entry = warned, match_warning(known, (runs[0].backend, runs[1].backend), warned)

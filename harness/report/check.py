@@ -15,6 +15,7 @@ from harness.artifacts import Artifact
 from harness.compare.check_model import (
     FORWARD,
     PARTS,
+    PROBE_MODEL,
     TRAINING,
     CheckFacts,
     Difference,
@@ -51,7 +52,7 @@ class CheckReportInput:
 
 def render_check(data: CheckReportInput) -> str:
     sections = [_header(data), _verdicts(data), _differences(data), _backends(data), _versions_section(data),
-                _nonfinite(data), _training(data), _layers(data)]
+                _nonfinite(data), _warnings(data), _training(data), _layers(data)]
     return "\n\n".join(s for s in sections if s) + "\n"
 
 
@@ -207,6 +208,29 @@ def _backends(data: CheckReportInput) -> str:
                              + (f"<br>{chain}" if len(s.chain) > 1 else ""))
         rows.append(cells)
     return "## Each backend's run\n\n" + md.table(["run", *parts], rows)
+
+
+def _warnings(data: CheckReportInput) -> str:
+    """What Keras warned about while running the model (a layer dropping a mask, say), per backend;
+    warnings about the harness's own probe models are not the model's and are left out."""
+    seen: dict[tuple[str, str, str], list[str]] = {}
+    left_out = 0
+    names = {FORWARD: data.facts.model, TRAINING: data.facts.model + "/fit"}
+    for run in data.runs:
+        for part, name in names.items():
+            record = run.records.get(name)
+            for w in (record.captured.warnings if record else []):
+                if PROBE_MODEL.search(w.message):  # not the model's
+                    left_out += 1
+                    continue
+                seen.setdefault((part, w.category, w.message), []).append(run.label)
+    if not seen:
+        return ""
+    rows = [[part, md.code(category, cell=True), md.text(message, 600), md.text(", ".join(labels))]
+            for (part, category, message), labels in seen.items()]
+    note = (f" ({left_out} about the harness's own probe models left out.)" if left_out else "")
+    return "## Warnings\n\nWhat Keras or the backend warned while running the model." + note + "\n\n" + \
+        md.table(["part", "category", "message", "runs"], rows)
 
 
 def _nonfinite(data: CheckReportInput) -> str:
