@@ -203,3 +203,18 @@ def test_every_known_divergence_and_surprise_has_a_cause_in_the_upstream_data(so
         if not any(fnmatch.fnmatchcase(n, glob) for n in names for c in PUBLISHED for glob in c.covers):
             missing.append(entry.get("id") or entry.get("what", "")[:60])
     assert not missing, f"entries without a cause in scenarios/upstream.toml: {missing}"
+
+
+def test_a_stored_bisect_of_a_covered_scenario_reaches_the_draft(tmp_path):
+    cause = drafts.Cause(id="x-cause", title="t", kind="next-keras", status="not filed", covers=("rnn/*",), expected="e")
+    (tmp_path / "rnn.json").write_text(json.dumps({"backend": "torch", "first": "3.16.0.dev2026072104",
+        "last_same": "3.16.0.dev2026072004", "command": "harness bisect --select 'rnn/*' --backend torch",
+        "divergences": [{"scenario": "rnn/gru-basic", "probe": "rnn", "layer_class": "GRU", "verdict": "mask-differs"}]}))
+    (tmp_path / "other.json").write_text(json.dumps({"backend": "jax", "first": "3.4.0",
+        "divergences": [{"scenario": "claims/c5-x"}]}))
+    (tmp_path / "broken.json").write_text("{")
+    rows = evidence.bisect_rows(cause, tmp_path)
+    assert [r["file"] for r in rows] == ["rnn.json"]
+    text = render.draft(cause, "print('RESULT: e')", {"script": "repro.py", "timeout_s": 1, "runs": [],
+                                                      "bisects": rows})
+    assert "first changed in keras 3.16.0.dev2026072104" in text and "rnn/gru-basic" in text

@@ -106,6 +106,7 @@ def cmd_upstream(args: argparse.Namespace) -> int:
         else:
             runs = capture.capture(cause, script, envs, args.timeout)
         runs["suite_runs"] = evidence.version_rows(cause)  # refreshed on every render, --no-run too
+        runs["bisects"] = evidence.bisect_rows(cause)
         folder.mkdir(parents=True, exist_ok=True)
         if script.resolve() != (folder / "repro.py").resolve():
             atomic_write(folder / "repro.py", text.encode("utf-8"))

@@ -16,7 +16,9 @@ from harness import safety
 from harness.upstream.drafts import Cause, Evidence
 
 MAX_MANIFEST_BYTES = 256 << 20
+MAX_BISECT_BYTES = 1 << 20
 DEFAULT_FOLDERS = (Path("reports/results"), Path("reports/versions"))
+BISECT_FOLDER = Path("reports/versions/bisect")  # `harness bisect --record` results
 
 
 def _records(folders: tuple[Path, ...]) -> list[tuple[dict, dict[str, dict]]]:
@@ -67,3 +69,20 @@ def _version_key(text: str) -> tuple:
     flavour, _, version = text.partition(" ")
     parts = tuple(int(p) if p.isdigit() else 0 for p in version.replace("dev", ".").split(".")[:4])
     return (flavour != "tf-keras", parts)
+
+
+def bisect_rows(cause: Cause, folder: Path = BISECT_FOLDER) -> list[dict]:
+    """The stored bisects (`harness bisect --record`) that changed a scenario the cause covers."""
+    rows = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+        try:
+            record = json.loads(safety.read_bounded(path, limit=MAX_BISECT_BYTES))
+            changed = [d["scenario"] for d in record.get("divergences") or [] if isinstance(d, dict)]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, safety.RefusedFile):
+            continue
+        hits = [s for s in changed if any(fnmatch.fnmatchcase(s, glob) for glob in cause.covers)]
+        if hits:
+            rows.append({"file": path.name, "backend": record.get("backend"), "first": record.get("first"),
+                         "last_same": record.get("last_same"), "command": record.get("command") or "",
+                         "scenarios": hits})
+    return rows

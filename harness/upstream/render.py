@@ -89,6 +89,12 @@ def _versions(cause: Cause, captured: dict, rows: list[dict]) -> str:
         f"Keras {md.text(v)} ({', '.join(s)})" for v, s in by_version.items()) + "."]
     if cause.versions_note:
         parts.append(md.text(cause.versions_note, 2000))
+    for b in captured.get("bisects", []):
+        found = f"first changed in keras {b['first']}" if b.get("first") else "no change found"
+        parts.append(f"Bisect ({md.text(b['file'])}, {md.text(b['backend'])}): {md.text(found)}"
+                     + (f" (last the same: {md.text(b['last_same'])})" if b.get("last_same") else "")
+                     + f" for {md.text(', '.join(b['scenarios'][:4]))}"
+                     + (f"; {md.code(b['command'])}" if b.get("command") else "") + ".")
     if rows:
         shown = [r["keras"] for r in rows if r["shows"]]
         clear = [r["keras"] for r in rows if not r["shows"]]
