@@ -211,6 +211,24 @@ def test_the_layer_module_ranks_first_and_its_hunk_is_shown(tmp_path):
     assert blind[2] == "keras/src/ops/nn.py"
 
 
+def test_a_change_in_the_layers_base_class_outranks_its_siblings(tmp_path):
+    """GRU is unchanged; its base class RNN changed, and so did Bidirectional, a sibling."""
+    gru = "from keras.src.layers.rnn.rnn import RNN\nclass GRU(RNN):\n    pass\n"
+    files = {"keras/src/layers/rnn/gru.py": gru,
+             "keras/src/layers/layer.py": "class Layer(Operation):\n    pass\n"}
+    old = wheel(tmp_path / "old.whl", {**files,
+                                       "keras/src/layers/rnn/rnn.py": "class RNN(Layer):\n    supports_masking = True\n",
+                                       "keras/src/layers/rnn/bidirectional.py":
+                                           "class Bidirectional(Layer):\n    supports_masking = True\n"})
+    new = wheel(tmp_path / "new.whl", {**files,
+                                       "keras/src/layers/rnn/rnn.py": "class RNN(Layer):\n    supports_masking = False\n",
+                                       "keras/src/layers/rnn/bidirectional.py":
+                                           "class Bidirectional(Layer):\n    supports_masking = False\n"})
+    ranked = wheeldiff.diff(old, new, layer_class="GRU", mask_change=True).files
+    assert [f.path for f in ranked] == ["keras/src/layers/rnn/rnn.py", "keras/src/layers/rnn/bidirectional.py"]
+    assert "defines RNN, a base class of GRU" in ranked[0].why
+
+
 def test_a_file_that_is_not_a_wheel_is_one_clear_error(tmp_path):
     bad = tmp_path / "keras_nightly-3.16.0.dev1-py3-none-any.whl"
     bad.write_text("not a zip")

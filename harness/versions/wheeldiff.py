@@ -112,11 +112,36 @@ def _sources(wheel: Path) -> dict[str, str]:
         raise WheelError(f"{wheel.name} is not a readable wheel: {exc}") from None
 
 
+_CLASS = re.compile(r"^class (\w+)\(([^)]*)\)", re.M)
+GENERIC_BASES = {"Layer", "Operation", "Wrapper", "object", "KerasSaveable", "Model"}
+
+
+def ancestors(sources: dict[str, str], layer_class: str) -> list[str]:
+    """The class's Keras base classes, nearest first, read from the wheel's own source (GRU -> [RNN])."""
+    bases: dict[str, list[str]] = {}
+    for text in sources.values():
+        for name, parents in _CLASS.findall(text):
+            bases.setdefault(name, [p.strip().rsplit(".", 1)[-1] for p in parents.split(",") if p.strip()])
+    found, todo = [], list(bases.get(layer_class, []))
+    while todo:
+        name = todo.pop(0)
+        if name in found or name in GENERIC_BASES or name == layer_class:
+            continue
+        found.append(name)
+        todo += bases.get(name, [])
+    return found
+
+
 def _score(path: str, before: str, after: str, changed: list[str], layer_class: str,
-           mask_change: bool) -> tuple[float, tuple[str, ...]]:
+           mask_change: bool, parents: list[str] = ()) -> tuple[float, tuple[str, ...]]:
     """How likely this file's change explains the scenario's change; the reasons, for the reader."""
     why = []
     score = 0.0
+    for depth, parent in enumerate(parents[:3]):
+        if re.search(rf"^class {re.escape(parent)}\b", before + after, re.M):
+            score += 8 - 2 * depth
+            why.append(f"defines {parent}, a base class of {layer_class}")
+            break
     name = snake(layer_class) if layer_class else ""
     stem = path.rsplit("/", 1)[-1][:-3]
     if name and stem == name:
@@ -155,6 +180,7 @@ def diff(old_wheel: Path, new_wheel: Path, layer_class: str = "", mask_change: b
     """The changed keras/src files, most relevant first, with the most relevant file's hunks."""
     old, new = _sources(old_wheel), _sources(new_wheel)
     result = SourceDiff(old_wheel.name, new_wheel.name)
+    parents = ancestors(new, layer_class) if layer_class else []
     details = {}
     for path in sorted(set(old) | set(new)):
         before, after = old.get(path, ""), new.get(path, "")
@@ -166,7 +192,7 @@ def diff(old_wheel: Path, new_wheel: Path, layer_class: str = "", mask_change: b
         added = sum(1 for ln in lines if ln.startswith("+") and not ln.startswith("+++"))
         removed = sum(1 for ln in lines if ln.startswith("-") and not ln.startswith("---"))
         status = "added" if path not in old else "removed" if path not in new else "modified"
-        score, why = _score(path, before, after, changed, layer_class, mask_change)
+        score, why = _score(path, before, after, changed, layer_class, mask_change, parents)
         result.files.append(ChangedFile(path, status, added, removed, score, why))
         details[path] = lines
     result.files.sort(key=lambda f: (_is_test(f.path), -f.score, -(f.added + f.removed), f.path))
