@@ -240,16 +240,21 @@ def links(src: str) -> list[tuple[str, str]]:
 
 KNOWN_TOML = '''
 [[divergence]]
+id = "torch-gru-kernel"
 scenario = "rnn/gru-known"
-backends = ["torch"]
+odd = "torch"
 probes = "gru_*"
+verdicts = ["differs"]
+abs_range = [0.4, 0.6]
 what = "GRU kept outputs differ by 0.5 on torch"
 why = "synthetic: a documented kernel difference"
 link = "https://github.com/keras-team/keras/issues/0"
 
 [[divergence]]
+id = "removed"
 scenario = "removed/*"
-backends = ["jax"]
+odd = "jax"
+probes = "*"
 what = "a divergence that no longer happens"
 why = "stale on purpose"
 '''

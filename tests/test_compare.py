@@ -11,7 +11,7 @@ import pytest
 from conftest import JAX, TF, TORCH, make_artifact, make_probe, make_record, seed_probes, three_runs
 
 from harness.compare import verdicts
-from harness.compare.known import KnownDivergence
+from known_builders import entry as known_entry
 from harness.compare.verdicts import (
     DEFAULT_TOLERANCES,
     EXPECTED,
@@ -92,8 +92,7 @@ def _nondeterministic():
 
 
 def _known():
-    entry = KnownDivergence(scenario="seed/*", backends=("torch",), what="gru_1 differs",
-                            why="synthetic", probes="gru_*")
+    entry = known_entry("seed/*", "torch", what="gru_1 differs", why="synthetic", probes="gru_*")
     return rec(seed_probes()), rec(seed_probes(shift=0.5)), (entry,)
 
 
@@ -712,7 +711,7 @@ def test_scenarios_are_the_union_and_sorted():
 
 
 def test_known_divergence_relabels_and_keeps_the_raw_verdict():
-    entry = KnownDivergence(scenario="seed/*", backends=("torch",), what="w", why="y", probes="gru_*")
+    entry = known_entry("seed/*", "torch", probes="gru_*")
     result = verdicts.compare(_three(), [entry])
     pair = result.get(NAME, TF, TORCH)
     assert (pair.verdict, pair.raw_verdict, pair.known) == ("known", "differs", entry)
@@ -723,14 +722,14 @@ def test_known_divergence_relabels_and_keeps_the_raw_verdict():
 
 
 def test_known_divergence_that_matches_no_differing_probe_does_not_apply_and_is_stale():
-    entry = KnownDivergence(scenario="seed/*", backends=("torch",), what="w", why="y", probes="dense*")
+    entry = known_entry("seed/*", "torch", probes="dense*")
     result = verdicts.compare(_three(), [entry])
     assert result.get(NAME, TF, TORCH).verdict == "differs"
     assert result.stale_known == [entry]
 
 
 def test_known_divergence_for_another_backend_does_not_apply():
-    entry = KnownDivergence(scenario="seed/*", backends=("jax",), what="w", why="y")
+    entry = known_entry("seed/*", "jax")
     runs = three_runs([rec(seed_probes())], [rec(seed_probes())], [rec(seed_probes(shift=0.5))])
     result = verdicts.compare(runs, [entry])
     assert result.get(NAME, TF, TORCH).verdict == "differs"  # jax is not in this pair
@@ -738,17 +737,17 @@ def test_known_divergence_for_another_backend_does_not_apply():
 
 
 def test_known_divergence_never_touches_expected_verdicts():
-    entry = KnownDivergence(scenario="*", backends=("tensorflow", "jax", "torch"), what="w", why="y")
+    entries = [known_entry("*", odd, verdicts=("error-differs",), errors=(("ValueError", ""),))
+               for odd in ("tensorflow", "jax", "torch")]
     runs = three_runs([rec(error=("ValueError", "x"))], [rec(error=("ValueError", "y"))],
                       [rec(error=("ValueError", "z"))])
-    result = verdicts.compare(runs, [entry])
+    result = verdicts.compare(runs, entries)
     assert {p.verdict for p in result.results.values()} == {"both-error"}
-    assert result.stale_known == [entry]
+    assert result.stale_known == entries
 
 
 def test_known_divergence_covers_an_error_difference():
-    entry = KnownDivergence(scenario=NAME, backends=("torch",), what="raises", why="y",
-                            verdicts=("error-differs",))
+    entry = known_entry(NAME, "torch", what="raises", verdicts=("error-differs",), errors=(("TypeError", "^t$"),))
     runs = three_runs([rec(seed_probes())], [rec(seed_probes())], [rec(error=("TypeError", "t"))])
     result = verdicts.compare(runs, [entry])
     assert result.get(NAME, TF, TORCH).verdict == "known"
@@ -769,7 +768,7 @@ def test_counts_and_scenario_verdict():
 
 
 def test_scenario_verdict_ranks_known_like_a_match_but_reports_it():
-    entry = KnownDivergence(scenario=NAME, backends=("torch",), what="w", why="y")
+    entry = known_entry(NAME, "torch")
     result = verdicts.compare(_three(), [entry])
     assert verdicts.scenario_verdict(result, NAME) == "known"
     runs = three_runs([rec(seed_probes())], [rec(seed_probes(shift=0.25))], [rec(seed_probes(shift=0.5))])

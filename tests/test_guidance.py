@@ -130,11 +130,15 @@ def test_the_committed_surprises_load_and_name_real_scenarios():
     names = [s.name for s in registry.load(registry.DEFAULT_SOURCES)]
     entries = load_surprises(Path("scenarios/surprises.toml"))
     assert len(entries) >= 3
-    for entry in entries + load_known(Path("scenarios/known_divergences.toml")):
-        import fnmatch
+    import fnmatch
 
-        assert any(fnmatch.fnmatchcase(n, entry.scenario) for n in names), entry.scenario
+    known = load_known(Path("scenarios/known_divergences.toml"))
+    globs = [e.scenario for e in entries] + [f.scenario for e in known for f in e.fingerprints]
+    for glob in globs:
+        assert any(fnmatch.fnmatchcase(n, glob) for n in names), glob
+    for entry in entries + known:
         assert not entry.minimal or entry.minimal in names, entry.minimal
+        assert all(s in names for s in entry.demonstrated_by), entry.demonstrated_by
         assert entry.impact and entry.workaround, entry.what
 
 
@@ -145,8 +149,8 @@ def test_old_registry_entries_without_reader_fields_stay_valid(known_file):
 
 def test_an_unknown_impact_is_refused(tmp_path):
     path = tmp_path / "known.toml"
-    path.write_text('[[divergence]]\nscenario = "s"\nbackends = ["jax"]\nwhat = "w"\nwhy = "y"\nimpact = "speed"\n')
-    with pytest.raises(KnownDivergenceError, match="impact 'speed' is not one of kept, masked, mask, training"):
+    path.write_text('[[divergence]]\nscenario = "s"\nodd = "jax"\nprobes = "*"\nwhat = "w"\nwhy = "y"\nimpact = "speed"\n')
+    with pytest.raises(KnownDivergenceError, match="impact 'speed' is not one of error, metrics, kept, masked, mask, training, warnings"):
         load_known(path)
     bad = tmp_path / "surprises.toml"
     bad.write_text('[[surprise]]\nscenario = "s"\nwhat = "w"\ncontradicts = "c"\n')

@@ -106,22 +106,26 @@ def test_summary_json_contract(tmp_path, write_artifacts, known_file):
     by_name = {s["name"]: s for s in summary["scenarios"]}
     # 0.5 apart at values of 3.1 and 2.6: 0.5 / (1e-6 + 1e-5 * 3.1) = 15625 float32 tolerances
     assert by_name["rnn/gru-differs"]["pairs"][f"{TF}-vs-{TORCH}"] == {
-        "verdict": "differs", "max_abs_diff": 0.5, "detail": "first at gru_1", "nonfinite": False,
+        "verdict": "differs", "raw_verdict": "differs", "max_abs_diff": 0.5, "differing_max_abs": 0.5,
+        "detail": "first at gru_1", "nonfinite": False, "cell": "**differs**, max abs 0.5",
         "tolerances_apart": pytest.approx(0.5 / (1e-6 + 1e-5 * 3.1))}
+    known = by_name["rnn/gru-known"]["pairs"][f"{JAX}-vs-{TORCH}"]
+    assert (known["verdict"], known["raw_verdict"], known["known"], known["cell"]) == (
+        "known", "differs", ["torch-gru-kernel"], "known: values, max abs 0.5")
+    mask = by_name["merge/mask-differs"]["pairs"][f"{TF}-vs-{TORCH}"]
+    assert (mask["raw_verdict"], mask["differing_max_abs"]) == ("mask-differs", 0.0)
     assert by_name["rnn/raises-everywhere"]["pairs"][f"{TF}-vs-{JAX}"]["tolerances_apart"] is None
     paths = {p["path"]: p for p in summary["what_it_means"]["paths"]}
     assert list(paths) == ["TensorFlow → JAX", "TensorFlow → PyTorch", "JAX ↔ PyTorch"]
     assert [k["what"] for k in paths["JAX ↔ PyTorch"]["known"]] == ["GRU kept outputs differ by 0.5 on torch"]
     assert paths["TensorFlow → JAX"]["known"] == []
     assert {"scenario": "rnn/gru-differs", "verdict": "differs"} in paths["TensorFlow → PyTorch"]["unexpected"]
-    assert by_name["rnn/gru-known"]["pairs"][f"{JAX}-vs-{TORCH}"]["known"] == \
-        "synthetic: a documented kernel difference"
     assert [c["id"] for c in summary["claims"]] == ["C1", "C2", "C3", "C4", "C5", "C6"]
     c4 = summary["claims"][3]
     assert c4["verdicts"] == {TF: "holds", JAX: "partly", TORCH: "partly"}
     assert c4["evidence"][JAX] == "rnn/masked-only, masked output is zero: 0.25 at step 0"
     assert "gone/jax" in summary["findings"] and "rnn/gru-known" not in summary["findings"]
-    assert summary["stale_known"] == ["removed/*"]
+    assert summary["stale_known"] == [{"id": "removed", "scenarios": "removed/*", "why": "its scenarios were not run"}]
     assert summary["compiled"][TF] == {"seed/masking-concat": "match"}
     assert "baseline_changes" not in summary
 
@@ -179,7 +183,7 @@ def test_strict_with_everything_matching_exits_0(tmp_path, write_artifacts):
 
 def test_strict_with_only_known_divergences_exits_0(tmp_path, write_artifacts):
     known = tmp_path / "known.toml"
-    known.write_text('[[divergence]]\nscenario = "seed/a"\nbackends = ["torch"]\nwhat = "w"\nwhy = "y"\n')
+    known.write_text('[[divergence]]\nscenario = "seed/a"\nodd = "torch"\nprobes = "*"\nwhat = "w"\nwhy = "y"\n')
     assert run_report(tmp_path, write_artifacts(diverging_runs()), "--strict", known=known)[0] == 0
 
 

@@ -35,7 +35,7 @@ from conftest import (
 )
 
 from harness.compare import verdicts
-from harness.compare.known import KnownDivergence
+from known_builders import entry as known_entry
 from harness.report import publish, render
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -125,13 +125,14 @@ def test_matrix_cells_give_verdict_and_tolerances_apart(reference, known_file):
     assert matrix["rnn/raises-everywhere"] == ["both-error"] * 3  # errors drawn as themselves
     assert matrix["rnn/gru-differs"][0] == "match 0"
     for name, cells in matrix.items():
-        shown = [cell.split()[0] for cell in cells]
+        shown = [cell.split()[0].rstrip(":,") for cell in cells]
         assert shown == [data.comparison.get(name, a, b).verdict for a, b in data.comparison.pairs]
-    # a difference of 0.5 at values near 1 is tens of thousands of float32 tolerances
-    apart = render.tolerances_apart(data.comparison.get("rnn/gru-differs", TF, TORCH))
-    assert apart > 1e4 and matrix["rnn/gru-differs"][1] == f"differs {apart:.0f}"
-    known = render.tolerances_apart(data.comparison.get("rnn/gru-known", TF, TORCH))
-    assert matrix["rnn/gru-known"][1] == f"known {known:.0f}"
+    # a real difference shows what differs and its largest absolute difference, not a count of
+    # tolerances (0.5 at values near 1 is tens of thousands of float32 tolerances: meaningless)
+    assert render.tolerances_apart(data.comparison.get("rnn/gru-differs", TF, TORCH)) > 1e4
+    assert matrix["rnn/gru-differs"][1] == "differs, max abs 0.5"
+    assert matrix["rnn/gru-known"][1:] == ["known: values, max abs 0.5"] * 2
+    assert matrix["merge/mask-differs"][1] == "mask-differs"  # a mask difference has no value to show
     assert "**differs**" in section(reference, "Scenarios by backend pair")  # unexpected ones stand out
 
 
@@ -287,18 +288,19 @@ def test_known_divergences_section(reference):
     known = section(reference, "Known divergences")
     # one item per registry entry: what, the comparisons it covers (with their raw verdicts), why, link
     assert "- **GRU kept outputs differ by 0.5 on torch**" in known
-    assert ("Covers: [rnn/gru-known](#rnngru-known) tensorflow vs torch: differs; "
-            "[rnn/gru-known](#rnngru-known) jax vs torch: differs.") in known
+    assert ("Covers: [rnn/gru-known](#rnngru-known) tensorflow vs torch: known: values, max abs 0.5; "
+            "[rnn/gru-known](#rnngru-known) jax vs torch: known: values, max abs 0.5.") in known
+    assert "(`torch-gru-kernel`: odd backend torch)" in known
     assert "Why: synthetic: a documented kernel difference" in known
     assert ("https://github.com/keras-team/keras/issues/0", "link") in links(known)
-    assert "- `removed/*` on jax: a divergence that no longer happens" in known
+    assert "- `removed` (`removed/*` on jax): a divergence that no longer happens; its scenarios were not run." in known
 
 
 def test_known_divergence_links_must_be_https(tmp_path):
     runs = three_runs([make_record("s", seed_probes())], [make_record("s", seed_probes())],
                       [make_record("s", seed_probes(shift=1.0))])
     path = tmp_path / "k.toml"
-    path.write_text('[[divergence]]\nscenario = "s"\nbackends = ["torch"]\nwhat = "w"\nwhy = "y"\n'
+    path.write_text('[[divergence]]\nscenario = "s"\nodd = "torch"\nprobes = "*"\nwhat = "w"\nwhy = "y"\n'
                     'link = "javascript:alert(1)"\n')
     out = render_report(runs, path)
     assert "javascript" not in render_html(out)
@@ -308,7 +310,7 @@ def test_known_divergence_link_with_a_newline_keeps_the_table(tmp_path):
     runs = three_runs([make_record("s", seed_probes())], [make_record("s", seed_probes())],
                       [make_record("s", seed_probes(shift=1.0))])
     path = tmp_path / "k.toml"
-    path.write_text('[[divergence]]\nscenario = "s"\nbackends = ["torch"]\nwhat = "w"\nwhy = "y"\n'
+    path.write_text('[[divergence]]\nscenario = "s"\nodd = "torch"\nprobes = "*"\nwhat = "w"\nwhy = "y"\n'
                     'link = "https://example.com/a\\n| injected | row |"\n')
     assert table_problems(render_report(runs, path)) == []
 
@@ -387,7 +389,7 @@ def hostile_runs():
 @pytest.fixture
 def hostile(tmp_path) -> str:
     path = tmp_path / "k.toml"
-    path.write_text(f'[[divergence]]\nscenario = "hostile/error"\nbackends = ["jax"]\n'
+    path.write_text(f'[[divergence]]\nscenario = "hostile/error"\nodd = "jax"\nprobes = "*"\n'
                     f'what = {json.dumps(H_WHAT)}\nwhy = "why `x`"\n')
     return render_report(hostile_runs(), path)
 
@@ -489,7 +491,7 @@ def test_record_order_within_a_run_does_not_change_the_matrix(known_file):
 
 
 def test_known_table_follows_the_pair_order(tmp_path):
-    entry = KnownDivergence(scenario="*", backends=("torch",), what="w", why="y")
+    entry = known_entry("*", "torch")
     runs = three_runs([make_record("s", seed_probes())], [make_record("s", seed_probes())],
                       [make_record("s", seed_probes(shift=1.0))])
     comparison = verdicts.compare(runs, [entry])

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from harness.artifacts import Artifact, ScenarioRecord
-from harness.compare.known import KnownDivergence, find_known
+from harness.compare import fingerprint
+from harness.compare.known import KnownDivergence
 from harness.define.captured import Probe
 
 # Most severe first: a scenario's verdict is the most severe of its probes' verdicts.
@@ -114,7 +115,9 @@ class PairComparison:
     raw_verdict: str  # before known divergences were applied
     probes: tuple[ProbeComparison, ...] = ()
     detail: str = ""  # why, in one line: error types, the first differing probe, ...
-    known: KnownDivergence | None = None
+    known: KnownDivergence | None = None  # the first entry that explains it (see explained_by)
+    explained_by: tuple[KnownDivergence, ...] = ()  # every entry that explains a part of it
+    known_note: str = ""  # an entry names the pair but does not describe it (or not on this runtime)
 
     @property
     def key(self) -> str:
@@ -124,6 +127,12 @@ class PairComparison:
     def max_abs(self) -> float:
         """inf when NaN or Inf stands against a number somewhere: never hidden as 0."""
         return max((p.max_abs for p in self.probes), default=0.0)
+
+    @property
+    def differing_max_abs(self) -> float:
+        """The largest absolute difference over the probes that differ (0 when none does: a mask,
+        an error or a warnings difference)."""
+        return max((p.max_abs for p in self.probes if p.verdict != "match"), default=0.0)
 
 
 @dataclass
@@ -379,12 +388,16 @@ def compare(runs: list[Artifact], known: list[KnownDivergence] = ()) -> Comparis
         for a, b in pairs:
             ra, rb = by_label[a], by_label[b]
             pair = compare_records(ra.records.get(name), rb.records.get(name), name, a, b)
-            if pair.verdict not in EXPECTED:
-                differing = [p.probe for p in pair.probes if p.verdict != "match"]
-                entry = find_known(known, name, (ra.backend, rb.backend), pair.raw_verdict, differing)
-                if entry is not None:
-                    used.add(id(entry))
-                    pair = dataclasses.replace(pair, verdict="known", known=entry)
+            if pair.verdict not in EXPECTED and known and name in ra.records and name in rb.records:
+                said = fingerprint.judge(pair, (ra.records[name], rb.records[name]), (ra, rb), known)
+                if said.explained_by:
+                    used.update(id(e) for e in said.explained_by)
+                    pair = dataclasses.replace(pair, verdict="known", known=said.explained_by[0],
+                                               explained_by=said.explained_by)
+                elif said.note:
+                    # A finding still: the reader sees which entry came close and why it is not this.
+                    pair = dataclasses.replace(pair, known_note=said.note,
+                                               detail="; ".join(x for x in (pair.detail, said.note) if x))
             result.results[(name, a, b)] = pair
     result.stale_known = [k for k in known if id(k) not in used]
     result.verdicts = {name: _scenario_verdict(result, name) for name in scenarios}

@@ -12,7 +12,9 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 
+from harness.compare import demonstrated
 from harness.compare.known import IMPACTS, KnownDivergence, Surprise
+from harness.compare.version_range import within as _within
 from harness.compare.verdicts import EXPECTED, Comparison
 from harness.report import markdown as md
 
@@ -50,8 +52,7 @@ def known_by_path(comparison: Comparison) -> dict[tuple[str, str], list[KnownDiv
     out: dict[tuple[str, str], list[KnownDivergence]] = {}
     for (_, a, b), pair in comparison.results.items():
         entries = out.setdefault((a, b), [])
-        if pair.known is not None and all(e is not pair.known for e in entries):
-            entries.append(pair.known)
+        entries += [e for e in pair.explained_by if all(x is not e for x in entries)]
     return out
 
 
@@ -88,6 +89,9 @@ def surprises_seen(surprises: list[Surprise], runs: list) -> tuple[list[Surprise
     runs = main_runs(runs)
     seen, gone = [], []
     for entry in surprises:
+        if entry.keras and not all(_within(str(r.environment.get("keras", "")), entry.keras) for r in runs):
+            gone.append(entry)  # does not apply on this runtime: never shown as seen
+            continue
         where: list[str] = []
         names = sorted({n for r in runs for n in r.records if fnmatch.fnmatchcase(n, entry.scenario)})
         for name in names:
@@ -134,14 +138,14 @@ def section(data) -> str:
         lines.append("")
     for n, entry in enumerate(numbered, 1):
         covered = [p for p in migrations if any(e is entry for e in known.get((p.a, p.b), []))]
-        lines += [f"### {md.text(_title(n, entry))}", "", _known_item(entry, cmp, covered, backends), ""]
+        lines += [f"### {md.text(_title(n, entry))}", "", _known_item(entry, data, covered, backends), ""]
     seen, gone = surprises_seen(data.surprises, data.runs)
     lines += [f"### {SURPRISES_HEADING}", ""]
     if seen:
         lines += ["Switching backends does not change these, and the backends agree on them (the matrix "
                   "shows them as match), but a model that relies on what the seed or the docs say is "
                   "affected.", ""]
-        lines += [_surprise_item(s, cmp) for s in seen]
+        lines += [_surprise_item(s, data) for s in seen]
     else:
         lines.append("None seen.")
     if gone:
@@ -172,7 +176,7 @@ def _scenario_link(name: str, cmp: Comparison) -> str:
     return f"[{md.text(name)}](#{md.slug(name)})" if name in cmp.scenarios else md.code(name)
 
 
-def _details(entry: KnownDivergence | Surprise) -> list[str]:
+def _details(entry: KnownDivergence | Surprise, data) -> list[str]:
     parts = []
     if entry.layer:
         parts.append(f"Layer: {md.text(entry.layer)}.")
@@ -181,6 +185,26 @@ def _details(entry: KnownDivergence | Surprise) -> list[str]:
     lines = ["  " + " ".join(parts)] if parts else []
     if entry.workaround:
         lines.append(f"  What to do: {md.text(entry.workaround.rstrip('.'), 1000)}.")
+    return lines + workaround_lines(entry, data)
+
+
+def workaround_lines(entry: KnownDivergence | Surprise, data) -> list[str]:
+    """Whether a scenario shows the workaround working (judged from this report's comparison), and
+    the entries that share the cause."""
+    lines = []
+    if entry.workaround:
+        shown = demonstrated.demonstrations(entry, data.comparison, main_runs(data.runs))
+        good = [d for d in shown if d.shown]
+        if good:
+            lines.append("  Shown working on every backend: " +
+                         ", ".join(_scenario_link(d.scenario, data.comparison) for d in good) + ".")
+        for d in (d for d in shown if not d.shown):
+            lines.append(f"  {_scenario_link(d.scenario, data.comparison)} runs the workaround but does not "
+                         f"show the difference gone here: {md.text(d.detail, 400)}.")
+        if not shown:
+            lines.append("  Not demonstrated: no scenario runs this workaround.")
+    if entry.see_also:
+        lines.append("  Same cause as: " + ", ".join(md.code(x) for x in entry.see_also) + ".")
     return lines
 
 
@@ -198,8 +222,9 @@ def _headline(entry: KnownDivergence) -> str:
     return head + md.text(entry.what, 1000)
 
 
-def _known_item(entry: KnownDivergence, cmp: Comparison, covered: list[MigrationPath], backends: dict[str, str]) -> str:
-    lines = [md.text(entry.what[:1].upper() + entry.what[1:], 1000) + "."] + [x.strip() for x in _details(entry)]
+def _known_item(entry: KnownDivergence, data, covered: list[MigrationPath], backends: dict[str, str]) -> str:
+    cmp = data.comparison
+    lines = [md.text(entry.what[:1].upper() + entry.what[1:], 1000) + "."] + [x.strip() for x in _details(entry, data)]
     if entry.minimal:
         labels = [x for x in cmp.labels if any(x in (p.a, p.b) for p in covered)]
         sessions = " ".join(NOX_SESSIONS.get(backends.get(x, ""), x) for x in labels)
@@ -209,12 +234,12 @@ def _known_item(entry: KnownDivergence, cmp: Comparison, covered: list[Migration
     return "\n\n".join(lines)
 
 
-def _surprise_item(seen: SurpriseSeen, cmp: Comparison) -> str:
-    entry = seen.entry
+def _surprise_item(seen: SurpriseSeen, data) -> str:
+    entry, cmp = seen.entry, data.comparison
     impact = _impact(entry)
     head = f"- **{md.text(impact[0].upper() + impact[1:])}**: " if impact else "- "
     lines = [head + md.text(entry.what, 1000) + ". Contradicts: " + md.text(entry.contradicts, 500) + "."]
-    lines += _details(entry)
+    lines += _details(entry, data)
     shown = ", ".join(_scenario_link(s, cmp) for s in seen.scenarios)
     tail = f"  Seen in {shown}"
     if entry.minimal and entry.minimal not in seen.scenarios:
@@ -232,8 +257,12 @@ def facts(data) -> dict:
     seen, gone = surprises_seen(data.surprises, data.runs)
 
     def entry_facts(e: KnownDivergence | Surprise) -> dict:
+        shown = demonstrated.demonstrations(e, cmp, main_runs(data.runs))
         return {"what": e.what, "impact": e.impact, "layer": e.layer, "situation": e.situation,
-                "workaround": e.workaround, "minimal": e.minimal, "link": e.link}
+                "workaround": e.workaround, "minimal": e.minimal, "link": e.link, "id": e.id,
+                "keras": e.keras, "see_also": list(e.see_also),
+                "demonstrated_by": [{"scenario": d.scenario, "shown": d.shown, "detail": d.detail}
+                                    for d in shown]}
 
     return {
         "paths": [{"path": p.title, "runs": [p.a, p.b],

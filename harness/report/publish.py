@@ -9,8 +9,9 @@ from typing import Any
 
 from harness import artifacts, safety
 from harness.artifacts import Artifact
-from harness.compare import claims, verdicts
+from harness.compare import claims, fingerprint, verdicts
 from harness.compare.known import KnownDivergenceError, load_known, load_surprises
+from harness.report import cells as cell_words
 from harness.report import found, guidance, next_keras, render, site, training, versions
 
 MAX_HEATMAP_ROWS = 200
@@ -81,10 +82,16 @@ def summary(data: render.ReportInput) -> dict[str, Any]:
         for a, b in cmp.pairs:
             p = cmp.get(name, a, b)
             compared = any(x.kept.n_total or x.masked.n_total for x in p.probes)
-            pairs[p.key] = {"verdict": p.verdict, "max_abs_diff": _finite(p.max_abs) if compared else None,
+            pairs[p.key] = {"verdict": p.verdict, "raw_verdict": p.raw_verdict,
+                            "max_abs_diff": _finite(p.max_abs) if compared else None,
+                            # the largest |a - b| over the probes that differ: what a known cell shows
+                            "differing_max_abs": _finite(p.differing_max_abs) if compared else None,
                             "tolerances_apart": _finite(render.tolerances_apart(p)) if compared else None,
                             "nonfinite": not math.isfinite(p.max_abs),
-                            "detail": p.detail, **({"known": p.known.why} if p.known else {})}
+                            "cell": render.matrix_cell(p),
+                            "detail": p.detail,
+                            **({"known": [e.id for e in p.explained_by]} if p.explained_by else {}),
+                            **({"known_note": p.known_note} if p.known_note else {})}
         scenarios.append({"name": name, "verdict": verdicts.scenario_verdict(cmp, name), "pairs": pairs})
     return {
         "backends": cmp.labels,
@@ -97,7 +104,8 @@ def summary(data: render.ReportInput) -> dict[str, Any]:
             for claim, text in claims.CLAIMS.items()
         ],
         "findings": [s["name"] for s in scenarios if s["verdict"] not in verdicts.EXPECTED],
-        "stale_known": [k.scenario for k in cmp.stale_known],
+        "stale_known": [{"id": k.id, "scenarios": k.scenario,
+                         "why": fingerprint.stale_reason(k, cmp, data.runs)} for k in cmp.stale_known],
         **({"found_by_generation": facts} if (facts := found.facts(data)) else {}),  # harness fuzz
         "compiled": {label: {s: p.verdict for s, p in v.items()} for label, v in data.compiled.items()},
         "scenarios": scenarios,
@@ -123,8 +131,10 @@ def heat_cell(pair: verdicts.PairComparison) -> tuple[float, str]:
     """One comparison as (log10 tolerances apart, clipped; NaN when no values were compared) and
     its mark: errors and known divergences are drawn as themselves, never as a number."""
     compared = any(p.kept.n_total or p.masked.n_total for p in pair.probes)
-    mark = {"known": "known", "both-error": "both error"}.get(
-        pair.verdict, "" if pair.verdict in verdicts.EXPECTED else pair.verdict)
+    mark = cell_words.heat_mark(pair.verdict, pair.raw_verdict)
+    if pair.verdict == "known" and pair.raw_verdict not in cell_words.VALUE_KINDS:
+        # a known mask, error or warnings difference: drawn as what it is, never as "identical values"
+        return math.nan, mark
     if not compared:
         return math.nan, mark or pair.verdict
     apart = render.tolerances_apart(pair)
@@ -171,7 +181,7 @@ def heatmap(data: render.ReportInput, path: Path) -> bool:
     bar.ax.set_yticklabels(["≤0.001 (or identical)", "0.01", "0.1", "1 (the limit)", "10", "100", "≥1000"],
                            fontsize=6)
     bar.set_label("tolerances apart (largest over probes)")
-    title = "Backends apart, in tolerances (grey: no values compared)"
+    title = "Backends apart, in tolerances (grey: no values compared, or a mask, error or warnings difference)"
     if len(shown) < len(cmp.scenarios):
         title += f"\n({len(shown)} of {len(cmp.scenarios)} scenarios: the largest differences)"
     ax.set_title(title, fontsize=9)

@@ -87,14 +87,15 @@ SAMPLE_ALWAYS = ("seed/rnn-model",)  # the seed's own model, a plain match, besi
 
 def _sample(summary: dict[str, Any], labels: list[str]) -> list[str]:
     """A few rows of the report's matrix: every scenario that is not a plain match, and the seed's."""
-    from harness.report.render import format_apart
+    from harness.report import cells as cell_words
 
     rows = [s for s in summary.get("scenarios", []) if s.get("verdict") != "match" or s["name"] in SAMPLE_ALWAYS]
     if not rows or len(labels) < 2:
         return []
     keys = [f"{a}-vs-{b}" for i, a in enumerate(labels) for b in labels[i + 1:]]
-    out = ["", "**A sample of the report's matrix** (each cell: the verdict, then how many tolerances apart "
-           "the two backends are; below 1 is within tolerance)", "",
+    out = ["", "**A sample of the report's matrix** (each cell: the verdict; for a match, how many tolerances "
+           "apart the two backends are, below 1 being within tolerance; for a known or unexpected difference, "
+           "what differs and the largest absolute difference of the values that differ)", "",
            "| scenario | " + " | ".join(_plain(k.replace("-vs-", " vs ")) for k in keys) + " |",
            "|---|" + "---|" * len(keys)]
     for scenario in rows:
@@ -102,8 +103,12 @@ def _sample(summary: dict[str, Any], labels: list[str]) -> list[str]:
         for key in keys:
             pair = scenario.get("pairs", {}).get(key, {})
             apart = pair.get("tolerances_apart")
-            cells.append(_plain(pair.get("verdict", "—"))
-                         + (f" {format_apart(apart)}" if apart is not None else ""))
+            if "raw_verdict" in pair:
+                text = cell_words.text(pair["verdict"], pair["raw_verdict"], apart, pair.get("differing_max_abs"))
+                cells.append(_plain(text.replace("**", "")))
+            else:  # a summary written before raw verdicts were kept
+                cells.append(_plain(pair.get("verdict", "—"))
+                             + (f" {cell_words.format_apart(apart)}" if apart is not None else ""))
         out.append(f"| `{_code(scenario['name'])}` | " + " | ".join(cells) + " |")
     return out
 

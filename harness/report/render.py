@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from harness.artifacts import Artifact
+from harness.compare import fingerprint
 from harness.compare.claims import CLAIMS, ClaimResult
 from harness.compare.known import Surprise
 from harness.compare.verdicts import (
@@ -20,6 +21,7 @@ from harness.compare.verdicts import (
     scenario_verdict,
 )
 from harness.define.registry import ScenarioError, upstream_url
+from harness.report import cells as cell_words
 from harness.report import found, guidance, legend, next_keras, training, versions
 from harness.report import markdown as md
 
@@ -234,20 +236,26 @@ def _matrix(data: ReportInput) -> str:
         cells = [f"[{md.text(name)}](#{md.slug(name)})"
                  + (f" ([same everywhere, not as documented](#{anchor}))" if name in surprising else "")]
         for a, b in cmp.pairs:
-            pair = cmp.get(name, a, b)
-            compared = any(p.kept.n_total or p.masked.n_total for p in pair.probes)
-            verdict = pair.verdict if pair.verdict in EXPECTED else f"**{pair.verdict}**"
-            cells.append(f"{verdict} {format_apart(tolerances_apart(pair))}" if compared else verdict)
+            cells.append(matrix_cell(cmp.get(name, a, b)))
         rows.append(cells)
     figure = (f"\n\n![Each comparison in tolerances: 1 is the limit; errors and known divergences "
               f"marked]({data.figure})" if data.figure else "")
     return "\n".join(["## Scenarios by backend pair", "",
-                      "Each cell: the verdict, then how far apart the two backends are in units of the "
-                      "tolerance that applied (the largest over the scenario's probes: below 1 is within "
-                      "tolerance, 0 is identical). A verdict without a number compared no values "
-                      "(both raised, or one is missing). The largest absolute differences are in each "
-                      "scenario's section.", "",
+                      "Each cell: the verdict. For a match (or both raising), how far apart the two "
+                      "backends are in units of the tolerance that applied (the largest over the "
+                      "scenario's probes: below 1 is within tolerance, 0 is identical; none when no "
+                      "values were compared). For a known or unexpected difference, what differs (values, "
+                      "masked values, mask, error, warnings) and, where values differ, the largest "
+                      "absolute difference of the probes that differ. Details are in each scenario's "
+                      "section.", "",
                       md.table(header, rows)]) + figure
+
+
+def matrix_cell(pair: PairComparison) -> str:
+    compared = any(p.kept.n_total or p.masked.n_total for p in pair.probes)
+    largest = pair.differing_max_abs
+    return cell_words.text(pair.verdict, pair.raw_verdict, tolerances_apart(pair) if compared else None,
+                      largest if np.isfinite(largest) else None)
 
 
 def tolerances_apart(pair: PairComparison) -> float:
@@ -255,14 +263,7 @@ def tolerances_apart(pair: PairComparison) -> float:
     return max((max(p.kept.tolerances, p.masked.tolerances) for p in pair.probes), default=0.0)
 
 
-def format_apart(value: float) -> str:
-    if value == 0:
-        return "0"
-    if not np.isfinite(value):
-        return "inf"
-    if value < 0.01:
-        return "<0.01"
-    return f"{value:.2g}" if value < 10 else f"{value:.0f}"
+format_apart = cell_words.format_apart
 
 
 def _num(value: float) -> str:
@@ -314,25 +315,33 @@ def _environment(data: ReportInput) -> str:
 def _known(data: ReportInput) -> str:
     cmp = data.comparison
     by_entry: dict[int, list[PairComparison]] = {}
+    entries: dict[int, object] = {}
     for pair in cmp.results.values():
-        if pair.known is not None:
-            by_entry.setdefault(id(pair.known), []).append(pair)
+        for entry in pair.explained_by:
+            by_entry.setdefault(id(entry), []).append(pair)
+            entries[id(entry)] = entry
     lines = ["## Known divergences", ""]
     if not by_entry and not cmp.stale_known:
         return "\n".join(lines + ["None recorded or matched."])
     if by_entry:
-        lines += ["Understood differences, recorded in the registry (`scenarios/known_divergences.toml`). "
-                  "They are not counted as findings.", ""]
-    for pairs in by_entry.values():
-        entry = pairs[0].known
+        lines += ["Understood differences, recorded in the registry (`scenarios/known_divergences.toml`), "
+                  "one entry per cause. An entry covers a comparison only when its fingerprint (raw verdict, "
+                  "the probes that differ, the odd backend, the band and direction of the difference, "
+                  "error and warning patterns, the Keras versions) describes all of it; they are not "
+                  "counted as findings.", ""]
+    for key, pairs in by_entry.items():
+        entry = entries[key]
         covered = "; ".join(f"[{md.text(p.scenario)}](#{md.slug(p.scenario)}) {_pair_name(p.a, p.b)}: "
-                            f"{p.raw_verdict}" for p in pairs)
-        lines += [f"- **{md.text(entry.what, 400)}**", f"  Covers: {covered}.",
-                  f"  Why: {md.text(entry.why, 1500)}", f"  Upstream: {md.link(entry.link)}", ""]
+                            f"{md.text(matrix_cell(p))}" for p in pairs)
+        versions = f", Keras {md.text(entry.keras)}" if entry.keras else ""
+        lines += [f"- **{md.text(entry.what, 400)}** ({md.code(entry.id)}: odd backend "
+                  f"{md.text(entry.odd)}{versions})", f"  Covers: {covered}.",
+                  f"  Why: {md.text(entry.why, 1500)}", f"  Upstream: {md.link(entry.link)}"]
+        lines += guidance.workaround_lines(entry, data) + [""]
     if cmp.stale_known:
-        lines += ["Stale registry entries (they match no divergence in this report):", ""]
-        lines += [f"- {md.code(k.scenario)} on {', '.join(md.text(b) for b in k.backends)}: "
-                  f"{md.text(k.what)}" for k in cmp.stale_known]
+        lines += ["Registry entries that explain nothing in this report:", ""]
+        lines += [f"- {md.code(k.id)} ({md.code(k.scenario)} on {md.text(k.odd)}): {md.text(k.what, 300)}; "
+                  f"{md.text(fingerprint.stale_reason(k, cmp, data.runs), 400)}." for k in cmp.stale_known]
     return "\n".join(lines).rstrip()
 
 
@@ -345,8 +354,8 @@ def _scenarios(data: ReportInput) -> str:
     # everywhere but not as documented (otherwise such a scenario would read as a bare "match").
     notes: dict[str, list[str]] = {}
     for pair in cmp.results.values():
-        if pair.known is not None:
-            note = f"Known divergence: {md.text(pair.known.what, 1000)} ([cause](#known-divergences))."
+        for entry in pair.explained_by:
+            note = f"Known divergence: {md.text(entry.what, 1000)} ([cause](#known-divergences))."
             if note not in notes.setdefault(pair.scenario, []):
                 notes[pair.scenario].append(note)
     anchor = md.slug(guidance.SURPRISES_HEADING)
@@ -354,7 +363,10 @@ def _scenarios(data: ReportInput) -> str:
         for name in seen.scenarios:
             notes.setdefault(name, []).append(f"The same on every backend, but not as documented: "
                                               f"{md.text(seen.entry.what, 1000)} ([what to do](#{anchor})).")
-    return "\n\n".join(["## Scenarios\n\nDivergent scenarios first."] +
+    divergent = sum(scenario_verdict(cmp, s) not in EXPECTED for s in cmp.scenarios)
+    intro = (f"The {divergent} scenarios that diverge for no recorded reason first, then the rest in name "
+             "order." if divergent else "In name order (none diverges for an unrecorded reason).")
+    return "\n\n".join([f"## Scenarios\n\n{intro}"] +
                        [_scenario(name, cmp, runs, notes.get(name, ())) for name in order])
 
 
