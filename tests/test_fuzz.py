@@ -344,10 +344,10 @@ def synthetic_runs(case: dict) -> list[Artifact]:
 def known_file(folder: Path, case: dict) -> Path:
     path = folder / "known.toml"
     path.write_text(
-        "[[divergence]]\nscenario = \"*\"\nbackends = [\"torch\"]\n"
+        "[[divergence]]\nscenario = \"*\"\nodd = \"torch\"\nprobes = \"*\"\n"
         f"what = {toml_string(case['known_what'])}\nwhy = {toml_string(case['known_why'])}\n"
         f"link = {toml_string(case['known_link'])}\n\n"
-        f"[[divergence]]\nscenario = {toml_string(case['stale_scenario'])}\nbackends = [\"nowhere\"]\n"
+        f"[[divergence]]\nid = \"stale\"\nscenario = {toml_string(case['stale_scenario'])}\nodd = \"jax\"\nprobes = \"*\"\n"
         f"what = {toml_string(case['known_what'])}\nwhy = \"stale\"\n", encoding="utf-8")
     return path
 
@@ -554,7 +554,7 @@ def test_hostile_strings_through_a_real_file_stay_escaped(tmp_path):
 ])
 def test_known_divergence_link_cannot_inject_markup(tmp_path, link):
     (tmp_path / "known.toml").write_text(
-        f'[[divergence]]\nscenario = "*"\nbackends = ["torch"]\nwhat = "w"\nwhy = "y"\nlink = {toml_string(link)}\n')
+        f'[[divergence]]\nscenario = "*"\nodd = "torch"\nprobes = "*"\nwhat = "w"\nwhy = "y"\nlink = {toml_string(link)}\n')
     runs = artifact_through_a_file(tmp_path / "results", lambda s: None)
     data, _ = publish.build(runs, tmp_path / "known.toml")
     check_well_formed(render.render(data))

@@ -74,7 +74,7 @@ def test_initial_state_rule_is_known_as_described(real):
     ({"jax": {"rnn": rnn_probe(0.003)}}, "differs-masked-only", "outside [0.01, 10]"),  # too small
     ({"jax": {"rnn": rnn_probe(0.3)}, "tf": {"rnn": rnn_probe(0.1)}}, "differs-masked-only",
      "not 0 where they differ"),  # TensorFlow is not 0 there: another rule
-    ({"jax": {"rnn": rnn_probe(0.3, kept_shift=0.2)}}, "differs", "the raw verdict is differs"),  # kept steps too
+    ({"jax": {"rnn": rnn_probe(0.3, kept_shift=0.2)}}, "differs", "probe rnn is differs"),  # kept steps too
     ({"jax": {"rnn": rnn_probe(0.3), "other": rnn_probe(0.3)}, "tf": {"rnn": rnn_probe(), "other": rnn_probe()}},
      "differs-masked-only", "probe other is not one this cause touches"),  # another probe differs the same way
 ])
@@ -401,3 +401,39 @@ def test_missing_or_malformed_registry(tmp_path):
     assert load_known(tmp_path / "absent.toml") == []
     with pytest.raises(KnownDivergenceError, match="not valid TOML"):
         load_known(write(tmp_path, "[[divergence]\n"))
+
+
+# ---- two fingerprints of one entry explain a pair together; neither alone does ----------------------
+def test_attention_row_needs_both_of_its_fingerprints(real):
+    name = "found/differs-multiheadattention-jax-tf-torch-059c63"
+    keep = np.array([[True, False]])
+    l5 = lambda d: make_probe(np.array([[[0.4], [0.41 + d]]], np.float32), keep)  # step 1 is masked
+    l6 = lambda d: make_probe(np.array([[[0.8], [0.82 + d]]], np.float32))  # no mask: step 1 reads as kept
+    runs = lambda torch: three_runs(*([make_record(name, p)] for p in ({"l5": l5(0), "l6": l6(0)},
+                                                                        {"l5": l5(0), "l6": l6(0)}, torch)))
+    assert_known(judged(runs({"l5": l5(0.04), "l6": l6(0.08)}), real), name, (TF, TORCH),
+                 "torch-float16-all-masked-attention-row")
+    kept = make_probe(np.array([[[0.45], [0.45]]], np.float32), keep)  # the kept step differs too
+    assert_new(judged(runs({"l5": kept, "l6": l6(0.08)}), real), name, (TF, TORCH), "differs", "probe l5 is differs")
+
+
+# ---- a workaround counts as shown only where the comparison shows it ----------------------------------
+def test_a_workaround_is_demonstrated_only_where_the_backends_then_agree():
+    from harness.compare.demonstrated import demonstrations
+
+    cause = entry("s/*", "torch", probes="x", demonstrated_by=("w/fixed",), id="c", workaround="do this")
+    fixed = {"x": make_probe(np.ones(2, np.float32))}
+    runs = three_runs(*([make_record("s/a", {"x": make_probe(np.full(2, v, np.float32))}), make_record("w/fixed", fixed)]
+                        for v in (1.0, 1.0, 2.0)))
+    [shown] = demonstrations(cause, judged(runs, [cause]), runs)
+    assert (shown.scenario, shown.shown) == ("w/fixed", True)
+    still = three_runs(*([make_record("w/fixed", {"x": make_probe(np.full(2, v, np.float32))})] for v in (1.0, 1.0, 2.0)))
+    relabelled = entry("w/*", "torch", probes="x", demonstrated_by=("w/fixed",), id="c2")
+    [not_shown] = demonstrations(relabelled, judged(still, [relabelled]), still)
+    assert not not_shown.shown and "still there" in not_shown.detail
+    [unexpected] = demonstrations(cause, judged(still, [cause]), still)
+    assert not unexpected.shown and "differs" in unexpected.detail
+    [two_agree] = demonstrations(cause, judged(still[:2], [cause]), still[:2])
+    assert (two_agree.shown, two_agree.detail) == (True, "")  # TensorFlow and JAX alone agree
+    missing = demonstrations(entry("s/*", "torch", probes="x", demonstrated_by=("w/none",)), judged(still, []), still)
+    assert not missing[0].shown and "not run by" in missing[0].detail

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from harness.artifacts import Artifact, ScenarioRecord
-from harness.compare import training_claims, verdicts
+from harness.compare import fingerprint, training_claims, verdicts
 from harness.compare.claims import ClaimResult
-from harness.compare.known import KnownDivergence, find_known
+from harness.compare.known import KnownDivergence
 from harness.compare.verdicts import EXPECTED, FAILED_STATUSES, PairComparison
 from harness.define.captured import ErrorInfo
 
@@ -175,22 +175,25 @@ GENERIC_PROBES = ("*", "fit/*", "jit/*", "step/*")
 
 def match_known(known: list[KnownDivergence], pair: PairComparison, runs: tuple[Artifact, Artifact]
                 ) -> KnownDivergence | None:
-    """The known divergence whose pattern this difference matches: the same backend on one side,
-    a verdict it explains and every differing probe under its probe pattern, whatever the model.
+    """The known divergence whose fingerprint describes this difference, whatever the model: the
+    odd backend on one side, the raw verdict, every differing probe under its probes, the band,
+    direction and expectations it states (harness.compare.fingerprint, the suite's own matching).
 
     The scenario a registry entry names is the suite's, never the checked model, so it is not
-    matched; an entry whose probe pattern says nothing about what differs ("*", "fit/*") would match
-    any difference and is left out. Through harness.compare.known's own matching (find_known).
+    matched; a fingerprint whose probes say nothing about what differs ("*", "fit/*") would match
+    any difference and is left out.
     """
-    backends = (runs[0].backend, runs[1].backend)
-    differing = [p.probe for p in pair.probes if p.verdict != "match"]
-    if not differing:
+    records = (runs[0].records.get(pair.scenario), runs[1].records.get(pair.scenario))
+    if records[0] is None or records[1] is None or not any(p.verdict != "match" for p in pair.probes):
         return None
-    candidates = [dataclasses.replace(k, scenario="*") for k in known if k.probes not in GENERIC_PROBES]
-    found = find_known(candidates, pair.scenario, backends, pair.raw_verdict, differing)
-    if found is None:
-        return None
-    return next(k for k in known if k.what == found.what and k.probes == found.probes)
+    candidates = []
+    for entry in known:
+        prints = tuple(dataclasses.replace(f, scenario="*") for f in entry.fingerprints
+                       if f.probes and not set(f.probes) <= set(GENERIC_PROBES))
+        if prints:
+            candidates.append(dataclasses.replace(entry, fingerprints=prints))
+    said = fingerprint.judge(pair, records, runs, candidates)
+    return next((k for k in known if k.id == said.explained_by[0].id), None) if said.explained_by else None
 
 
 def judge(runs: list[Artifact], model: str, known: list[KnownDivergence],
@@ -239,18 +242,21 @@ def _warnings_apart(a: Artifact, b: Artifact, name: str) -> tuple[str, ...]:
 
 def match_warning(known: list[KnownDivergence], backends: tuple[str, str], warned: tuple[str, ...]
                   ) -> KnownDivergence | None:
-    """The known warnings-only divergence that names every warning one backend gave alone."""
-    def named(entry: KnownDivergence, line: str) -> bool:
-        message = line.split(": ", 2)[-1][:40]
-        return message in entry.what or message in entry.why
+    """The known warnings-only divergence whose patterns match every warning one backend gave alone
+    ("label: Category: message" lines), that backend being the entry's odd one out."""
+    def matches(entry: KnownDivergence, line: str) -> bool:
+        _, category, message = (line.split(": ", 2) + ["", ""])[:3]
+        return any(p.matches(category, message) for f in entry.fingerprints
+                   if "warnings-differ" in f.verdicts for p in f.warnings)
 
-    return next((k for k in known if k.verdicts == ("warnings-differ",) and any(b in k.backends for b in backends)
-                 and warned and all(named(k, w) for w in warned)), None)
+    return next((k for k in known if backends.count(k.odd) == 1 and warned
+                 and all(matches(k, w) for w in warned)), None)
 
 
 def _path_verdict(path, part: str, states: dict[str, RunState], pair: PairComparison,
                   known: list[KnownDivergence], runs: tuple[Artifact, Artifact], facts: CheckFacts,
                   warned: tuple[str, ...] = ()) -> PathVerdict:
+    backends = (runs[0].backend, runs[1].backend)
     a, b = states[path.a], states[path.b]
     if not (a.ran and b.ran):
         failed = [s for s in (a, b) if not s.ran]

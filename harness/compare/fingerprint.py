@@ -29,17 +29,23 @@ class Judgement:
 
 
 NONE = Judgement()
+# Raw verdicts that come from probes (a fingerprint of them explains probe by probe).
+_VALUE_RAW = {"missing", "shape-differs", "dtype-differs", "mask-differs", "differs", "differs-masked-only",
+              "nondeterministic"}
 
 
 def runtime_note(entry: KnownDivergence, runs: tuple[Artifact, Artifact]) -> str:
     """'' when both runs are inside the entry's versions, else what is outside, in one line."""
     for run in runs:
+        # A run that does not say which Keras it ran (a fuzz worker's in-memory artifact) is not
+        # judged outside a range; every artifact the run stage writes says.
         keras = str(run.environment.get("keras", ""))
-        if entry.keras and not _within(keras, entry.keras):
+        if entry.keras and keras and not _within(keras, entry.keras):
             return (f"entry {entry.id!r} does not apply on this runtime: Keras {keras or '?'} is outside "
                     f"its range {entry.keras!r}")
         version = str(run.environment.get("backend_version", ""))
-        if run.backend == entry.odd and entry.backend_versions and not _within(version, entry.backend_versions):
+        if run.backend == entry.odd and entry.backend_versions and version and \
+                not _within(version, entry.backend_versions):
             return (f"entry {entry.id!r} does not apply on this runtime: {run.backend} {version or '?'} is "
                     f"outside its range {entry.backend_versions!r}")
     return ""
@@ -100,7 +106,11 @@ def _explain(pair, records, backends, usable) -> tuple[tuple[KnownDivergence, ..
         if took and all(e is not entry for e in used):
             used.append(entry)
     if differing and all(p.probe in claimed for p in differing):
-        return tuple(used), []
+        described = {v for entry, fp in usable if entry in used for v in fp.verdicts}
+        if raw in described:  # e.g. "nondeterministic" is the pair's, not a probe's: it must be named
+            return tuple(used), []
+        return (), [_not_described(used[0], f"the raw verdict is {raw}, the entries describe "
+                                            f"{', '.join(sorted(described))}")]
     left = [p.probe for p in differing if p.probe not in claimed]
     return (), reasons or [_not_described(usable[0][0], f"no fingerprint explains {', '.join(left[:4])}")]
 
@@ -146,7 +156,7 @@ def _warnings(record: ScenarioRecord) -> set[tuple[str, str]]:
 
 
 def _pair_level(fp: Fingerprint, raw: str, differing, records, odd: int) -> str:
-    if raw not in fp.verdicts:
+    if raw in ("error-differs", "warnings-differ") or not set(fp.verdicts) & _VALUE_RAW:
         return f"the raw verdict is {raw}, the entry describes {', '.join(fp.verdicts)}"
     names = [p.probe for p in differing]
     for glob in fp.requires:

@@ -18,7 +18,7 @@ from pathlib import Path
 from harness.compare.version_range import VersionRangeError, parse_range
 
 # What a difference touches, in the words a user needs to decide whether it matters to their model
-# (the `impact` field of a divergence, a fingerprint or a surprise).
+# (the `impact` field of a divergence or a surprise).
 IMPACTS = {
     "error": "raises an error",
     "metrics": "logged metrics only",
@@ -70,7 +70,6 @@ class Fingerprint:
     errors: tuple[MessagePattern, ...] = ()  # the odd side must raise one; a failing other side too
     warnings: tuple[MessagePattern, ...] = ()  # every warning on one side only is the odd side's and matches
     expectations: tuple[str, ...] = ()  # globs: the odd run fails a matching expectation, the other none
-    impact: str = ""  # IMPACTS key when this case touches something else than the entry's impact
 
 
 @dataclass(frozen=True)
@@ -146,7 +145,7 @@ def _divergence(raw: dict, index: int) -> KnownDivergence:
 
 
 _FINGERPRINT_KEYS = ("scenario", "verdicts", "probes", "except_probes", "requires", "abs_range", "others_zero",
-                     "direction", "mask", "errors", "warnings", "expectations", "impact")
+                     "direction", "mask", "errors", "warnings", "expectations")
 
 
 def _fingerprint(raw: dict) -> Fingerprint:
@@ -177,8 +176,7 @@ def _fingerprint(raw: dict) -> Fingerprint:
         others_zero=bool(raw.get("others_zero", False)), direction=direction, mask=mask,
         errors=tuple(_pattern(p, "type", "errors") for p in raw.get("errors", ())),
         warnings=tuple(_pattern(p, "category", "warnings") for p in raw.get("warnings", ())),
-        expectations=_texts(raw.get("expectations", ()), "expectations"),
-        impact=_impact(raw.get("impact", "")))
+        expectations=_texts(raw.get("expectations", ()), "expectations"))
     if "error-differs" in verdicts and not fingerprint.errors:
         raise ValueError("an error-differs fingerprint needs `errors` (type and message pattern)")
     if "warnings-differ" in verdicts and not fingerprint.warnings:

@@ -137,7 +137,8 @@ def _kept_hit(options: Options, cause: str, seen: dict[str, dict[str, Any]], cas
 
 def _known_for(options: Options, kept: findings.Kept) -> str | None:
     """The known-divergence entry that names a kept finding's scenario, if one does."""
-    return next((e.scenario for e in options.known if fnmatch.fnmatchcase(kept.scenario, e.scenario)), None)
+    return next((e.id for e in options.known
+                 if any(fnmatch.fnmatchcase(kept.scenario, f.scenario) for f in e.fingerprints)), None)
 
 
 def _summary(options: Options, cases: int, started: float, tally: Counter, seen: dict, signatures: Counter,

@@ -48,7 +48,7 @@ def judge(spec: dict[str, Any], records: dict[str, ScenarioRecord],
     comparison = verdicts.compare(runs, list(known))
     overall = verdicts.scenario_verdict(comparison, name)
     pairs = [comparison.get(name, a, b) for a, b in comparison.pairs]
-    known_by = next((p.known.scenario for p in pairs if p.known), "")
+    known_by = next((p.known.id for p in pairs if p.known), "")
     diverging = [p for p in pairs if p.verdict not in NOT_FINDINGS]
     if not diverging:
         return Verdict(overall, None, known=known_by)

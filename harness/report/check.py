@@ -173,9 +173,12 @@ def _difference(v: PathVerdict, d: Difference, command: str) -> list[str]:
         lines.append(f"- First divergent layer: {md.code(v.first_divergent)}")
     if d.known is not None:
         k = d.known
-        pattern = (f"a warning only {md.text(', '.join(k.backends))} gives" if d.verdict == "warnings-differ"
-                   else f"{md.code(k.probes)} differ on {md.text(', '.join(k.backends))}")
-        lines.append(f"- Known divergence (its pattern: {pattern}): {md.text(k.what, 1000)}")
+        if d.verdict == "warnings-differ":
+            pattern = f"a warning only {md.text(k.odd)} gives"
+        else:
+            probes = ", ".join(dict.fromkeys(p for f in k.fingerprints for p in f.probes))
+            pattern = f"{md.code(probes)} differ, {md.text(k.odd)} the odd one out"
+        lines.append(f"- Known divergence {md.code(k.id)} (its fingerprint: {pattern}): {md.text(k.what, 1000)}")
         lines.append(f"- Why: {md.text(k.why, 1000)}")
         if k.workaround:
             lines.append(f"- What to do: {md.text(k.workaround, 1000)}")

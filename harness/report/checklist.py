@@ -63,6 +63,8 @@ CORE_FAMILIES = frozenset({"claims", "rnn", "attn", "merge", "pool", "layers", "
                            "dtypes", "seed", "models", "found"})
 
 SHORT_IMPACT = {  # a difference in a few words (IMPACTS keys of scenarios/known_divergences.toml)
+    "error": "raises an error",
+    "metrics": "logged metrics only",
     "kept": "values at kept steps",
     "masked": "values at masked steps",
     "mask": "the mask",

@@ -11,7 +11,11 @@ MEANINGS = {
              "It says the backends agree, not that Keras is right: the seed conclusions and each "
              "scenario's expectations are where correctness is judged.",
     "known": "they differ for an understood reason recorded in `scenarios/known_divergences.toml` "
-             "(see [Known divergences](#known-divergences)); not counted as a finding.",
+             "(see [Known divergences](#known-divergences)), and the entry's fingerprint describes all of "
+             "the difference: the raw verdict, the probes, the odd backend, the band and direction, the "
+             "error or warning message, the Keras versions. The cell says what differs (\"known: mask\", "
+             "\"known: warnings\", \"known: error\", \"known: values, max abs 0.3\"); not counted as a "
+             "finding. A pair an entry names but does not describe keeps its own verdict, with the reason.",
     "both-error": "both backends raise the same exception type (the expectations say whether an error "
                   "was the expected outcome).",
     "differs": "values at kept steps differ beyond tolerance.",
