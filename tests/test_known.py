@@ -437,3 +437,16 @@ def test_a_workaround_is_demonstrated_only_where_the_backends_then_agree():
     assert (two_agree.shown, two_agree.detail) == (True, "")  # TensorFlow and JAX alone agree
     missing = demonstrations(entry("s/*", "torch", probes="x", demonstrated_by=("w/none",)), judged(still, []), still)
     assert not missing[0].shown and "not run by" in missing[0].detail
+
+
+def test_an_entry_whose_odd_backend_is_the_one_that_works(real):
+    """export-needs-tensorflow: JAX and PyTorch raise ImportError, TensorFlow exports."""
+    name = "saving/export-tfsmlayer"
+    missing = ("ImportError", "This requires the tensorflow module for SavedModel export")
+    result = judged(error_runs(name, jax=missing, torch=missing), real)
+    assert_known(result, name, (TF, JAX), "export-needs-tensorflow")
+    assert result.get(name, JAX, TORCH).verdict == "both-error"
+    assert_new(judged(error_runs(name, jax=("ImportError", "No module named 'h5py'"), torch=missing), real),
+               name, (TF, JAX), "error-differs", "no error pattern matches")
+    assert_new(judged(error_runs(name, tf=missing), real), name, (TF, JAX), "error-differs",
+               "the odd backend (tensorflow) failed")

@@ -124,11 +124,14 @@ def _whole_pair(fp: Fingerprint, raw: str, records, backends, odd: int) -> str:
     if raw not in fp.verdicts:
         return f"the raw verdict is {raw}, the entry describes {', '.join(fp.verdicts)}"
     if raw == "error-differs":
+        # Usually the odd backend is the one that raises; an entry whose patterns all name the other
+        # backends says the odd one is the one that works (e.g. export needs TensorFlow).
+        odd_works = all(p.backend and p.backend != backends[odd] for p in fp.errors)
         for side in (odd, 1 - odd):
             record = records[side]
             failed = record.status != "ok"
-            if side == odd and not failed:
-                return f"the odd backend ({backends[side]}) did not fail"
+            if side == odd and failed == odd_works:
+                return f"the odd backend ({backends[side]}) {'failed' if failed else 'did not fail'}"
             if failed and not _error_matches(fp, record, backends[side]):
                 error = record.captured.error
                 shown = f"{error.type}: {error.message[:120]}" if error else record.status
