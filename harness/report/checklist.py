@@ -172,19 +172,19 @@ def cell(scenarios: Iterable[str], column: Column, numbered: list, scenario_link
     if not differing:
         return "same"
     # what differs in a few words -> links to the numbered differences (or the scenarios) behind it
-    parts: dict[str, list[str]] = {}
+    parts: dict[str, list[tuple[int, str]]] = {}  # words -> (difference number, link), in number order
     for n, p in differing:
         if p.verdict == "known" and p.known is not None:
-            number = next((i for i, e in enumerate(numbered, 1) if e is p.known), None)
+            number = next((i for i, e in enumerate(numbered, 1) if e is p.known), 0)
             words = SHORT_IMPACT.get(p.known.impact, p.raw_verdict.replace("-", " "))
             link = (f"[{number}](#{guidance.difference_anchor(number, p.known)})" if number
                     else "[known](#known-divergences)")
         else:
-            words, link = f"**{p.verdict}, not understood**", scenario_link(n)
-        if link not in parts.setdefault(words, []):
-            parts[words].append(link)
+            words, number, link = f"**{p.verdict}, not understood**", 0, scenario_link(n)
+        if (number, link) not in parts.setdefault(words, []):
+            parts[words].append((number, link))
     return f"{len(differing)} of {len(compared)} differ: " + "; ".join(
-        f"{words} ({', '.join(links)})" for words, links in parts.items())
+        f"{words} ({', '.join(link for _, link in sorted(links))})" for words, links in parts.items())
 
 
 def section(data) -> str:
