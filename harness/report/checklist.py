@@ -174,15 +174,17 @@ def cell(scenarios: Iterable[str], column: Column, numbered: list, scenario_link
     # what differs in a few words -> links to the numbered differences (or the scenarios) behind it
     parts: dict[str, list[tuple[int, str]]] = {}  # words -> (difference number, link), in number order
     for n, p in differing:
-        if p.verdict == "known" and p.known is not None:
-            number = next((i for i, e in enumerate(numbered, 1) if e is p.known), 0)
-            words = SHORT_IMPACT.get(p.known.impact, p.raw_verdict.replace("-", " "))
-            link = (f"[{number}](#{guidance.difference_anchor(number, p.known)})" if number
-                    else "[known](#known-divergences)")
-        else:
-            words, number, link = f"**{p.verdict}, not understood**", 0, scenario_link(n)
-        if (number, link) not in parts.setdefault(words, []):
-            parts[words].append((number, link))
+        # a pair two causes explain together (TensorFlow's Adam step and JAX's training metrics) names both
+        for entry in (p.explained_by if p.verdict == "known" else ()) or (None,):
+            if entry is not None:
+                number = next((i for i, e in enumerate(numbered, 1) if e is entry), 0)
+                words = SHORT_IMPACT.get(entry.impact, p.raw_verdict.replace("-", " "))
+                link = (f"[{number}](#{guidance.difference_anchor(number, entry)})" if number
+                        else "[known](#known-divergences)")
+            else:
+                words, number, link = f"**{p.verdict}, not understood**", 0, scenario_link(n)
+            if (number, link) not in parts.setdefault(words, []):
+                parts[words].append((number, link))
     return f"{len(differing)} of {len(compared)} differ: " + "; ".join(
         f"{words} ({', '.join(link for _, link in sorted(links))})" for words, links in parts.items())
 
