@@ -450,3 +450,25 @@ def test_an_entry_whose_odd_backend_is_the_one_that_works(real):
                name, (TF, JAX), "error-differs", "no error pattern matches")
     assert_new(judged(error_runs(name, tf=missing), real), name, (TF, JAX), "error-differs",
                "the odd backend (tensorflow) failed")
+
+
+# ---- each entry on the newest nightly: holds, changed in, not seen (fixed?), does not apply -------------
+def test_each_entry_is_judged_on_another_runtime():
+    from harness.compare.known_runtime import on_runtime
+
+    nightly = "3.16.0.dev2026102704"
+    values = lambda shift: {"gru_1": make_probe(np.array([1.0, 2.0 + shift], np.float32))}
+
+    def runs(per_scenario):
+        return [make_artifact(label, [make_record(name, values(shifts[i])) for name, shifts in per_scenario.items()],
+                              keras=nightly) for i, label in enumerate((TF, JAX, TORCH))]
+
+    known = [entry("a", "torch", probes="gru_*", id="holds", fingerprint={"abs_range": (0.4, 0.6)}),
+             entry("b", "torch", probes="gru_*", id="changed", fingerprint={"abs_range": (0.4, 0.6)}),
+             entry("c", "torch", probes="gru_*", id="fixed"),
+             entry("a", "torch", probes="gru_*", id="too-old", keras=">=3.6, <=3.15.1")]
+    found = {x.entry.id: x for x in on_runtime(known, runs({"a": (0, 0, 0.5), "b": (0, 0, 5.0), "c": (0, 0, 0)}))}
+    assert found["holds"].status == "holds"
+    assert found["changed"].status == "changed" and "no longer describes" in found["changed"].detail
+    assert found["fixed"].status == "not seen" and nightly in found["fixed"].detail
+    assert found["too-old"].status == "does not apply" and "outside its range" in found["too-old"].detail

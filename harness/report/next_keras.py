@@ -52,7 +52,19 @@ def facts(data: Any) -> next_keras.NextKeras | None:
     built = next_keras.build(list(data.runs), runs, bisects(folder)) if runs else None
     _FACTS.clear()  # one report at a time
     _FACTS[id(data)] = (data, built)
+    _NIGHTLY.clear()
+    _NIGHTLY[id(data)] = [r for b in ("tensorflow", "jax", "torch")
+                          if (r := next_keras.newest(runs, b, nightly=True)) is not None]
     return built
+
+
+_NIGHTLY: dict[int, list] = {}  # id(data) -> the newest nightly run per backend (read once, with the facts)
+
+
+def nightly_runs(data: Any) -> list:
+    """The newest keras-nightly run per backend that the next-Keras section compares (none: [])."""
+    facts(data)
+    return _NIGHTLY.get(id(data), [])
 
 
 def summary(data: Any) -> dict[str, Any]:

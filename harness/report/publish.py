@@ -9,7 +9,7 @@ from typing import Any
 
 from harness import artifacts, safety
 from harness.artifacts import Artifact
-from harness.compare import claims, fingerprint, verdicts
+from harness.compare import claims, fingerprint, known_runtime, verdicts
 from harness.compare.known import KnownDivergenceError, load_known, load_surprises
 from harness.report import cells as cell_words
 from harness.report import found, guidance, next_keras, render, site, training, versions
@@ -49,7 +49,7 @@ def build(runs: list[Artifact], known_path: Path, figure: str | None = None,
                               reproduce=REPRODUCE, results_dir=results_dir, figure=figure,
                               baseline=baseline_name,
                               baseline_changes=changes, claim_changes=claim_changes,
-                              surprises=surprises)
+                              surprises=surprises, known=known)
     return data, summary(data)
 
 
@@ -104,6 +104,8 @@ def summary(data: render.ReportInput) -> dict[str, Any]:
             for claim, text in claims.CLAIMS.items()
         ],
         "findings": [s["name"] for s in scenarios if s["verdict"] not in verdicts.EXPECTED],
+        "known_on_nightly": [{"id": x.entry.id, "status": x.status, "detail": x.detail}
+                             for x in known_runtime.on_runtime(list(data.known), next_keras.nightly_runs(data))],
         "stale_known": [{"id": k.id, "scenarios": k.scenario,
                          "why": fingerprint.stale_reason(k, cmp, data.runs)} for k in cmp.stale_known],
         **({"found_by_generation": facts} if (facts := found.facts(data)) else {}),  # harness fuzz

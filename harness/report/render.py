@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from harness.artifacts import Artifact
-from harness.compare import fingerprint
+from harness.compare import fingerprint, known_runtime
 from harness.compare.claims import CLAIMS, ClaimResult
-from harness.compare.known import Surprise
+from harness.compare.known import KnownDivergence, Surprise
 from harness.compare.verdicts import (
     EXPECTED,
     SEVERITY,
@@ -54,6 +54,7 @@ class ReportInput:
     baseline_changes: list[BaselineChange] = field(default_factory=list)
     claim_changes: list[tuple[str, str, str, str]] = field(default_factory=list)
     surprises: list[Surprise] = field(default_factory=list)  # scenarios/surprises.toml
+    known: list[KnownDivergence] = field(default_factory=list)  # scenarios/known_divergences.toml
 
 
 def render(data: ReportInput) -> str:
@@ -338,6 +339,13 @@ def _known(data: ReportInput) -> str:
                   f"{md.text(entry.odd)}{versions})", f"  Covers: {covered}.",
                   f"  Why: {md.text(entry.why, 1500)}", f"  Upstream: {md.link(entry.link)}"]
         lines += guidance.workaround_lines(entry, data) + [""]
+    nightly = next_keras.nightly_runs(data)
+    if nightly and data.known:
+        build = ", ".join(sorted({str(r.environment.get("keras", "?")) for r in nightly}))
+        lines += [f"On keras-nightly {md.text(build)} ({', '.join(md.text(r.backend) for r in nightly)}), "
+                  "compared across backends, each entry:", ""]
+        lines += [f"- {md.code(x.entry.id)}: {x.status} ({md.text(x.detail, 400)})"
+                  for x in known_runtime.on_runtime(list(data.known), nightly)] + [""]
     if cmp.stale_known:
         lines += ["Registry entries that explain nothing in this report:", ""]
         lines += [f"- {md.code(k.id)} ({md.code(k.scenario)} on {md.text(k.odd)}): {md.text(k.what, 300)}; "
