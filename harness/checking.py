@@ -130,8 +130,10 @@ def _check(args: argparse.Namespace) -> int:
         rows = RANDOM_ROWS
         (out / "inputs.npz").unlink(missing_ok=True)
         inputs = f"random:{source}"
-        described = (f"random:{source}, written to {out / 'inputs.npz'}: {rows} rows padded "
-                     f"{', '.join(random_patterns(source))} (row order)")
+        words = {"right": "at the end", "left": "at the start", "middle": "inside", "full": "entirely",
+                 "none": "not at all"}
+        described = (f"random:{source}, written to {out / 'inputs.npz'}: {rows} rows, padded (in row order) "
+                     f"{', '.join(words[p] for p in random_patterns(source))}")
     training = training_setup(args, config, out, rows)
     scenario_file = write_scenario(out, name, model, inputs, args.unsafe, args.custom_objects, training,
                                    write_random=not isinstance(source, Path), outputs=output_layers(config))

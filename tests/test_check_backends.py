@@ -88,6 +88,8 @@ def test_a_1d_sample_weight_is_reported_per_backend(tagger, tmp_path):
     assert states["tensorflow-cpu"]["cause"].startswith("ValueError")
     assert "broadcast" in states["jax-cpu"]["cause"]  # the innermost of JAX's chain
     assert "training: 0 of 3 backend(s) produced outputs" in done.stderr
+    paths = {(p["pair"], p["part"]): p for p in json.loads((out / "summary.json").read_text())["paths"]}
+    assert "1D sample_weight" in paths[("jax-cpu-vs-torch-cpu", "training")]["known"]  # known, by its errors
 
 
 def test_a_compile_configuration_one_backend_cannot_build_is_recorded_for_that_backend(tagger, tmp_path):
@@ -112,3 +114,5 @@ def test_a_compile_configuration_one_backend_cannot_build_is_recorded_for_that_b
     assert training["torch-cpu"]["status"] == "error" and "steps_per_execution" in training["torch-cpu"]["cause"]
     assert summary["states"]["forward"]["torch-cpu"]["status"] == "ok"  # the forward pass is unaffected
     assert done.returncode == 1 and "training: 1 of 2 backend(s) produced outputs" in done.stderr
+    [path] = [p for p in summary["paths"] if p["part"] == "training"]
+    assert path["verdict"] == "differs" and "steps_per_execution" in path["known"]  # the registry's entry

@@ -68,11 +68,12 @@ def test_error_differs_names_the_cause_and_keeps_the_layer_table_of_the_backend_
     jax = make_artifact("jax-cpu", [make_record(MODEL, error=LOAD_ERROR)])
     facts = judge(tf, jax)
     [path] = facts.paths
-    assert path.verdict == "cannot tell" and path.why == "jax-cpu failed (TypeError)"
+    assert path.verdict == "differs" and path.why == "error-differs: jax-cpu failed (TypeError)"
+    assert path.difference.known is None  # no registry entry's error patterns describe it: new
     assert facts.states["forward"]["jax-cpu"].cause == "OSError: no such device"
     assert path.first_divergent is None
     code, out, err = outcome(facts, capsys)
-    assert code == 1 and "cannot tell" in out
+    assert code == 1 and "error-differs: jax-cpu failed (TypeError)" in out and "new: please report" in out
     text = report(facts, [tf, jax])
     assert "every layer agrees" not in text and "(none)" not in text
     assert "compared with no other backend" in text and "`dense`" in text  # tensorflow's layer table
@@ -92,7 +93,8 @@ def test_three_backends_one_failing_compare_the_two_that_ran():
     assert by[("tensorflow-cpu", "jax-cpu")].verdict == "differs"
     assert by[("tensorflow-cpu", "jax-cpu")].first_divergent == "dense"
     assert by[("tensorflow-cpu", "jax-cpu")].difference.known is None  # new: nothing explains it
-    assert {by[p].verdict for p in by if "torch-cpu" in p} == {"cannot tell"}
+    assert {by[p].verdict for p in by if "torch-cpu" in p} == {"differs"}
+    assert {by[p].why for p in by if "torch-cpu" in p} == {"error-differs: torch-cpu failed (TypeError)"}
     assert "New: please report" in report(facts, runs)
 
 
@@ -151,18 +153,30 @@ def test_a_difference_on_the_other_backend_or_in_the_loss_is_not_that_known_dive
     assert training.difference.known is None
 
 
-def test_training_that_raises_everywhere_is_reported_per_backend_and_not_compared(capsys):
-    raised = {"tensorflow-cpu": ("ValueError", "sample_weight shape"), "jax-cpu": ("ValueError", "sample_weight shape"),
-              "torch-cpu": ("RuntimeError", "size mismatch")}
+def test_training_that_raises_everywhere_is_reported_per_backend_and_matched_by_error_patterns(capsys):
+    """A 1D sample weight on a masked sequence output, as each backend words its failure: the
+    registry's entry for it describes the errors by type and message, so the check names it."""
+    raised = {"tensorflow-cpu": ("ValueError", "Dimensions must be equal, but are 4 and 6 for '{{node mul}}'"),
+              "jax-cpu": ("ValueError", "Incompatible shapes for broadcasting: shapes=[(4,), (4, 6)]"),
+              "torch-cpu": ("RuntimeError", "The size of tensor a (4) must match the size of tensor b (6)")}
     runs = [make_artifact(label, [make_record(MODEL, layers()), make_record(MODEL + "/fit", error=e)])
             for label, e in raised.items()]
     facts = judge(*runs)
     assert any(p.startswith("training: 0 of 3") for p in facts.problems)
     by = {(v.a, v.b, v.part): v for v in facts.paths}
     assert by[("tensorflow-cpu", "jax-cpu", "training")].verdict == "same error"
-    assert by[("tensorflow-cpu", "torch-cpu", "training")].verdict == "cannot tell"
+    torch = by[("tensorflow-cpu", "torch-cpu", "training")]
+    assert torch.verdict == "differs" and torch.difference.known is not None
+    assert torch.difference.known.id == "row-sample-weight-times-mask"
+    assert "np.repeat" in report(facts, runs)  # its workaround
     code, out, err = outcome(facts, capsys)
-    assert code == 1 and "torch-cpu error: RuntimeError: size mismatch" in err
+    assert code == 1 and "torch-cpu error: RuntimeError: The size of tensor a (4)" in err
+    # another torch error is not that cause
+    other = [make_artifact("tensorflow-cpu", [make_record(MODEL, layers()), make_record(MODEL + "/fit",
+                                                                                      error=raised["tensorflow-cpu"])]),
+             make_artifact("torch-cpu", [make_record(MODEL, layers()),
+                                         make_record(MODEL + "/fit", error=("RuntimeError", "CUDA out of memory"))])]
+    assert [v.difference.known for v in judge(*other).paths if v.part == "training"] == [None]
 
 
 def test_error_chain_is_recorded_innermost_last():

@@ -196,6 +196,25 @@ def match_known(known: list[KnownDivergence], pair: PairComparison, runs: tuple[
     return next((k for k in known if k.id == said.explained_by[0].id), None) if said.explained_by else None
 
 
+def match_error(known: list[KnownDivergence], pair: PairComparison, runs: tuple[Artifact, Artifact]
+                ) -> KnownDivergence | None:
+    """The known divergence whose error patterns describe how the two backends failed (or which one
+    failed), whatever the model: each raising backend's error type and message match a pattern of a
+    fingerprint that explains error-differs (harness.compare.fingerprint). A fingerprint without
+    error patterns says nothing about an error and is left out."""
+    records = (runs[0].records.get(pair.scenario), runs[1].records.get(pair.scenario))
+    if records[0] is None or records[1] is None:
+        return None
+    candidates = []
+    for entry in known:
+        prints = tuple(dataclasses.replace(f, scenario="*") for f in entry.fingerprints
+                       if f.errors and "error-differs" in f.verdicts)
+        if prints:
+            candidates.append(dataclasses.replace(entry, fingerprints=prints))
+    said = fingerprint.judge(pair, records, runs, candidates)
+    return next((k for k in known if k.id == said.explained_by[0].id), None) if said.explained_by else None
+
+
 def judge(runs: list[Artifact], model: str, known: list[KnownDivergence],
           paths: Callable[[verdicts.Comparison, list[Artifact]], list]) -> CheckFacts:
     """The facts of one check: states, comparisons, per-path verdicts, training claims.
@@ -256,7 +275,6 @@ def match_warning(known: list[KnownDivergence], backends: tuple[str, str], warne
 def _path_verdict(path, part: str, states: dict[str, RunState], pair: PairComparison,
                   known: list[KnownDivergence], runs: tuple[Artifact, Artifact], facts: CheckFacts,
                   warned: tuple[str, ...] = ()) -> PathVerdict:
-    backends = (runs[0].backend, runs[1].backend)
     a, b = states[path.a], states[path.b]
     if not (a.ran and b.ran):
         failed = [s for s in (a, b) if not s.ran]
@@ -264,6 +282,9 @@ def _path_verdict(path, part: str, states: dict[str, RunState], pair: PairCompar
             why = f"both raise {a.error.type if a.error else a.status}"
             return PathVerdict(path.title, path.a, path.b, part, "same error", why)
         why = " and ".join(f"{s.label} failed ({s.error.type if s.error else s.status})" for s in failed)
+        if pair.verdict == "error-differs":  # a difference in itself: one fails, or they fail apart
+            difference = Difference(part, path.a, path.b, pair.verdict, (), why, match_error(known, pair, runs))
+            return PathVerdict(path.title, path.a, path.b, part, "differs", f"error-differs: {why}", difference)
         difference = Difference(part, path.a, path.b, pair.verdict, (), pair.detail)
         return PathVerdict(path.title, path.a, path.b, part, "cannot tell", why, difference)
     facts.pairs[part].append(pair)

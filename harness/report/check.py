@@ -175,6 +175,8 @@ def _difference(v: PathVerdict, d: Difference, command: str) -> list[str]:
         k = d.known
         if d.verdict == "warnings-differ":
             pattern = f"a warning only {md.text(k.odd)} gives"
+        elif d.verdict == "error-differs":
+            pattern = f"each backend's error, by type and message, {md.text(k.odd)} the odd one out"
         else:
             probes = ", ".join(dict.fromkeys(p for f in k.fingerprints for p in f.probes))
             pattern = f"{md.code(probes)} differ, {md.text(k.odd)} the odd one out"
