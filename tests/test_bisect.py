@@ -144,3 +144,13 @@ def test_the_same_error_type_reworded_is_not_a_change_another_type_is():
     old = failing("keras-3.0.0-torch-cpu", ("TypeError", "broadcast_to(): argument 'size' must be tuple"))
     assert bisect.differences(old, failing("keras-3.1.0-torch-cpu", ("TypeError", "reworded"))) == []
     assert bisect.differences(old, failing("keras-3.1.0-torch-cpu", ("ValueError", "x"))) != []
+
+
+def test_new_warnings_are_a_change_only_when_asked():
+    before, after = _run("keras-3.15.1-torch-cpu"), _run("keras-nightly-3.16.0.dev1-torch-cpu",
+                                                          warnings=[("UserWarning", "destroys the mask")])
+    assert bisect.differences(before, after) == []
+    assert bisect.differences(before, after, warnings=True) == ["seed/x: warnings-differ (only keras-3.15.1-"
+                                                                "torch-cpu: 0; only keras-nightly-3.16.0.dev1-"
+                                                                "torch-cpu: 1)"]
+    assert [d.scenario for d in bisect.divergences(before, after, warnings=True)] == ["seed/x"]

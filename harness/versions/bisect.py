@@ -116,8 +116,14 @@ def first_change(releases: list[str], observe: Callable[[str], Observation],
     return result
 
 
-def differences(reference: Artifact, run: Artifact) -> list[str]:
-    """What changed from `reference` to `run`, one line per scenario (empty: nothing changed)."""
+def _unchanged(warnings: bool) -> tuple[str, ...]:
+    return tuple(v for v in UNCHANGED_VERDICTS if not (warnings and v == "warnings-differ"))
+
+
+def differences(reference: Artifact, run: Artifact, warnings: bool = False) -> list[str]:
+    """What changed from `reference` to `run`, one line per scenario (empty: nothing changed);
+    `warnings`: a new or different warning counts as a change too (bisect --warnings)."""
+    unchanged = _unchanged(warnings)
     lines = []
     for name in dict.fromkeys([*reference.records, *run.records]):
         ra, rb = reference.records.get(name), run.records.get(name)
@@ -125,7 +131,7 @@ def differences(reference: Artifact, run: Artifact) -> list[str]:
         pair = verdicts.compare_records(ra, rb, name, reference.label, run.label)
         if flips:
             lines.append(f"{name}: {'; '.join(flips)}")
-        elif pair.verdict not in UNCHANGED_VERDICTS:
+        elif pair.verdict not in unchanged:
             lines.append(f"{name}: {pair.verdict}" + (f" ({pair.detail})" if pair.detail else ""))
     return lines
 
@@ -165,13 +171,13 @@ class Divergence:
         return f"{where} ({self.layer_class or 'layer unknown'}): {self.verdict}"
 
 
-def divergences(reference: Artifact, run: Artifact) -> list[Divergence]:
+def divergences(reference: Artifact, run: Artifact, warnings: bool = False) -> list[Divergence]:
     """Each scenario that changed, at its first differing probe (in layer order)."""
     found = []
     for name in reference.records:
         ra, rb = reference.records.get(name), run.records.get(name)
         pair = verdicts.compare_records(ra, rb, name, reference.label, run.label)
-        if pair.verdict in UNCHANGED_VERDICTS and not _expectation_flips(ra, rb):
+        if pair.verdict in _unchanged(warnings) and not _expectation_flips(ra, rb):
             continue
         probe = next((p for p in pair.probes if p.verdict != "match"), None)
         key = probe.probe if probe else ""
@@ -188,14 +194,14 @@ def first_divergence(reference: Artifact, run: Artifact) -> Divergence:
 
 
 def write_record(path, result: Result, backend: str, selects: list[str], seen: dict[str, Artifact],
-                 sources: dict, command: str = "") -> None:
+                 sources: dict, command: str = "", warnings: bool = False) -> None:
     """The bisect's answer as data, so the report can show it without running it again: the build,
     every scenario that changed at it (its first divergent layer), and the source change ranked for
     each of those layers' classes (`sources`: layer class -> wheeldiff.SourceDiff)."""
     import json
     from pathlib import Path
 
-    found = (divergences(seen[result.last_same], seen[result.first])
+    found = (divergences(seen[result.last_same], seen[result.first], warnings)
              if result.first and result.last_same in seen and result.first in seen else [])
     as_dict = [{"scenario": d.scenario, "probe": d.probe, "layer_class": d.layer_class, "verdict": d.verdict}
                for d in found]

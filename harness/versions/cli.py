@@ -61,6 +61,9 @@ def add_parser(commands) -> None:
                           help="keep each release's artifact here (default: a temporary folder)")
     bisector.add_argument("--record", type=Path, metavar="JSON",
                           help="also write the result (first build, source change) as JSON here, for the report")
+    bisector.add_argument("--warnings", action="store_true",
+                          help="count a new or different warning as a change (by default only results, masks, "
+                               "errors and expectations are)")
     bisector.add_argument("--no-source", dest="source", action="store_false",
                           help="do not download and diff the two adjacent wheels")
     bisector.set_defaults(handler=_one_line_errors(cmd_bisect))
@@ -218,7 +221,7 @@ def cmd_bisect(args: argparse.Namespace) -> int:
         return run
 
     def same(reference: artifacts.Artifact, run: artifacts.Artifact) -> bool:
-        changes = bisect.differences(reference, run)
+        changes = bisect.differences(reference, run, args.warnings)
         for line in changes[:5]:
             print(f"  {line}", flush=True)
         return not changes
@@ -229,9 +232,9 @@ def cmd_bisect(args: argparse.Namespace) -> int:
           f"artifacts in {folder}")
     sources = {}
     if args.source and result.first is not None and result.last_same is not None and not result.ambiguous:
-        sources = _source_change(result, seen)
+        sources = _source_change(result, seen, args.warnings)
     if args.record:
-        bisect.write_record(args.record, result, backend, args.select, seen, sources, _command(args))
+        bisect.write_record(args.record, result, backend, args.select, seen, sources, _command(args), args.warnings)
     print(result.verdict_line(build_name))
     return 0
 
@@ -241,13 +244,14 @@ def _command(args: argparse.Namespace) -> str:
     parts = ["python", "-m", "harness", "bisect", *[x for s in args.select for x in ("--select", s)],
              "--backend", args.backend]
     parts += (["--good", args.good] if args.good else []) + (["--bad", args.bad] if args.bad else [])
+    parts += ["--warnings"] if args.warnings else []
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def _source_change(result: bisect.Result, seen: dict[str, artifacts.Artifact]) -> dict:
+def _source_change(result: bisect.Result, seen: dict[str, artifacts.Artifact], warnings: bool = False) -> dict:
     """Download the last good and first bad wheels, diff keras/src ranked for each changed scenario's
     first divergent layer; print the ranking for the first. Layer class -> wheeldiff.SourceDiff."""
-    found = bisect.divergences(seen[result.last_same], seen[result.first])
+    found = bisect.divergences(seen[result.last_same], seen[result.first], warnings)
     wheels = envs.cache_root().parent / "wheels"
     try:
         old = wheeldiff.fetch(_package(result.last_same), result.last_same, wheels)
