@@ -66,6 +66,8 @@ def test_changes_are_grouped_by_the_layer_that_caused_them_and_the_kind():
     assert facts.groups[1].bisect is None
     assert [(m.claim, m.backend, m.before, m.after) for m in gru.claims] == [
         ("C4", b, "holds", "partly") for b in ("tensorflow", "jax", "torch")]
+    assert gru.claim_checks == [("C4", "gru keeps the mask", True, False, 3)]  # one per backend
+    assert facts.groups[1].claim_checks == []
     assert {(b, s) for b, s, _ in facts.untested} == {(b, "models/hub") for b in ("tensorflow", "jax", "torch")}
     # the nightly's own matrix: attn/values now splits torch from the others, which agreed on the release
     assert ("attn/values", "tensorflow vs torch", "match", "differs") in facts.backends_split

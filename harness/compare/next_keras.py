@@ -15,6 +15,7 @@ such scenarios are listed apart ("unreadable").
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +53,7 @@ class Change:
     layer_class: str
     probe: str
     detail: str  # one line: the verdict and where, or the expectations that flipped
+    flips: tuple[tuple[str, str, bool, bool], ...] = ()  # (claim, check, before, after) of claim checks
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,15 @@ class Group:
     @property
     def scenarios(self) -> list[str]:
         return sorted({c.scenario for c in self.changes})
+
+    @property
+    def claim_checks(self) -> list[tuple[str, str, bool, bool, int]]:
+        """The seed-claim checks that flip in this group: (claim, check, before, after, how many runs)."""
+        counted: dict[tuple[str, str, bool, bool], int] = {}
+        for change in self.changes:
+            for flip in change.flips:
+                counted[flip] = counted.get(flip, 0) + 1
+        return sorted((*k, n) for k, n in counted.items())
 
     @property
     def impact(self) -> str:
@@ -169,6 +180,14 @@ def classify(ra: ScenarioRecord, rb: ScenarioRecord, backend: str, a: str, b: st
 
     The cause is the first probe that differs; when the nightly newly warns that a layer drops the
     mask it was given, that layer is the cause (a probed layer after it only shows the consequence)."""
+    change = _classify(ra, rb, backend, a, b)
+    if change is None:
+        return None
+    claimed = tuple((c, n, x, y) for n, c, x, y in _flips(ra, rb) if c)
+    return dataclasses.replace(change, flips=claimed)
+
+
+def _classify(ra: ScenarioRecord, rb: ScenarioRecord, backend: str, a: str, b: str) -> Change | None:
     pair = verdicts.compare_records(ra, rb, ra.name, a, b)
     flips = _flips(ra, rb)
     flipped = "; ".join(f"'{n}' {'holds' if x else 'fails'} → {'holds' if y else 'fails'}" for n, _, x, y in flips)
@@ -335,6 +354,9 @@ def as_data(facts: NextKeras) -> dict[str, Any]:
                                 for c in g.changes],
                     "claims": [{"claim": m.claim, "backend": m.backend, "before": m.before, "after": m.after}
                                for m in g.claims],
+                    "claim_checks": [{"claim": c, "check": n, "before": "holds" if x else "fails",
+                                      "after": "holds" if y else "fails", "runs": k}
+                                     for c, n, x, y, k in g.claim_checks],
                     "introduced_in": (g.bisect or {}).get("first"),
                     "last_good": (g.bisect or {}).get("last_same"),
                     "source": _source_summary(g.bisect)}

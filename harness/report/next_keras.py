@@ -89,6 +89,16 @@ def _group(group: next_keras.Group) -> list[str]:
         out.append("  - Claims whose verdict moves: " + "; ".join(
             f"{md.text(m.claim)} on {md.text(m.backend)} {md.text(m.before)} → {md.text(m.after)}"
             for m in group.claims) + ".")
+    else:
+        out.append("  - No claim's verdict moves" + (" (the checks below flip inside claims already judged "
+                                                    "'partly')" if group.claim_checks else "") + ".")
+    checks = group.claim_checks
+    if checks:
+        shown = "; ".join(f"{md.text(c)} '{md.text(n, 120)}' {'holds' if x else 'fails'} → "
+                          f"{'holds' if y else 'fails'} ({k} run{'s' if k != 1 else ''})"
+                          for c, n, x, y, k in checks[:6])
+        out.append(f"  - Seed-claim checks that flip: {shown}" + (f" and {len(checks) - 6} more" if len(checks) > 6 else "")
+                   + ".")
     record = group.bisect
     if record is None:
         out.append("  - Introduced in: not bisected yet (`python -m harness bisect --select "
