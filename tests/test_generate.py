@@ -163,7 +163,8 @@ def _fuzz(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("args", [
     ["--budget", "0"], ["--budget", "-3m"], ["--budget", "soon"], ["--shard", "2/2"], ["--shard", "x"],
     ["--spec", "MALFORMED"], ["--spec", "UNKNOWN_OP"], ["--spec", "MISSING"], ["--out", "UNWRITABLE"],
-    ["--backends", "jax"], ["--backends", "tf,cntk"],
+    ["--backends", "jax"], ["--backends", "tf,cntk"], ["--backend", "cntk"], ["--versions", "3.15.1"],
+    ["--versions", "3.15.1,3.15.1", "--backend", "torch"], ["--backend", "torch"],
 ])
 def test_bad_input_is_one_error_line_and_exit_2(args: list[str], tmp_path: Path) -> None:
     malformed = tmp_path / "bad.json"

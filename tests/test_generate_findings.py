@@ -141,10 +141,11 @@ def _rnn_case(op: str, return_sequences: bool) -> dict:
         "outputs": ["l3"]})
 
 
-def _campaign(tmp_path: Path, case: dict, runner) -> tuple[dict, list]:
+def _campaign(tmp_path: Path, case: dict, runner, variants: bool = False) -> tuple[dict, list]:
     from harness.compare.known import load_known
 
     options = campaign.Options(out=tmp_path, budget=campaign.Budget(cases=1), shrink_tries=30, log=lambda _: None,
+                               variants=variants,
                                kept=findings.kept_findings(ROOT / "scenarios" / "found"),
                                known=load_known(ROOT / "scenarios" / "known_divergences.toml"))
     summary = campaign.run(options, runner, cases=[case])
@@ -178,9 +179,12 @@ def test_the_jax_no_op_mask_through_an_identity_permute_is_the_reshape_cause(tmp
                     "in": ["x0"]},
                    {"name": "l1", "op": "Permute", "args": {"dims": [1, 2]}, "in": ["l0"]}],
         "outputs": ["l1"]})
-    summary, entries = _campaign(tmp_path, case, planted_runner("jax", "l1", "mask"))
-    assert entries == [] and summary["causes"]["jax|mask-differs|reshaping|identity"]["kept"] == \
-        "found/mask-differs-reshape-jax-tf-torch-a21362"
+    summary, entries = _campaign(tmp_path, case, planted_runner("jax", "l1", "mask"), variants=True)
+    counted = summary["causes"]["jax|mask-differs|reshaping|identity"]
+    assert entries == [] and counted["kept"] == "found/mask-differs-reshape-jax-tf-torch-a21362"
+    [variant] = counted["variants"]  # --variants: the cause's reach through Permute, shrunk, not a new finding
+    assert variant["signature"].endswith("|mask-differs|Permute") and variant["layer_classes"] == ["Embedding", "Permute"]
+    assert Path(variant["paths"]["repro"]).is_file()
     # a real permutation (of as many steps as features: the same shape) is not that cause ...
     swapped = grammar.check({**case, "layers": [case["layers"][0], {**case["layers"][1], "args": {"dims": [2, 1]}}]})
     signature = findings.judge(swapped, planted_runner("jax", "l1", "mask")(swapped)).signature
@@ -188,3 +192,20 @@ def test_the_jax_no_op_mask_through_an_identity_permute_is_the_reshape_cause(tmp
     # ... and the shrinker, preferring boundary values, tries the identity permutation, which keeps it
     _, entries = _campaign(tmp_path / "swap", swapped, planted_runner("jax", "l1", "mask"))
     assert entries == []
+
+
+def test_a_case_every_backend_refuses_is_counted_not_kept() -> None:
+    from harness.define.captured import ErrorInfo
+
+    case = generator.generate(0, 5)
+
+    def errors(types: dict[str, str]) -> dict[str, ScenarioRecord]:
+        return {b: ScenarioRecord(case["name"], "error", 0.0,
+                                  Captured(case["name"], b, error=ErrorInfo(t, "zero-length sequence")), {})
+                for b, t in types.items()}
+
+    refused = findings.judge(case, errors({"tensorflow": "InvalidArgumentError", "jax": "IndexError",
+                                           "torch": "IndexError"}))
+    assert refused.verdict == "all-raise" and refused.signature is None
+    one = {**errors({"torch": "AttributeError"}), **{b: r for b, r in weighted_runner(case).items() if b != "torch"}}
+    assert findings.judge(case, one).signature.endswith("|error-differs|error(torch:AttributeError)")

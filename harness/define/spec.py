@@ -241,7 +241,73 @@ def validate(spec: Any, ops: Collection[str] | None = None) -> dict[str, Any]:
         seen[layer["name"]] = "layer"
     for ref in outputs:
         _need(isinstance(ref, str) and ref_name(ref) in seen, f"spec: output {ref!r} names nothing")
+    if spec.get("fit") is not None:
+        _check_fit(spec)
     return spec
+
+
+# ---- fit mode: compile, fit, evaluate, train_on_batch (harness/run/fit.py) on the case's one output ----
+FIT_LOSSES = {"sparse_categorical_crossentropy": ("accuracy", "sparse_categorical_crossentropy"),
+              "mse": ("mae", "mse")}  # loss -> the metrics a case may compile with it
+FIT_KEYS = {"loss", "units", "metrics", "weighted_metrics", "optimizer", "learning_rate", "steps",
+            "sample_weight_rank", "class_weight", "on_batch"}
+
+
+def _check_fit(spec: dict[str, Any]) -> None:
+    fit = spec["fit"]
+    _need(isinstance(fit, dict) and set(fit) <= FIT_KEYS, f"spec: 'fit' is an object with keys from {sorted(FIT_KEYS)}")
+    _need(fit.get("loss") in FIT_LOSSES, f"spec: fit.loss must be one of {sorted(FIT_LOSSES)}")
+    _int_in(fit, "units", 2 if fit["loss"] != "mse" else 1, LIMITS["features"], "spec fit")
+    for key in ("metrics", "weighted_metrics"):
+        _need(isinstance(fit.get(key, []), list) and set(fit.get(key, [])) <= set(FIT_LOSSES[fit["loss"]]),
+              f"spec: fit.{key} must list metrics from {FIT_LOSSES[fit['loss']]}")
+    _need(fit.get("optimizer", "SGD") in ("SGD", "Adam"), "spec: fit.optimizer must be SGD or Adam")
+    rate = fit.get("learning_rate", 0.1)
+    _need(isinstance(rate, float) and 0 < rate <= 1, "spec: fit.learning_rate must be a number in (0, 1]")
+    _int_in({"steps": fit.get("steps", 1)}, "steps", 1, 10, "spec fit")
+    _need(fit.get("sample_weight_rank") in (None, 1, 2, 3), "spec: fit.sample_weight_rank must be null, 1, 2 or 3")
+    _need(isinstance(fit.get("class_weight", False), bool) and isinstance(fit.get("on_batch", False), bool),
+          "spec: fit.class_weight and fit.on_batch must be true or false")
+    _need(not fit.get("class_weight") or fit["loss"] != "mse", "spec: fit.class_weight needs a classification loss")
+    _need(len(spec["outputs"]) == 1, "spec: a fit case has one output (the one the loss sees)")
+
+
+def fit_arrays(spec: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None, dict[int, float] | None]:
+    """Targets, sample weight and class weight of a fit case, from numpy seeded by the case.
+
+    Sample weights of rank 1 weigh each row, rank 2 each step, rank 3 each step as (batch, time, 1);
+    padded steps get a large weight, which the mask must cancel.
+    """
+    fit, shape = spec["fit"], (spec["batch"], spec["time"])
+    rng = np.random.default_rng(seed_for("spec-fit", str(spec["seed"])))
+    if fit["loss"] == "mse":
+        targets = rng.uniform(-1.0, 1.0, size=(*shape, fit["units"])).astype(np.float32)
+    else:
+        targets = rng.integers(0, fit["units"], size=shape).astype(np.int32)
+    rank, weight = fit.get("sample_weight_rank"), None
+    if rank == 1:
+        weight = rng.uniform(0.25, 2.0, size=shape[:1]).astype(np.float32)
+    elif rank in (2, 3):
+        keep = np.all([input_mask(e, spec["time"]) for e in spec["inputs"]], axis=0)
+        weight = np.where(keep, rng.uniform(0.2, 2.0, size=shape), 3.0).astype(np.float32)
+        weight = weight[..., None] if rank == 3 else weight
+    classes = {k: float(v) for k, v in enumerate(rng.uniform(0.5, 2.0, size=fit["units"]).round(2))} \
+        if fit.get("class_weight") else None
+    return targets, weight, classes
+
+
+def fit_of(spec: dict[str, Any]):
+    """The registry Fit that runs a fit case (None for a forward-only case)."""
+    from harness.define.registry import Fit
+
+    fit = spec.get("fit")
+    if fit is None:
+        return None
+    targets, weight, classes = fit_arrays(spec)
+    return Fit(targets, loss=fit["loss"], metrics=tuple(fit.get("metrics", ())),
+               weighted_metrics=tuple(fit.get("weighted_metrics", ())), optimizer=fit.get("optimizer", "SGD"),
+               learning_rate=fit.get("learning_rate", 0.1), steps=fit.get("steps", 1), sample_weight=weight,
+               class_weight=classes, on_batch=bool(fit.get("on_batch")))
 
 
 def layer_classes(spec: dict[str, Any]) -> list[str]:
@@ -274,4 +340,4 @@ def as_scenario(spec: dict[str, Any], description: str = "", tags: tuple[str, ..
     return Scenario(name=spec["name"], description=description or f"generated case {spec['name']}",
                     build=build, tags=tags, dtype_policy=spec.get("dtype_policy"),
                     training=bool(spec.get("training", False)), source_file="<spec>",
-                    weight_seed=weight_seed(spec))
+                    weight_seed=weight_seed(spec), fit=fit_of(spec))

@@ -57,7 +57,9 @@ class Options:
     shrink_tries: int = 80
     shrink_seconds: float = 240.0
     max_layers: int = 6
+    variants: bool = False  # also shrink a found or kept cause reached through a new signature (layer class)
     log: Callable[[str], None] = print
+    judge: Callable[..., Verdict] = findings.judge  # versions mode: per axis (harness/generate/versions.py)
     ends_at: float | None = None  # monotonic time a timed budget runs out (set by run)
 
 
@@ -92,7 +94,7 @@ def run(options: Options, runner: Runner, cases: list[dict[str, Any]] | None = N
         index += shards
         cases += 1
         cover.add(spec)
-        verdict = findings.judge(spec, runner(spec), options.known)
+        verdict = options.judge(spec, runner(spec), options.known)
         tally[verdict.verdict if verdict.signature is None else "finding"] += 1
         if verdict.signature is not None:
             tally[f"finding:{verdict.verdict}"] += 1
@@ -107,15 +109,21 @@ def run(options: Options, runner: Runner, cases: list[dict[str, Any]] | None = N
                 hit = seen.get(cause) or _kept_hit(options, cause, seen, spec["name"])
                 if hit is None:
                     entry = keep(found, verdict, options, runner)
-                    hit = seen[cause] = {"cause": cause, "cases": 0, "entry": entry, "signatures": []}
+                    hit = seen[cause] = {"cause": cause, "home": verdict.signature, "cases": 0, "entry": entry,
+                                         "signatures": []}
                     entries.append(entry)
                     findings.write_json(out / "findings.json", entries)
                 else:
                     options.log(f"  case {spec['name']}: shrunk to {cause}, found before")
+                    if options.variants and verdict.signature != hit["home"]:  # already shrunk: its reach
+                        hit.setdefault("variants", []).append(_variant(spec, verdict, options, runner, found))
+                        hit["signatures"].append(verdict.signature)
                 seen[verdict.cause] = hit
             hit["cases"] += 1
             if verdict.signature not in hit["signatures"]:
                 hit["signatures"].append(verdict.signature)
+                if options.variants and verdict.signature != hit["home"]:
+                    hit.setdefault("variants", []).append(_variant(spec, verdict, options, runner))
         if cases % 10 == 0:
             options.log(f"  {cases} cases, {len(entries)} new finding(s), {time.monotonic() - started:.0f}s")
         summary = _summary(options, cases, started, tally, seen, signatures, cover)
@@ -124,12 +132,28 @@ def run(options: Options, runner: Runner, cases: list[dict[str, Any]] | None = N
     return summary
 
 
+def _variant(spec: dict[str, Any], verdict: Verdict, options: Options, runner: Runner,
+             found: Shrunk | None = None) -> dict[str, Any]:
+    """One cause reached through another layer class (--variants): shrunk and written, not a new finding."""
+    if found is None:
+        options.log(f"  case {spec['name']}: {verdict.signature}, a variant of {verdict.cause} -> shrinking")
+        found = shrink_finding(spec, verdict, options, runner)
+    slug = "variant-" + findings.slug(verdict.signature, verdict.cause)
+    paths = {"spec": str(options.out / "cases" / f"{slug}.json"), "repro": str(options.out / "repro" / f"{slug}.py")}
+    findings.write_json(Path(paths["spec"]), {"original": spec, "shrunk": found.spec, "signature": verdict.signature,
+                                              "cause": found.final.cause})
+    _write_text(Path(paths["repro"]), repro.script(found.spec, f"harness fuzz: {verdict.signature}"))
+    return {"signature": verdict.signature, "case": spec["name"], "cause_after_shrinking": found.final.cause,
+            "layer_classes": specs.layer_classes(found.spec), "size_before": specs.size(spec),
+            "size_after": specs.size(found.spec), "shrink_tries": found.tries, "paths": paths}
+
+
 def _kept_hit(options: Options, cause: str, seen: dict[str, dict[str, Any]], case: str) -> dict[str, Any] | None:
     """A finding already kept in the suite with this cause: what this case counts against."""
     kept = next((k for k in options.kept if k.cause == cause), None)
     if kept is None:
         return None
-    hit = seen[cause] = {"cause": kept.cause, "cases": 0, "kept": kept.scenario, "known": _known_for(options, kept),
+    hit = seen[cause] = {"cause": kept.cause, "home": kept.signature, "cases": 0, "kept": kept.scenario, "known": _known_for(options, kept),
                          "signatures": []}
     options.log(f"  case {case}: {cause} (counted against {kept.scenario}{', known' if hit['known'] else ''})")
     return hit
@@ -152,7 +176,8 @@ def _summary(options: Options, cases: int, started: float, tally: Counter, seen:
             # one entry per cause: how many cases hit it, by which signatures, and what it counts against
             "causes": {v["cause"]: {"cases": v["cases"], "signatures": v["signatures"],
                                     **({"kept": v["kept"], "known": v["known"]} if "kept" in v else
-                                       {"finding": v["entry"]["name"]})}
+                                       {"finding": v["entry"]["name"]}),
+                                    **({"variants": v["variants"]} if v.get("variants") else {})}
                        for v in {id(v): v for v in seen.values()}.values()},
             "coverage": cover.report()}
 
@@ -170,13 +195,13 @@ def shrink_finding(spec: dict[str, Any], verdict: Verdict, options: Options, run
     start = {**spec, "weight_seed": specs.weight_seed(spec)}  # its weights, whatever it is renamed to later
 
     def keeps(candidate: dict[str, Any]) -> bool:
-        return findings.judge(candidate, runner(candidate), options.known).signature == verdict.signature
+        return options.judge(candidate, runner(candidate), options.known).signature == verdict.signature
 
     deadline = time.monotonic() + options.shrink_seconds
     if options.ends_at is not None:  # a timed campaign ends on time: shrinking gets what is left (>= 60 s)
         deadline = min(deadline, max(options.ends_at, time.monotonic() + 60.0))
     shrunk, tries = shrink.shrink(start, keeps, max_tries=options.shrink_tries, deadline=deadline)
-    return Shrunk(spec, shrunk, findings.judge(shrunk, runner(shrunk), options.known), tries)
+    return Shrunk(spec, shrunk, options.judge(shrunk, runner(shrunk), options.known), tries)
 
 
 def keep(found: Shrunk, verdict: Verdict, options: Options, runner: Runner) -> dict[str, Any]:
@@ -186,9 +211,10 @@ def keep(found: Shrunk, verdict: Verdict, options: Options, runner: Runner) -> d
     with the same weights; it is run once more under its new name to show the divergence survived.
     """
     cause = found.final.cause or verdict.cause
-    name = "found/" + findings.slug(verdict.signature, cause)
+    # a fit case is kept as a fit/ scenario (its file lives in scenarios/found/ with the other findings)
+    name = ("fit/found-" if found.spec.get("fit") else "found/") + findings.slug(verdict.signature, cause)
     spec, shrunk = found.original, {**found.spec, "name": name}
-    final = findings.judge(shrunk, runner(shrunk), options.known)
+    final = options.judge(shrunk, runner(shrunk), options.known)
     reproduced = final.signature == verdict.signature  # False: it did not show again (judge it by hand)
     final = final if reproduced else found.final
     slug = name.split("/", 1)[1]

@@ -80,6 +80,11 @@ def situation(spec: dict[str, Any], layer_name: str, fam: str) -> str:
             facts += ["backwards-unrolled"] if inner.get("go_backwards") and inner.get("unroll") else []
         if grammar.is_identity(layer["op"], args):  # a boundary value: the output is the input
             facts.append("identity")
+    fit = spec.get("fit")
+    if fam.startswith("fit") and fit:  # training: the optimizer and the weights are what the loss sees
+        facts.append(fit.get("optimizer", "SGD"))
+        facts += [f"sample-weight-rank-{fit['sample_weight_rank']}"] if fit.get("sample_weight_rank") else []
+        facts += ["class-weight"] if fit.get("class_weight") else []
     if fam == "attention" and spec.get("dtype_policy"):
         facts.append(spec["dtype_policy"])
     if _all_masked_row(spec):
@@ -94,6 +99,8 @@ def cause(spec: dict[str, Any], signature: str, layer_name: str = "") -> str:
     if first_class.startswith("error("):  # the error types per backend say what went wrong
         return f"{odd}|{verdict}|{first_class}|-"
     fam = family(first_class)
+    if fam.startswith("fit"):
+        return f"{odd}|{verdict}|{fam}|{situation(spec, '', fam)}"
     if not layer_name:  # a kept scenario records no layer: its first layer of that class
         layer_name = next((la["name"] for la in spec["layers"] if layer_class(spec, la) == first_class), "")
     return f"{odd}|{verdict}|{fam}|{situation(spec, layer_name, fam)}"

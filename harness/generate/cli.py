@@ -14,6 +14,7 @@ import importlib.util
 import json
 import re
 import sys
+import tempfile
 from pathlib import Path
 
 from harness.artifacts import ArtifactError
@@ -59,11 +60,17 @@ def add_parser(commands) -> None:
     fuzz.add_argument("--out", type=Path, default=Path("fuzz-out"), metavar="DIR")
     fuzz.add_argument("--mutate", action="store_true", help="mutate the seed model and suite-style cases")
     fuzz.add_argument("--backends", default="tensorflow,jax,torch", help="comma-separated (at least two)")
+    fuzz.add_argument("--backend", help="one backend (with --versions: compare the versions on it)")
+    fuzz.add_argument("--versions", metavar="A,B",
+                      help="Keras releases or nightly builds ('nightly': the newest): each case runs on every "
+                           "version (x every backend), in the cached version environments")
     fuzz.add_argument("--timeout", type=float, default=120.0, metavar="S", help="seconds per case per backend")
     fuzz.add_argument("--spec", type=Path, metavar="FILE", help="run this one spec (JSON) instead of generating")
     fuzz.add_argument("--known", type=Path, default=Path("scenarios/known_divergences.toml"), metavar="FILE")
     fuzz.add_argument("--kept", type=Path, default=Path("scenarios/found"), metavar="DIR",
                       help="findings already in the suite: their signatures are not kept again")
+    fuzz.add_argument("--variants", action="store_true",
+                      help="also shrink a known cause reached through a new layer class (its reach)")
     fuzz.add_argument("--max-layers", type=int, default=6)
     fuzz.add_argument("--shrink-tries", type=int, default=80)
     fuzz.add_argument("-q", "--quiet", action="store_true")
@@ -97,6 +104,24 @@ def _read_spec(path: Path) -> dict:
         raise FuzzInputError(f"--spec {path}: {exc}") from None
 
 
+def _pool_arguments(versions: list[str], chosen: tuple[str, ...], workdir: Path, options) -> tuple[dict, tuple]:
+    """The workers: one per backend, or (--versions) one per version x backend in its environment."""
+    if not versions:
+        return {"workdir": workdir}, chosen
+    from harness.generate import versions as by_version
+    from harness.versions.bisect import CannotRun
+    from harness.versions.cli import VersionsError
+
+    try:
+        runtimes = by_version.runtimes(versions, list(chosen))
+        pool_args = by_version.pool_arguments(runtimes, workdir)
+    except (VersionsError, CannotRun, ValueError) as exc:
+        raise FuzzInputError(f"--versions: {exc}") from None
+    labels = tuple(runtimes)
+    options.judge = by_version.judge_by_axes(by_version.axes(list(labels), runtimes))
+    return pool_args, labels
+
+
 def cmd_fuzz(args: argparse.Namespace) -> int:
     from harness.compare.known import KnownDivergenceError, load_known
     from harness.generate import campaign, findings, workers
@@ -104,32 +129,44 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
 
     budget = parse_budget(args.budget)
     shard = parse_shard(args.shard)
-    chosen = tuple(dict.fromkeys(backends.canonical(b) for b in args.backends.split(",") if b.strip()))
-    if len(chosen) < 2:
-        raise FuzzInputError("--backends: name at least two backends to compare")
+    names = args.backend if args.backend else args.backends
+    try:
+        chosen = tuple(dict.fromkeys(backends.canonical(b) for b in names.split(",") if b.strip()))
+    except backends.BackendError as exc:
+        raise FuzzInputError(f"--backend(s) {names!r}: {exc}") from None
+    versions = [v.strip() for v in (args.versions or "").split(",") if v.strip()]
+    if args.versions is not None and len(set(versions)) < 2:
+        raise FuzzInputError("--versions: name at least two Keras versions to compare (A,B)")
+    if not versions and len(chosen) < 2:
+        raise FuzzInputError("--backends: name at least two backends to compare (or --versions A,B --backend X)")
     if not 0 < args.timeout < float("inf") or args.max_layers < 1 or args.shrink_tries < 0:  # nan fails too
         raise FuzzInputError("--timeout and --max-layers must be positive, --shrink-tries not negative")
     single = _read_spec(args.spec) if args.spec else None
     _prepare_out(args.out)
-    for backend in chosen:
-        if importlib.util.find_spec(backends.BACKENDS[backend][0]) is None:
-            raise FuzzInputError(f"backend {backend!r} is not installed here; `nox -s fuzz` installs all three")
+    if not versions:
+        for backend in chosen:
+            if importlib.util.find_spec(backends.BACKENDS[backend][0]) is None:
+                raise FuzzInputError(f"backend {backend!r} is not installed here; `nox -s fuzz` installs all three")
     try:
         known = load_known(args.known)
     except KnownDivergenceError as exc:
         raise FuzzInputError(str(exc)) from None
     options = campaign.Options(out=args.out, budget=budget, seed=args.seed, shard=shard, mutate=args.mutate,
                                known=known, kept=findings.kept_findings(args.kept),
-                               shrink_tries=args.shrink_tries, max_layers=args.max_layers,
+                               shrink_tries=args.shrink_tries, max_layers=args.max_layers, variants=args.variants,
                                log=(lambda _: None) if args.quiet else (lambda m: print(m, flush=True)))
-    with workers.Pool(chosen, timeout_s=args.timeout, workdir=None) as pool:
-        try:
-            pool.start()
-        except workers.WorkerError as exc:
-            raise FuzzInputError(str(exc)) from None
-        summary = campaign.run(options, pool.run, cases=None if single is None else [single])
-        summary["backend_seconds"] = {b: round(s, 1) for b, s in pool.seconds.items()}
-        summary["environments"] = pool.environments()
+    with tempfile.TemporaryDirectory(prefix="harness-fuzz-") as workdir:
+        pool_args, labels = _pool_arguments(versions, chosen, Path(workdir), options)
+        with workers.Pool(labels, timeout_s=args.timeout, **pool_args) as pool:
+            try:
+                pool.start()
+            except workers.WorkerError as exc:
+                raise FuzzInputError(str(exc)) from None
+            summary = campaign.run(options, pool.run, cases=None if single is None else [single])
+            summary["backend_seconds"] = {b: round(s, 1) for b, s in pool.seconds.items()}
+            summary["environments"] = pool.environments()
+            if versions:
+                summary["versions"] = versions
     findings.write_json(args.out / "campaign.json", summary)
     n = len(json.loads((args.out / "findings.json").read_text())) if (args.out / "findings.json").exists() else 0
     print(f"fuzz: {summary['cases']} cases ({summary.get('cases_per_minute')} per minute), {n} new finding(s) "

@@ -19,7 +19,7 @@ from harness.artifacts import Artifact, ScenarioRecord
 from harness.compare import verdicts
 from harness.compare.known import KnownDivergence
 from harness.define import spec as specs
-from harness.generate import causes
+from harness.generate import causes, fitmode
 
 # Verdicts that are not findings: agreement, understood, and RNG-driven layers in training mode (two
 # calls of one backend already disagree, so the backends cannot be expected to agree).
@@ -43,15 +43,20 @@ class Verdict:
 def judge(spec: dict[str, Any], records: dict[str, ScenarioRecord],
           known: list[KnownDivergence] = ()) -> Verdict:
     """Compare one case's records from each backend with the suite's own comparison."""
-    name = spec["name"]
+    name = judged_name(spec)
     runs = [Artifact(label=b, environment={"backend": b}, records={name: r}) for b, r in records.items()]
     comparison = verdicts.compare(runs, list(known))
     overall = verdicts.scenario_verdict(comparison, name)
     pairs = [comparison.get(name, a, b) for a, b in comparison.pairs]
     known_by = next((p.known.id for p in pairs if p.known), "")
+    if len(records) > 1 and all(r.status in ("error", "crashed") and r.captured.error for r in records.values()):
+        # Every backend refuses the case (a zero-length sequence into an RNN, ...): only the exception
+        # types can differ, which is not a masking divergence. Counted, never kept.
+        errors = sorted({f"{b}:{_error_type(r)}" for b, r in records.items()})
+        return Verdict("all-raise", None, detail=",".join(errors), known=known_by)
     diverging = [p for p in pairs if p.verdict not in NOT_FINDINGS]
     if not diverging:
-        return Verdict(overall, None, known=known_by)
+        return _claims_split(spec, records, comparison.pairs) or Verdict(overall, None, known=known_by)
     if all(_noise(p) for p in diverging):
         return Verdict("noise", None, detail=diverging[0].detail)
     if any(not r.meta.get("deterministic", True) for r in records.values()) and all(
@@ -66,7 +71,8 @@ def judge(spec: dict[str, Any], records: dict[str, ScenarioRecord],
     if first.probes:
         probe = next((p for p in first.probes if p.verdict != "match"), first.probes[0])
         layer = probe.probe.removeprefix("jit/").split("[")[0]
-        layer_class = ops.get(layer, layer)
+        # a fit probe (fit/history/loss, fit/weights/l3#0) is named by its group: fit/history, fit/weights
+        layer_class = "/".join(layer.split("/")[:2]) if layer.startswith("fit/") else ops.get(layer, layer)
         evidence = {"probe": probe.probe, "mask_a": _bits(probe.mask_a), "mask_b": _bits(probe.mask_b),
                     "max_abs_kept": probe.kept.max_abs, "max_abs_masked": probe.masked.max_abs,
                     "first_index": probe.kept.first_index or probe.masked.first_index,
@@ -79,6 +85,36 @@ def judge(spec: dict[str, Any], records: dict[str, ScenarioRecord],
     signature = f"{'+'.join(labels)}|{worst}|{layer_class}"
     return Verdict(overall, signature, labels, layer, layer_class, first.detail, known_by, evidence,
                    causes.cause(spec, signature, layer))
+
+
+def judged_name(spec: dict[str, Any]) -> str:
+    """The name a case is compared under: its own, except that a fit case is judged as a fit/ scenario
+    whose name says what it uses (-adam, -weight), as the hand-written fit scenarios' names do, so the
+    known entries for fit/ scenarios (JAX's training metrics, TensorFlow's Adam on repeated rows, the
+    1D sample weight) apply to generated fit cases as to written ones."""
+    fit = spec.get("fit")
+    if not fit or spec["name"].startswith("fit/"):
+        return spec["name"]
+    uses = ["adam"] * (fit.get("optimizer") == "Adam") + ["weight"] * bool(fit.get("sample_weight_rank")
+                                                                         or fit.get("class_weight"))
+    return "fit/" + "-".join([spec["name"].rsplit("/", 1)[-1], *uses])
+
+
+def _claims_split(spec: dict[str, Any], records: dict[str, ScenarioRecord], pairs: list) -> Verdict | None:
+    """Fit mode: a training claim (T1..T5) that holds on one backend and not on another."""
+    if not spec.get("fit") or any(r.status != "ok" for r in records.values()):
+        return None
+    results = {b: fitmode.claim_results(spec, r.captured) for b, r in records.items()}
+    for name in next(iter(results.values()), {}):
+        split = [(a, b) for a, b in pairs if a in results and b in results and results[a][name] != results[b][name]]
+        if split:
+            labels = tuple(f"{a}-vs-{b}" for a, b in split)
+            claim = name.split(" ", 1)[0]
+            signature = f"{'+'.join(labels)}|claim-differs|fit/{claim}"
+            held = {b: r[name] for b, r in results.items()}
+            return Verdict("claim-differs", signature, labels, "", f"fit/{claim}", f"{name}: {held}",
+                           evidence={"claim": name, "holds": held}, cause=causes.cause(spec, signature))
+    return None
 
 
 # A value difference this small is float rounding (summation order, fused kernels), not a masking rule:
@@ -131,6 +167,8 @@ Standalone reproduction (keras + numpy only):
 import json
 
 from harness import scenario
+from harness.define import spec as specs
+from harness.generate import fitmode
 
 SIGNATURE = {signature!r}  # noqa: E501
 CAUSE = {cause!r}  # noqa: E501
@@ -146,6 +184,8 @@ SPEC = json.loads(r"""
     dtype_policy=SPEC["dtype_policy"],
     training=SPEC["training"],
     weight_seed=SPEC.get("weight_seed"),
+    fit=specs.fit_of(SPEC),  # fit mode: compile, fit, evaluate, train_on_batch; judged by claims T1..T5
+    expect=fitmode.expectations(SPEC),
 )
 def build():
     from harness.run import spec_build

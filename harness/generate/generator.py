@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from harness.define import spec as specs
-from harness.generate import grammar
+from harness.generate import fitmode, grammar
 from harness.generate.grammar import PRODUCTIONS, Production, Tensor
 
 # How often each group is picked, relative to the others: the layers that handle masks get more.
@@ -29,7 +29,15 @@ FILLS = (0.0, -1.0, 2.0)  # Masking mask values: the fill of the padded steps
 # length-1 sequences, one row, a batch whose every row is padding). Differential fuzzers find most of
 # their bugs at such edges; left to chance the grammar never drew them.
 BOUNDARY_SHARE = 3  # in 10
+# Shape buckets: most cases use one width for every feature and unit size (and batch 4, time 6), so
+# the programs JAX compiles for one case (each eager op, each RNN's lax.scan) are the same programs in
+# the next: found in the worker's memory or in the persistent compilation cache instead of compiled
+# again. JAX compiling a fresh program per new shape was ~99% of a campaign's time.
+BUCKET_WIDTH, BUCKET_SHARE = 4, 0.85
+SIZE_ARGS = ("units", "output_dim", "filters", "_units")
 BOUNDARY_TIMES = (1, 1, 1, 0)
+RNG_OPS = ("Dropout", "GaussianNoise")
+FIT_SHARE = 9  # the cases with index % 10 == 9 are fit cases (fitmode.py)
 BRANCH_OPS = ("Activation", "Identity", "Lambda", "LayerNormalization", "custom.PassMask", "Dense")
 
 
@@ -43,6 +51,8 @@ class _Case:
         self.pool: dict[str, Tensor] = {}  # ref -> type, in creation order
         self.consumed: set[str] = set()
         self.boundary = False  # a boundary case: options drawn from the boundary values half of the time
+        self.width: int | None = None  # shape bucket: every size option takes this width
+        self.fit = False  # a fit case: trained through compile/fit/evaluate/train_on_batch (fitmode.py)
         self.full_batch = False  # every row of every input is padding
 
     def pick(self, options: tuple) -> Any:
@@ -60,6 +70,8 @@ class _Case:
             return None
         if args is None:
             args = {k: self.pick(v) for k, v in production.options.items()}
+            if self.width:
+                args.update({k: self.width for k in SIZE_ARGS if k in args})
             if self.boundary:
                 args.update({k: self.pick(v) for k, v in production.boundary.items() if self.rng.random() < 0.5})
             args.update(production.derive(ins, args))
@@ -141,8 +153,11 @@ def _explicit_consumer(case: _Case) -> None:
 
 def _step(case: _Case) -> None:
     rng = case.rng
-    usable = [p for p in PRODUCTIONS if all(case.recent(k) is not None for k in set(p.needs))]
-    weights = np.array([GROUP_WEIGHTS.get(p.group, 1.0) for p in usable])
+    usable = [p for p in PRODUCTIONS if all(case.recent(k) is not None for k in set(p.needs))
+              and not (case.fit and p.op in RNG_OPS)]  # training must be deterministic to compare
+    # a boundary case favours the productions that have boundary values (twice their group's weight)
+    weights = np.array([GROUP_WEIGHTS.get(p.group, 1.0) * (2.0 if case.boundary and p.boundary else 1.0)
+                        for p in usable])
     production = usable[int(rng.choice(len(usable), p=weights / weights.sum()))]
     first = case.recent(production.needs[0])
     refs = [first]
@@ -181,7 +196,7 @@ def _step(case: _Case) -> None:
 
 def _initial_state(case: _Case, production: Production, source: str) -> dict[str, Any]:
     """initial_state: Dense(units) over a pooled branch of the RNN's own input."""
-    n = case.pick(grammar.UNITS)
+    n = case.width or case.pick(grammar.UNITS)
     pool = case.add(grammar.production_for("GlobalAveragePooling1D", [case.pool[source]]), [source])
     states = []
     for _ in range(2 if production.op == "LSTM" else 1):
@@ -208,14 +223,18 @@ def _share(case: _Case) -> None:
                 return
 
 
-def generate(seed: int, index: int, *, max_layers: int = 6) -> dict[str, Any]:
-    """The index-th case of a campaign seeded with `seed`: a spec that type-checks."""
+def generate(seed: int, index: int, *, max_layers: int = 6, buckets: bool = True) -> dict[str, Any]:
+    """The index-th case of a campaign seeded with `seed`: a spec that type-checks.
+
+    `buckets=False` draws every size freely, as campaigns did before shape buckets (same cases)."""
     rng = np.random.default_rng([seed, index])
     case = _Case(rng, f"fuzz/s{seed}-{index}", int(rng.integers(2**31)))
     # Few distinct shapes: JAX compiles each eager op once per shape, so repeated shapes stay warm.
     case.spec["batch"] = 4 if rng.random() < 0.8 else int(rng.integers(1, 4))
     case.spec["time"] = 6 if rng.random() < 0.8 else int(rng.integers(2, 6))
     features = int(case.pick((2, 3, 4)))
+    if buckets and index % 10 >= BOUNDARY_SHARE and rng.random() < BUCKET_SHARE:
+        case.width = features = BUCKET_WIDTH
     if index % 10 < BOUNDARY_SHARE:  # extra draws only here: the other cases stay what they were
         case.boundary = True
         if rng.random() < 0.5:
@@ -224,6 +243,10 @@ def generate(seed: int, index: int, *, max_layers: int = 6) -> dict[str, Any]:
             case.spec["batch"] = 1
         case.full_batch = bool(rng.random() < 0.25)
     n_inputs = 2 if rng.random() < 0.35 else 1
+    case.fit = index % 10 == FIT_SHARE
+    if case.fit:  # one masked input: the loss sees its padding
+        _start(case, case.pick(grammar.MASK_SOURCES[:3]), 0, features)
+        n_inputs = 0
     for i in range(n_inputs):
         _start(case, case.pick(grammar.MASK_SOURCES), i, features)
     _explicit_consumer(case)
@@ -237,7 +260,22 @@ def generate(seed: int, index: int, *, max_layers: int = 6) -> dict[str, Any]:
     if rng.random() < 0.08:
         case.spec["dtype_policy"] = case.pick(("mixed_float16", "mixed_bfloat16"))
     case.spec["outputs"] = leaves(case.spec, case.pool)
+    if case.fit:
+        _fit_head(case)
     return grammar.check(prune(case.spec))
+
+
+def _fit_head(case: _Case) -> None:
+    """A Dense head on the newest sequence of the input's steps, its only output, and the fit entry."""
+    spec = case.spec
+    spec["training"], spec["dtype_policy"] = False, None
+    fit = fitmode.draw(case.rng, int(case.pick((2, 3))))
+    body = [r for r, t in case.pool.items() if t.kind == "seq" and t.time == spec["time"]]
+    body = [r for r in body if case.pool[r].source != "none"] or body  # a masked sequence, where there is one
+    activation = None if fit["loss"] == "mse" else "softmax"
+    head = case.add(grammar.production_for("Dense", [case.pool[body[-1]]]), [body[-1]],
+                    {"units": fit["units"], "activation": activation})
+    spec["outputs"], spec["fit"] = head, fit
 
 
 def prune(spec: dict[str, Any]) -> dict[str, Any]:

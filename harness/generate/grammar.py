@@ -341,6 +341,12 @@ def infer(spec: dict[str, Any], refit: bool = False) -> dict[str, Tensor]:
     for ref in spec["outputs"]:
         if ref not in types or types[ref].kind in ("mask", "pairmask"):
             raise SpecError(f"spec: output {ref!r} is not a layer output")
+    fit = spec.get("fit")
+    if fit is not None:  # the loss sees a sequence of the input's steps, with the head's units
+        t = types[spec["outputs"][0]]
+        if (t.kind, t.time, t.features) != ("seq", spec["time"], fit["units"]):
+            raise SpecError(f"spec: a fit case's output must be a sequence of {spec['time']} steps and "
+                            f"{fit['units']} features, got {t.kind} {t.time}x{t.features}")
     return types
 
 

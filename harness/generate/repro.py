@@ -130,5 +130,39 @@ def script(spec: dict[str, Any], header: str = "") -> str:
               "    shown = 'none' if mask is None else mask.astype(int).tolist()",
               "    print(f'{name}: shape {tuple(value.shape)}, mask', shown)",
               "    print(np.asarray(keras.ops.convert_to_numpy(value), dtype='float64'))", ""]
+    if spec.get("fit"):
+        lines += _fit_lines(spec)
     return "\n".join(lines)
+
+
+def _fit_lines(spec: dict[str, Any]) -> list[str]:
+    """Fit mode: compile, evaluate, fit, evaluate, train_on_batch, as harness/run/fit.py runs them."""
+    fit = spec["fit"]
+    targets, weight, classes = specs.fit_arrays(spec)
+    x = f"[{', '.join(e['name'] for e in spec['inputs'])}]"
+    sw = "None" if weight is None else f"np.array({weight.tolist()!r}, dtype='float32')"
+    compile_ = (f"model.compile(optimizer=keras.optimizers.{fit.get('optimizer', 'SGD')}"
+                f"(learning_rate={fit.get('learning_rate', 0.1)!r}), loss={fit['loss']!r}, "
+                f"metrics={fit.get('metrics') or None!r}, weighted_metrics={fit.get('weighted_metrics') or None!r})")
+    lines = ["# Training as the harness runs it: whole-batch steps, no shuffling, from the harness's weights.",
+             f"y = np.array({targets.tolist()!r}, dtype={str(targets.dtype)!r})",
+             f"sample_weight = {sw}", f"class_weight = {classes!r}", compile_,
+             f"print('evaluate before', model.evaluate({x}, y, batch_size={spec['batch']}, verbose=0, "
+             "return_dict=True))",
+             f"history = model.fit({x}, y, batch_size={spec['batch']}, epochs={fit.get('steps', 1)}, shuffle=False, "
+             "verbose=0, sample_weight=sample_weight, class_weight=class_weight)",
+             "print('history', history.history)",
+             f"print('evaluate after', model.evaluate({x}, y, batch_size={spec['batch']}, verbose=0, "
+             "return_dict=True))"]
+    if fit.get("on_batch"):
+        lines += ["for layer in model.layers:  # the same starting weights, a fresh optimizer",
+                  "    for index, variable in enumerate(layer.weights):",
+                  "        if variable.trainable and 'float' in str(variable.dtype):",
+                  "            values = weight_values(NAME, f'{layer.name}#{index}', tuple(variable.shape))",
+                  "            variable.assign(values.astype(keras.backend.standardize_dtype(variable.dtype)))",
+                  compile_,
+                  f"for step in range({fit.get('steps', 1)}):",
+                  f"    print('train_on_batch', model.train_on_batch({x}, y, sample_weight=sample_weight, "
+                  "class_weight=class_weight, return_dict=True))"]
+    return lines + [""]
 

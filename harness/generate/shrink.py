@@ -49,8 +49,35 @@ def weight(spec: Spec) -> tuple[int, ...]:
     size = specs.size(spec)
     width = sum(value for layer in spec["layers"] for _, value in _unit_args(layer))
     width += sum(e.get("vocab", 0) for e in spec["inputs"])
-    options = sum(len(la.get("call") or {}) + _nondefault(la) for la in spec["layers"])
+    options = sum(len(la.get("call") or {}) + _nondefault(la) for la in spec["layers"]) + _fit_weight(spec)
     return (size["layers"], size["inputs"], size["batch"], size["time"], size["features"], width, options)
+
+
+FIT_SIMPLEST = {"metrics": [], "weighted_metrics": [], "optimizer": "SGD", "steps": 1, "on_batch": False,
+                "sample_weight_rank": None, "class_weight": False}
+
+
+def _fit_weight(spec: Spec) -> int:
+    """A fit case counts one more than a forward case, and one per fit option off its simplest value."""
+    fit = spec.get("fit")
+    return 0 if fit is None else 1 + sum(fit.get(k, v) != v for k, v in FIT_SIMPLEST.items())
+
+
+def _simplify_fit(spec: Spec) -> Iterator[Spec]:
+    """Drop the training (a forward divergence needs none), then each fit option to its simplest value."""
+    fit = spec.get("fit")
+    if fit is None:
+        return
+    cut = _copy(spec)
+    del cut["fit"]
+    yield cut
+    for key, simplest in FIT_SIMPLEST.items():
+        if fit.get(key, simplest) != simplest:
+            cut = _copy(spec)
+            cut["fit"][key] = simplest
+            if key == "optimizer":
+                cut["fit"]["learning_rate"] = 0.5
+            yield cut
 
 
 def _nondefault(layer: dict[str, Any]) -> int:
@@ -63,7 +90,7 @@ def _nondefault(layer: dict[str, Any]) -> int:
 
 def variants(spec: Spec) -> Iterator[Spec]:
     """Smaller specs that type-check, biggest cuts first."""
-    for make in (_drop_layers, _shrink_sizes, _simplify_options, _simplify_inputs):
+    for make in (_drop_layers, _shrink_sizes, _simplify_options, _simplify_inputs, _simplify_fit):
         for candidate in make(spec):
             try:
                 fixed = generator.prune(candidate)

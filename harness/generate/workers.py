@@ -43,8 +43,9 @@ class Worker:
     """One backend's worker process; `command` is overridable (tests use a fake worker)."""
 
     def __init__(self, backend: str, workdir: Path, timeout_s: float, command: list[str] | None = None,
-                 compiled: bool = False):
+                 compiled: bool = False, environ: dict[str, str] | None = None):
         self.backend, self.workdir, self.timeout_s = backend, workdir, timeout_s
+        self.environ = environ  # the whole environment (a version runtime's), else ours minus KERAS_BACKEND
         self.command = command or [sys.executable, "-m", "harness.run.case_worker", backend, str(workdir),
                                    *(["--compiled"] if compiled else [])]
         self.process: subprocess.Popen | None = None
@@ -59,7 +60,8 @@ class Worker:
         self.wait_ready()
 
     def spawn(self) -> None:
-        env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+        env = dict(self.environ) if self.environ is not None else {
+            k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
         self._log = open(self.workdir / f"{self.backend}.stderr.log", "ab")  # noqa: SIM115 (kept open)
         self.process = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=self._log, env=env, start_new_session=True,
@@ -167,12 +169,15 @@ class Pool:
     """One worker per backend; `run(spec)` sends the case to all of them, then collects the answers."""
 
     def __init__(self, backends: tuple[str, ...] = ("tensorflow", "jax", "torch"), timeout_s: float = 120.0,
-                 command_for: Any = None, workdir: Path | None = None):
+                 command_for: Any = None, workdir: Path | None = None, environ_for: Any = None):
+        """`backends` name the workers (a backend, or a version run's label with `command_for` and
+        `environ_for` giving its interpreter and environment: harness/generate/versions.py)."""
         self._tmp = None
         if workdir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="harness-fuzz-")
             workdir = Path(self._tmp.name)
-        self.workers = {b: Worker(b, workdir, timeout_s, command_for(b) if command_for else None)
+        self.workers = {b: Worker(b, workdir, timeout_s, command_for(b) if command_for else None,
+                                  environ=environ_for(b) if environ_for else None)
                         for b in backends}
         self.next_id = 0
         self.seconds = dict.fromkeys(backends, 0.0)  # time each backend spent on cases

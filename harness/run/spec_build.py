@@ -7,6 +7,8 @@ sets them from numpy by case name (capture.set_weights), as for every scenario.
 
 from __future__ import annotations
 
+import inspect
+import os
 from typing import Any
 
 import keras
@@ -71,6 +73,30 @@ LIST_CALL = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Co
              "Attention", "AdditiveAttention"}
 
 
+@keras.saving.register_keras_serializable(package="harness")
+class Placeholder(keras.initializers.Initializer):
+    """Zeros from numpy, for weights the harness overwrites anyway (capture.set_weights).
+
+    Keras's own initializers (glorot_uniform, orthogonal's QR, ...) run a program per weight shape;
+    on JAX each one is compiled, a third of a generated case's compilations, for values thrown away.
+    Only trainable weights get it: moving statistics keep their initializers (they are not overwritten).
+    """
+
+    def __call__(self, shape, dtype=None):
+        return np.zeros(shape, dtype=keras.backend.standardize_dtype(dtype or "float32"))
+
+
+def _placeholders(cls: type, args: dict[str, Any]) -> dict[str, Any]:
+    if os.environ.get("HARNESS_KERAS_INITIALIZERS"):  # Keras's own (benchmarks/fuzz_bench.py "before")
+        return args
+    try:
+        names = inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):
+        return args
+    chosen = {n: Placeholder() for n in names if n.endswith("_initializer") and "moving" not in n and n not in args}
+    return {**chosen, **args}
+
+
 def make_layer(op: str, args: dict[str, Any], name: str | None = None) -> Any:
     """One layer object from an op and its args (nested layers for wrappers)."""
     args = dict(args)
@@ -87,7 +113,7 @@ def make_layer(op: str, args: dict[str, Any], name: str | None = None) -> Any:
     cls = getattr(keras.layers, op, None)
     if cls is None or not isinstance(cls, type):
         raise specs.SpecError(f"unknown op {op!r}: not a keras.layers class or a custom layer")
-    return cls(name=name, **args)
+    return cls(name=name, **_placeholders(cls, args))
 
 
 def build(spec: dict[str, Any]) -> tuple[Any, list[np.ndarray]]:
