@@ -10,9 +10,9 @@ Parts:
              interleaved runs. With --before DIR (a checkout of the commit before issue 22, for example
              `git worktree add /tmp/site/before-tree 2430acb`) the same command runs in that checkout
              too, interleaved, so before and after are measured under the same load.
-  phases     in one process, for the first --results folder: reading the artifacts, comparing (publish.
+  phases     in one process, for the first --results folder: reading the artifacts, comparing (report.cli.
              build), rendering every page (site.build) and writing them (site.write).
-  synthetic  publish.build + site.build + site.write on N synthetic scenarios x 3 backends, spread over
+  synthetic  report.cli.build + site.build + site.write on N synthetic scenarios x 3 backends, spread over
              20 families (benchmarks/bench.py's synthetic runs, renamed), for each --sizes N.
 
 Targets (issue 22): every page for today's suite in under 3 s; 10,000 scenarios x 3 backends in under
@@ -89,13 +89,16 @@ def part_suite(args: argparse.Namespace, rows: list[list[str]]) -> None:
 
 def part_phases(args: argparse.Namespace, rows: list[list[str]]) -> None:
     from harness import artifacts
-    from harness.report import publish, site
+    from harness.compare.known import DEFAULT_KNOWN
+    from harness.report import cli as report_cli
+    from harness.report import site
 
     results = args.results[0]
     marks = [(time.perf_counter(), time.process_time())]
     runs = artifacts.read_all(results)
     marks.append((time.perf_counter(), time.process_time()))
-    data, _ = publish.build(runs, publish.DEFAULT_KNOWN, results_dir=str(results))  # + the versions runs
+    # the Keras-version runs beside the results are read with the comparison, as before
+    data, _ = report_cli.build(runs, DEFAULT_KNOWN, results_dir=str(results), **report_cli.beside(results))
     marks.append((time.perf_counter(), time.process_time()))
     files = site.build(data)
     marks.append((time.perf_counter(), time.process_time()))
@@ -120,17 +123,18 @@ def spread(runs: list, families: int) -> list:
 
 
 def part_synthetic(args: argparse.Namespace, rows: list[list[str]]) -> None:
-    from bench import synthetic_runs
+    from bench_report import synthetic_runs
 
-    from harness.report import publish, site
+    from harness.report import cli as report_cli
+    from harness.report import site
 
     for n in args.sizes:
         runs = spread(synthetic_runs(n), FAMILIES)
         cpu, started = time.process_time(), time.perf_counter()
-        # no known divergences, and a results folder without a versions/ beside it: the synthetic
-        # scenarios alone (the phases part times the published Keras-version runs)
-        data, _ = publish.build(runs, Path("/nonexistent/known_divergences.toml"),
-                                results_dir=str(args.work / "synthetic" / "no-results"))
+        # no known divergences and no Keras-version runs: the synthetic scenarios alone (the phases
+        # part times the published Keras-version runs)
+        data, _ = report_cli.build(runs, Path("/nonexistent/known_divergences.toml"),
+                                   results_dir=str(args.work / "synthetic" / "no-results"))
         built = time.perf_counter()
         files = site.build(data)
         rendered = time.perf_counter()

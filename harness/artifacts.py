@@ -13,7 +13,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -94,7 +93,7 @@ def write(artifact: Artifact, results_dir: Path) -> Path:
         previous.unlink(missing_ok=True)
         os.link(npz_path, previous)
     try:
-        atomic_write(npz_path, npz_bytes)
+        safety.atomic_write(npz_path, npz_bytes)
     except BaseException:
         previous.unlink(missing_ok=True)  # the old NPZ is still in place: nothing to recover
         raise
@@ -106,7 +105,7 @@ def write(artifact: Artifact, results_dir: Path) -> Path:
         "scenarios": scenarios,
     }
     json_path = results_dir / f"{label}.json"
-    atomic_write(json_path, json.dumps(manifest, indent=1, sort_keys=True, default=str).encode())
+    safety.atomic_write(json_path, json.dumps(manifest, indent=1, sort_keys=True, default=str).encode())
     previous.unlink(missing_ok=True)
     return json_path
 
@@ -141,29 +140,6 @@ def encode_record(record: ScenarioRecord) -> tuple[dict[str, Any], dict[str, np.
         **record.meta,
     }
     return entry, arrays
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    try:
-        _atomic_write(path, data)
-    except OSError as exc:  # name the file the user asked for, not the temporary one
-        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; artifacts are ordinary shared files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _read_file(path: Path, limit: int) -> bytes:

@@ -10,7 +10,8 @@ that a loss or metric that reads them is visibly off.
 import numpy as np
 
 from harness import scenario
-from harness.compare.training_claims import FitSpec, Metric, Target, fit_expectations
+from harness.compare.training_claims import fit_expectations
+from harness.define.fit import FitSpec, Metric, Target
 from harness.define.registry import Fit
 from harness.define.weights import random_inputs, seed_for
 from scenarios._common import keep, masked_floats, masked_tokens

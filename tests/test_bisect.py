@@ -11,11 +11,12 @@ import math
 
 import numpy as np
 import pytest
-from conftest import expectation, make_artifact, make_probe, make_record
 from hypothesis import given
 from hypothesis import strategies as st
 
+from harness.compare.differences import differences
 from harness.versions import bisect
+from tests.helpers.factories import expectation, make_artifact, make_probe, make_record
 
 RELEASES = ["3.0.0", "3.0.1", "3.0.2", "3.1.0", "3.2.0", "3.3.0", "3.3.3", "3.4.0", "3.5.0", "3.6.0",
             "3.7.0", "3.8.0", "3.9.0", "3.10.0", "3.11.0", "3.12.0", "3.13.0", "3.14.0", "3.15.1"]
@@ -114,9 +115,9 @@ def _run(label, *, mask=(1, 0, 1), values=(1.0, 2.0, 3.0), passed=True, warnings
 
 
 def test_identical_runs_and_new_warnings_are_not_changes():
-    assert bisect.differences(_run("keras-3.0.0-torch-cpu"), _run("keras-3.1.0-torch-cpu")) == []
+    assert differences(_run("keras-3.0.0-torch-cpu"), _run("keras-3.1.0-torch-cpu")) == []
     noisy = _run("keras-3.1.0-torch-cpu", warnings=[("UserWarning", "deprecated")])
-    assert bisect.differences(_run("keras-3.0.0-torch-cpu"), noisy) == []
+    assert differences(_run("keras-3.0.0-torch-cpu"), noisy) == []
 
 
 @pytest.mark.parametrize("change, expected", [
@@ -125,14 +126,14 @@ def test_identical_runs_and_new_warnings_are_not_changes():
     ({"passed": False}, "'gru mask is 101' holds -> fails"),
 ])
 def test_masks_outputs_and_expectations_are_changes(change, expected):
-    lines = bisect.differences(_run("keras-3.0.0-torch-cpu"), _run("keras-3.1.0-torch-cpu", **change))
+    lines = differences(_run("keras-3.0.0-torch-cpu"), _run("keras-3.1.0-torch-cpu", **change))
     assert len(lines) == 1 and lines[0].startswith("seed/x: ") and expected in lines[0]
 
 
 def test_an_error_where_the_reference_ran_is_a_change():
     broken = make_artifact("keras-3.1.0-torch-cpu", [make_record("seed/x", error=("TypeError", "no"))],
                            backend="torch")
-    assert bisect.differences(_run("keras-3.0.0-torch-cpu"), broken) == ["seed/x: error-differs "
+    assert differences(_run("keras-3.0.0-torch-cpu"), broken) == ["seed/x: error-differs "
                                                                          "(keras-3.0.0-torch-cpu: ok; "
                                                                          "keras-3.1.0-torch-cpu: TypeError)"]
 
@@ -142,15 +143,15 @@ def test_the_same_error_type_reworded_is_not_a_change_another_type_is():
         return make_artifact(label, [make_record("seed/x", error=error)], backend="torch")
 
     old = failing("keras-3.0.0-torch-cpu", ("TypeError", "broadcast_to(): argument 'size' must be tuple"))
-    assert bisect.differences(old, failing("keras-3.1.0-torch-cpu", ("TypeError", "reworded"))) == []
-    assert bisect.differences(old, failing("keras-3.1.0-torch-cpu", ("ValueError", "x"))) != []
+    assert differences(old, failing("keras-3.1.0-torch-cpu", ("TypeError", "reworded"))) == []
+    assert differences(old, failing("keras-3.1.0-torch-cpu", ("ValueError", "x"))) != []
 
 
 def test_new_warnings_are_a_change_only_when_asked():
     before, after = _run("keras-3.15.1-torch-cpu"), _run("keras-nightly-3.16.0.dev1-torch-cpu",
                                                           warnings=[("UserWarning", "destroys the mask")])
-    assert bisect.differences(before, after) == []
-    assert bisect.differences(before, after, warnings=True) == ["seed/x: warnings-differ (only keras-3.15.1-"
-                                                                "torch-cpu: 0; only keras-nightly-3.16.0.dev1-"
-                                                                "torch-cpu: 1)"]
+    assert differences(before, after) == []
+    assert differences(before, after, warnings=True) == ["seed/x: warnings-differ (only keras-3.15.1-"
+                                                         "torch-cpu: 0; only keras-nightly-3.16.0.dev1-"
+                                                         "torch-cpu: 1)"]
     assert [d.scenario for d in bisect.divergences(before, after, warnings=True)] == ["seed/x"]

@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 
 from harness.__main__ import main
-from harness.checking import scenario_name
 from harness.compare.check_model import first_divergent
 from harness.define import registry
 from harness.define.spec import PATTERNS, row_mask
 from harness.run import saved_model
+from harness.run.check import scenario_name
 from harness.run.saved_model import SavedModelError, inspect_archive, parse_inputs, random_inputs, read_npz
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,12 +8,12 @@ import json
 
 import numpy as np
 import pytest
-from conftest import make_probe
 from test_check import archive, functional, layer, usage_error
 
 from harness.compare import check_training
 from harness.compare.check_training import CheckTraining, reference_loss, reference_metric
 from harness.define.captured import Captured
+from tests.helpers.factories import make_probe
 
 COMPILED = {**functional(layer("Dense", "d", units=2)),
             "compile_config": {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"],
@@ -71,7 +71,7 @@ def test_relative_paths_resolve_from_the_current_folder_and_errors_name_it(capsy
 
 
 def test_the_compile_configuration_is_the_archives_or_the_flags(capsys, tmp_path, model):
-    from harness import checking
+    from harness.run import check as checking
 
     np.savez(tmp_path / "y.npz", y=np.zeros((5, 8), "int32"))
     args = type("A", (), {"loss": None, "metrics": None, "optimizer": None, "model": model})()

@@ -11,14 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_artifact, make_probe, make_record
 
-from harness import checking
 from harness.compare import check_model
 from harness.compare.known import load_known
 from harness.define.captured import ErrorInfo
 from harness.report import check as check_report
-from harness.report import guidance
+from harness.run import check_cli as checking
+from tests.helpers.factories import make_artifact, make_probe, make_record
 
 ROOT = Path(__file__).resolve().parents[1]
 KNOWN = load_known(ROOT / "scenarios" / "known_divergences.toml")
@@ -35,7 +34,7 @@ def layers(shift: float = 0.0) -> dict:
 
 
 def judge(*runs):
-    return check_model.judge(list(runs), MODEL, KNOWN, guidance.paths)
+    return check_model.judge(list(runs), MODEL, KNOWN)
 
 
 def report(facts, runs) -> str:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import JAX, expectation, make_artifact, make_record
 
 from harness.compare import claims
 from harness.compare.claims import CLAIMS, DOES_NOT_HOLD, HOLDS, PARTLY, UNTESTED, Check, ClaimResult
+from tests.helpers.factories import JAX, expectation, make_artifact, make_record
 
 
 def run_with(*records):

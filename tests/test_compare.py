@@ -8,10 +8,8 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from conftest import JAX, TF, TORCH, make_artifact, make_probe, make_record, seed_probes, three_runs
 
 from harness.compare import verdicts
-from known_builders import entry as known_entry
 from harness.compare.verdicts import (
     DEFAULT_TOLERANCES,
     EXPECTED,
@@ -24,6 +22,8 @@ from harness.compare.verdicts import (
     ulp_distance,
     value_diff,
 )
+from tests.helpers.factories import JAX, TF, TORCH, make_artifact, make_probe, make_record, seed_probes, three_runs
+from tests.helpers.known_builders import entry as known_entry
 
 F32 = np.float32
 NAME = "seed/case"
@@ -327,7 +327,7 @@ def test_per_dtype_defaults(dtype, store, under, over):
     passed = compare_probe("p", one, make_probe(np.array([under], store), dtype=dtype), {})
     failed = compare_probe("p", one, make_probe(np.array([over], store), dtype=dtype), {})
     assert (passed.verdict, failed.verdict) == ("match", "differs")
-    assert passed.tolerance.source == f"{dtype} default"
+    assert passed.tolerance.reason == f"{dtype} default"
 
 
 def test_half_precision_is_looser_than_float32():
@@ -368,7 +368,7 @@ def test_bools_are_exact():
                            make_probe(np.array([True, True, True])), {})
     assert result.verdict == "differs"
     assert result.kept.n_diff == 1 and result.kept.first_index == (1,)
-    assert result.tolerance.source == "exact"
+    assert result.tolerance.reason == "exact"
 
 
 def test_override_glob_applies_with_its_reason():
@@ -381,7 +381,7 @@ def test_override_glob_applies_with_its_reason():
     assert by_name["gru_1"].verdict == "match"
     assert by_name["gru_1"].tolerance == Tolerance(0.1, 0.0, "override 'gru_*': reset_after order of operations")
     assert by_name["dense"].verdict == "differs"
-    assert by_name["dense"].tolerance.source == "float32 default"
+    assert by_name["dense"].tolerance.reason == "float32 default"
     assert pair.verdict == "differs"
 
 
@@ -401,9 +401,9 @@ def test_the_largest_matching_override_wins():
     }
     tol = tolerance_for("gru_1", "float32", "float32", overrides)
     assert (tol.atol, tol.rtol) == (0.5, 0.0)
-    assert tol.source == "override 'gru_1': this layer"
-    assert tolerance_for("gru_2", "float32", "float32", overrides).source == "override 'gru_*': broad"
-    assert tolerance_for("other", "float32", "float32", overrides).source == "float32 default"
+    assert tol.reason == "override 'gru_1': this layer"
+    assert tolerance_for("gru_2", "float32", "float32", overrides).reason == "override 'gru_*': broad"
+    assert tolerance_for("other", "float32", "float32", overrides).reason == "float32 default"
 
 
 def test_an_override_can_tighten_the_default():
@@ -415,7 +415,7 @@ def test_an_override_can_tighten_the_default():
 
 def test_override_glob_is_case_sensitive():
     overrides = {"GRU*": {"atol": 1.0, "rtol": 0.0, "reason": "r"}}
-    assert tolerance_for("gru_1", "float32", "float32", overrides).source == "float32 default"
+    assert tolerance_for("gru_1", "float32", "float32", overrides).reason == "float32 default"
 
 
 @pytest.mark.parametrize("a,b,expected", [
@@ -429,7 +429,7 @@ def test_override_glob_is_case_sensitive():
 ])
 def test_tolerance_for_takes_the_looser_dtype(a, b, expected):
     tol = tolerance_for("p", a, b, {})
-    assert tol.source == expected
+    assert tol.reason == expected
     if expected != "exact":
         assert (tol.atol, tol.rtol) == DEFAULT_TOLERANCES[expected.split()[0]]
     else:

@@ -26,9 +26,11 @@ import pytest
 
 from harness import artifacts
 from harness.compare import training_claims as tc
+from harness.compare.claims import judge
 from harness.define.captured import Captured, ErrorInfo
-from harness.report import training as training_report
-from tests.conftest import make_artifact, make_probe, make_record
+from harness.report import cli as report_cli
+from harness.report.sections import training as training_report
+from tests.helpers.factories import make_artifact, make_probe, make_record
 
 Y = np.array([[[1.0], [2.0], [10.0]], [[3.0], [10.0], [10.0]]])
 PRED = np.array([[[1.0], [1.0], [0.0]], [[1.0], [0.0], [0.0]]], dtype=np.float32)
@@ -179,25 +181,22 @@ def _run(label: str, spec: tc.FitSpec, values: dict[str, float]):
 def test_judge_and_section_show_the_failing_backend():
     good = _run("tensorflow-cpu", SPEC, reported(MSE_KEPT, MAE_KEPT))
     bad = _run("jax-cpu", SPEC, reported(MSE_KEPT, MAE_KEPT, history_mae=MAE_ALL))
-    assert tc.judge(good)["T5"].verdict == "holds"
-    assert tc.judge(bad)["T5"].verdict == "does-not-hold"
-    assert tc.judge(bad)["T4"].verdict == "untested"
-
-    class Data:  # the two attributes the section reads from render.ReportInput
-        runs = [good, bad]
-        comparison = type("C", (), {"labels": ["tensorflow-cpu", "jax-cpu"]})()
-
-    text = training_report.section(Data)
+    assert judge(good, tc.TRAINING_CLAIMS)["T5"].verdict == "holds"
+    assert judge(bad, tc.TRAINING_CLAIMS)["T5"].verdict == "does-not-hold"
+    assert judge(bad, tc.TRAINING_CLAIMS)["T4"].verdict == "untested"
+    no_known = Path("/nonexistent/known.toml")
+    model, _ = report_cli.build([good, bad], no_known)
+    text = training_report.render(model)
     assert text.startswith("## Masks in training")
     assert "| T5 |" in text and "does not hold" in text
     evidence = text.split("fails on at least one backend")[1]
     assert "jax-cpu: 1 of 2 disagree" in evidence and "tensorflow-cpu" not in evidence
     assert "4 of 5 checks hold on every backend" in text
-    facts = training_report.summary(Data)["training_claims"]
+    facts = training_report.facts(model)["training_claims"]
     assert {c["id"]: c["verdicts"]["jax-cpu"] for c in facts}["T5"] == "does-not-hold"
 
-    Data.runs = [make_artifact("tensorflow-cpu", [make_record("other", {})])]
-    assert training_report.section(Data) == "" and training_report.summary(Data) == {}
+    model, _ = report_cli.build([make_artifact("tensorflow-cpu", [make_record("other", {})])], no_known)
+    assert training_report.render(model) == "" and training_report.facts(model) == {}
 
 
 # --- through Keras's fit, on a real backend ----------------------------------------------------------
@@ -205,7 +204,8 @@ PLANTED = '''
 import numpy as np
 
 from harness import scenario
-from harness.compare.training_claims import FitSpec, Metric, Target, fit_expectations
+from harness.compare.training_claims import fit_expectations
+from harness.define.fit import FitSpec, Metric, Target
 from harness.define.registry import Fit
 
 KEEP = np.array([[1, 1, 0], [1, 0, 0]], dtype=bool)

@@ -39,8 +39,9 @@ from markdown_it.rules_block.table import escapedSplit
 from harness import artifacts
 from harness.artifacts import Artifact, ArtifactError, ScenarioRecord
 from harness.define.captured import Captured, ErrorInfo, Probe, WarningInfo
+from harness.report import cli as report_cli
 from harness.report import markdown as md
-from harness.report import publish, render
+from harness.report import render
 
 SCALE = max(1, int(os.environ.get("HARNESS_FUZZ_SCALE", "1")))
 EXPLORE = "HARNESS_FUZZ_SCALE" in os.environ  # random cases instead of the fixed default ones
@@ -441,7 +442,7 @@ def assert_shown(visible: str, value: str, limit: int = 40) -> None:
 def test_hostile_strings_keep_the_report_well_formed(case):
     runs = synthetic_runs(case)
     with workspace() as folder:
-        data, facts = publish.build(runs, known_file(folder, case))
+        data, facts = report_cli.build(runs, known_file(folder, case))
     markdown = render.render(data)
     assert render.render(data) == markdown, "deterministic"
     json.dumps(facts)  # the summary is plain JSON whatever the strings
@@ -509,7 +510,7 @@ INJECTION = "x | <img src=x onerror=alert(1)>"
 
 def rendered_from_file(tmp_path: Path, edit) -> str:
     runs = artifact_through_a_file(tmp_path, edit)
-    data, _ = publish.build(runs, tmp_path / "none.toml")
+    data, _ = report_cli.build(runs, tmp_path / "none.toml")
     markdown = render.render(data)
     check_well_formed(markdown)
     return markdown
@@ -556,7 +557,7 @@ def test_known_divergence_link_cannot_inject_markup(tmp_path, link):
     (tmp_path / "known.toml").write_text(
         f'[[divergence]]\nscenario = "*"\nodd = "torch"\nprobes = "*"\nwhat = "w"\nwhy = "y"\nlink = {toml_string(link)}\n')
     runs = artifact_through_a_file(tmp_path / "results", lambda s: None)
-    data, _ = publish.build(runs, tmp_path / "known.toml")
+    data, _ = report_cli.build(runs, tmp_path / "known.toml")
     check_well_formed(render.render(data))
 
 

@@ -207,11 +207,9 @@ def test_a_covering_set_of_specs_builds_and_runs_on_torch(tmp_path: Path) -> Non
 
 
 def test_found_section_lists_found_scenarios_with_verdict_and_repro() -> None:
-    from types import SimpleNamespace
-
-    from harness.compare import verdicts
-    from harness.report import found
-    from tests.conftest import make_probe, make_record, three_runs
+    from harness.report import cli as report_cli
+    from harness.report.sections import found
+    from tests.helpers.factories import make_probe, make_record, three_runs
 
     def records(shift: float) -> list:
         return [make_record("found/gru-x", {"l1": make_probe(np.array([[1.0 + shift]], np.float32))},
@@ -219,14 +217,14 @@ def test_found_section_lists_found_scenarios_with_verdict_and_repro() -> None:
                 make_record("rnn/plain", {"l1": make_probe(np.zeros((1, 1), np.float32))})]
 
     runs = three_runs(records(0.0), records(0.0), records(0.5))
-    data = SimpleNamespace(runs=runs, comparison=verdicts.compare(runs))
-    text = found.section(data)
+    no_known = Path("/nonexistent/known.toml")
+    data, _ = report_cli.build(runs, no_known)
+    text = found.render(data)
     assert "## Found by generation" in text and "found/gru" in text and "rnn/plain" not in text
     assert "scenarios/found/repro/gru-x.py" in text and "differs" in text
     facts = found.facts(data)
     assert [f["name"] for f in facts] == ["found/gru-x"] and facts[0]["verdict"] == "differs"
-    assert found.section(SimpleNamespace(runs=three_runs(records(0.0)[1:], [], []),
-                                         comparison=verdicts.compare(three_runs(records(0.0)[1:], [], [])))) == ""
+    assert found.render(report_cli.build(three_runs(records(0.0)[1:], [], []), no_known)[0]) == ""
 
 
 def test_call_mode_is_a_scenario_option_and_specs_carry_it() -> None:
@@ -242,5 +240,7 @@ def test_call_mode_is_a_scenario_option_and_specs_carry_it() -> None:
     assert (inference.training, training.training) == (False, True)
     assert inference.definition_hash != registry.Scenario(**{**inference.__dict__, "training": True}).definition_hash
     spec = {**generator.generate(0, 4), "training": True, "dtype_policy": "mixed_float16"}
-    scenario = specs.as_scenario(spec)
+    from harness.run.spec_scenario import as_scenario
+
+    scenario = as_scenario(spec)
     assert scenario.training is True and scenario.dtype_policy == "mixed_float16" and scenario.name == spec["name"]

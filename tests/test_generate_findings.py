@@ -20,6 +20,7 @@ from harness.define import spec as specs
 from harness.define.captured import Captured, Probe
 from harness.define.weights import weight_values
 from harness.generate import campaign, causes, findings, generator, grammar, repro
+from harness.run.spec_scenario import as_scenario
 
 BACKENDS = ("tensorflow", "jax", "torch")
 
@@ -53,7 +54,7 @@ def test_generated_cases_carry_their_weight_seed_and_renaming_keeps_it() -> None
     assert case["weight_seed"] == case["name"] == "fuzz/s0-316"
     renamed = {**case, "name": "found/some-finding"}
     assert specs.weight_seed(renamed) == "fuzz/s0-316"
-    assert specs.as_scenario(renamed).weight_seed == "fuzz/s0-316"
+    assert as_scenario(renamed).weight_seed == "fuzz/s0-316"
     old = {k: v for k, v in case.items() if k != "weight_seed"}  # specs written before the field: the name
     assert specs.weight_seed(old) == "fuzz/s0-316"
     with pytest.raises(specs.SpecError, match="weight_seed"):

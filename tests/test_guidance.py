@@ -5,20 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import (
-    KNOWN_TOML,
-    LABELS,
-    expectation,
-    heading_anchors,
-    links,
-    make_record,
-    reference_runs,
-    seed_probes,
-    three_runs,
-)
 
 from harness.compare.known import KnownDivergenceError, load_known, load_surprises
-from harness.report import guidance, publish, render
+from harness.report import cli as report_cli
+from harness.report import render
+from harness.report.sections import guidance
+from tests.helpers.factories import LABELS, expectation, make_record, seed_probes, three_runs
+from tests.helpers.golden import KNOWN_TOML, reference_runs
+from tests.helpers.markdown import heading_anchors, links
 
 READER = '''layer = "GRU"
 situation = "with reset_after"
@@ -51,7 +45,7 @@ def registry(tmp_path: Path) -> Path:
 def render_with(runs, known: Path, surprises: str = "") -> tuple[str, dict]:
     if surprises:
         known.with_name("surprises.toml").write_text(surprises, encoding="utf-8")
-    data, summary = publish.build(runs, known)
+    data, summary = report_cli.build(runs, known)
     return render.render(data), summary
 
 
@@ -171,7 +165,7 @@ def test_a_malformed_surprises_file_is_a_clean_report_error(tmp_path, write_arti
 
 def test_a_run_on_another_keras_release_is_no_migration_path(no_known):
     """A Keras 2 run beside the three backends: no path to it, and a surprise stays seen."""
-    from conftest import make_artifact
+    from tests.helpers.factories import make_artifact
 
     runs = claim_runs((False, False, False))
     keras2 = make_artifact("tf-keras-2.21-cpu", [make_record("claims/c1", seed_probes(shift=1.0), expectations=[

@@ -19,10 +19,8 @@ pytest.importorskip("keras")
 pytest.importorskip("jax")
 
 from harness import artifacts
-from harness.report import (
-    publish,
-    render,  # noqa: E402
-)
+from harness.report import cli as report_cli  # noqa: E402
+from harness.report import render  # noqa: E402
 
 pytestmark = pytest.mark.backend
 
@@ -184,7 +182,7 @@ def test_every_injected_fault_was_survived(fault_run):
 
 def test_the_report_shows_each_failure(fault_run, tmp_path):
     _, _, artifact = fault_run
-    data, _ = publish.build([artifact], tmp_path / "no-known.toml")
+    data, _ = report_cli.build([artifact], tmp_path / "no-known.toml")
     text = render.render(data)
     for fragment in ("crashed `crashed: worker killed by SIGABRT`", "timeout `timeout: stopped after 5 s`",
                      "error `ValueError: scenario exploded on purpose`"):

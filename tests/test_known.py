@@ -11,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import JAX, TF, TORCH, expectation, make_artifact, make_probe, make_record, three_runs
-from known_builders import entry
 
 from harness.compare import verdicts
 from harness.compare.known import KnownDivergenceError, load_known, load_surprises
 from harness.compare.version_range import VersionRangeError, in_range, version_key
+from tests.helpers.factories import JAX, TF, TORCH, expectation, make_artifact, make_probe, make_record, three_runs
+from tests.helpers.known_builders import entry
 
 REGISTRY = Path(__file__).resolve().parents[1] / "scenarios" / "known_divergences.toml"
 

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from conftest import github_slug, inline_text, markdown_parser, render_html, rendered_tables, table_problems
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.report import markdown as md
+from tests.helpers.markdown import (
+    github_slug,
+    inline_text,
+    markdown_parser,
+    render_html,
+    rendered_tables,
+    table_problems,
+)
 
 HOSTILE = [
     "a | b",

@@ -92,11 +92,11 @@ def test_no_nightly_run_no_facts():
 
 
 def test_the_section_renders_from_artifacts_beside_the_results(tmp_path):
-    from harness.report import next_keras as section
-    from harness.report import publish
-    from harness.report import versions as version_section
+    from harness.report import cli as report_cli
+    from harness.report.sections import next_keras as section
+    from harness.versions import runs as version_runs
 
-    versions = tmp_path / version_section.VERSIONS_DIR  # the folder beside results (renamed by conftest)
+    versions = tmp_path / version_runs.RELEASES_DIR  # the folder beside results
     for backend in ("tensorflow", "jax", "torch"):
         artifacts.write(runs_for(backend, True), versions)
     (versions / "bisect").mkdir()
@@ -108,8 +108,10 @@ def test_the_section_renders_from_artifacts_beside_the_results(tmp_path):
                    "files": [{"path": "keras/src/layers/rnn/rnn.py", "added": 1, "removed": 1}]}}))
     (versions / "bisect" / "broken.json").write_text("{not json")
     runs = [runs_for(b, False) for b in ("tensorflow", "jax", "torch")]
-    data, summary = publish.build(runs, tmp_path / "no-known.toml", results_dir=str(tmp_path / "results"))
-    text = section.section(data)
+    results = tmp_path / "results"
+    data, summary = report_cli.build(runs, tmp_path / "no-known.toml", results_dir=str(results),
+                                     **report_cli.beside(results))  # what `harness report` reads beside --results
+    text = section.render(data)
     assert text.startswith("## What changes in the next Keras")
     assert "**GRU: mask dropped** on tensorflow, jax, torch" in text
     assert "Introduced in **keras-nightly 3.16.0.dev2026081304**" in text

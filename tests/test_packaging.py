@@ -140,8 +140,8 @@ def test_installed_command_has_version_and_lists_the_suite_from_anywhere(install
 PARENT = """
 import subprocess, sys
 from harness import __main__ as cli
-CHILD = ("import harness, scenarios; from harness.report import publish; "
-         "print(harness.__file__); print(scenarios.__file__); print(publish.DEFAULT_KNOWN)")
+CHILD = ("import harness, scenarios; from harness.compare import known; "
+         "print(harness.__file__); print(scenarios.__file__); print(known.DEFAULT_KNOWN)")
 cli.main = lambda: subprocess.run([sys.executable, "-c", CHILD]).returncode  # a child, as `run` starts
 sys.exit(cli.console())
 """

@@ -11,26 +11,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import (
-    JAX,
-    LABELS,
-    TF,
-    TORCH,
-    links,
-    make_probe,
-    make_record,
-    reference_runs,
-    rendered_tables,
-    seed_probes,
-    table_problems,
-    three_runs,
-)
 
 from harness import artifacts
 from harness.__main__ import main
 from harness.compare import verdicts
+from harness.compare.baseline import baseline_changes
 from harness.compare.known import load_known
-from harness.report import publish, render, site
+from harness.report import cli as report_cli
+from harness.report import render, site
+from tests.helpers.factories import JAX, LABELS, TF, TORCH, make_probe, make_record, seed_probes, three_runs
+from tests.helpers.golden import reference_runs
+from tests.helpers.markdown import links, rendered_tables, table_problems
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -133,7 +124,7 @@ def test_summary_json_contract(tmp_path, write_artifacts, known_file):
 def test_cli_report_equals_the_in_memory_report(tmp_path, write_artifacts, known_file):
     runs = reference_runs()
     _, out, summary_path = run_report(tmp_path, write_artifacts(runs), known=known_file)
-    data, summary = publish.build(runs, known_file, results_dir=str(tmp_path / "results"))
+    data, summary = report_cli.build(runs, known_file, results_dir=str(tmp_path / "results"))
     for rel, text in site.build(data).items():
         assert (out.parent / rel).read_text(encoding="utf-8") == text
     assert json.loads(summary_path.read_text()) == json.loads(json.dumps(summary))
@@ -267,7 +258,7 @@ EXPECTED_CHANGES = [
 
 
 def test_baseline_build_lists_exactly_the_changes(known_file):
-    data, summary = publish.build(reference_runs(), known_file, baseline_runs=reference_runs(baseline=True),
+    data, summary = report_cli.build(reference_runs(), known_file, baseline_runs=reference_runs(baseline=True),
                                   baseline_name="old")
     assert summary["baseline_changes"] == EXPECTED_CHANGES
     assert data.claim_changes == [("C4", TORCH, "holds", "partly")]
@@ -286,7 +277,7 @@ def test_baseline_build_lists_exactly_the_changes(known_file):
 
 
 def test_baseline_identical_to_current_changes_nothing(known_file):
-    data, summary = publish.build(reference_runs(), known_file, baseline_runs=reference_runs(),
+    data, summary = report_cli.build(reference_runs(), known_file, baseline_runs=reference_runs(),
                                   baseline_name="same")
     assert summary["baseline_changes"] == [] and data.claim_changes == []
     text = render.render(data)
@@ -302,7 +293,7 @@ def test_baseline_change_from_one_divergence_to_another_is_listed():
     after_probes["gru_1"] = make_probe(after_probes["gru_1"].values, mask)
     after = three_runs([make_record("seed/a", seed_probes())], [make_record("seed/a", seed_probes())],
                        [make_record("seed/a", after_probes)])
-    changes = publish.baseline_changes(verdicts.compare(before), verdicts.compare(after))
+    changes = baseline_changes(verdicts.compare(before), verdicts.compare(after))
     assert [(c.pair, c.before, c.after) for c in changes] == [
         (f"{TF}-vs-{TORCH}", "differs", "mask-differs"), (f"{JAX}-vs-{TORCH}", "differs", "mask-differs")]
 
@@ -313,7 +304,7 @@ def test_baseline_scenario_new_since_baseline():
                                                                             error=("E", "x") if label == TF
                                                                             else None)]
                          for label in LABELS))
-    changes = publish.baseline_changes(verdicts.compare(before), verdicts.compare(after))
+    changes = baseline_changes(verdicts.compare(before), verdicts.compare(after))
     assert [(c.scenario, c.pair, c.before, c.after) for c in changes] == [
         ("new/b", f"{TF}-vs-{JAX}", "absent", "error-differs"),
         ("new/b", f"{TF}-vs-{TORCH}", "absent", "error-differs")]
@@ -332,7 +323,7 @@ def test_baseline_through_the_cli(tmp_path, write_artifacts, known_file):
 
 
 def test_summary_carries_the_changed_claim_verdicts(known_file):
-    _, summary = publish.build(reference_runs(), known_file, baseline_runs=reference_runs(baseline=True),
+    _, summary = report_cli.build(reference_runs(), known_file, baseline_runs=reference_runs(baseline=True),
                                baseline_name="old")
     changes = summary.get("claim_changes") or summary.get("baseline_claim_changes")
     assert changes, sorted(summary)
@@ -341,7 +332,7 @@ def test_summary_carries_the_changed_claim_verdicts(known_file):
 
 
 def test_baseline_runs_without_a_name_still_show_the_changes(known_file):
-    data, summary = publish.build(reference_runs(), known_file, baseline_runs=reference_runs(baseline=True))
+    data, summary = report_cli.build(reference_runs(), known_file, baseline_runs=reference_runs(baseline=True))
     assert summary.get("baseline_changes") == EXPECTED_CHANGES
     assert "## Changed since baseline" in render.render(data)
 
@@ -352,10 +343,10 @@ def test_nan_against_a_number_is_not_a_zero_difference_in_the_summary(no_known):
     def rec(values):
         return make_record("s", {"x": make_probe(np.array(values, np.float32))})
     runs = three_runs([rec([np.nan, 1.0])], [rec([np.nan, 1.0])], [rec([0.5, 1.0])])
-    _, summary = publish.build(runs, no_known)
+    _, summary = report_cli.build(runs, no_known)
     pair = summary["scenarios"][0]["pairs"][f"{TF}-vs-{TORCH}"]
     assert pair["verdict"] == "differs"
-    assert pair["max_abs_diff"] is None  # not finite, as publish._finite intends
+    assert pair["max_abs_diff"] is None  # not finite, as facts._finite intends
 
 
 def test_read_back_artifacts_compare_like_the_in_memory_ones(tmp_path, write_artifacts):

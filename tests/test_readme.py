@@ -7,11 +7,13 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import inline_text, links, markdown_parser, reference_runs, render_html
 
 from harness import artifacts
 from harness.__main__ import main
-from harness.report import publish, readme
+from harness.report import cli as report_cli
+from harness.report import readme
+from tests.helpers.golden import reference_runs
+from tests.helpers.markdown import inline_text, links, markdown_parser, render_html
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -23,7 +25,7 @@ def all_visible(src: str) -> str:
 
 def summary_from(runs, known: Path) -> dict:
     """The summary exactly as `report --json` writes it and `readme` reads it back."""
-    _, summary = publish.build(runs, known)
+    _, summary = report_cli.build(runs, known)
     return json.loads(json.dumps(summary, sort_keys=True))
 
 

@@ -22,8 +22,7 @@ import pytest
 
 from harness import artifacts
 from harness.__main__ import main
-from harness.define import bounded
-from harness.run import runner
+from harness.run import loader, processes, runner
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -126,7 +125,7 @@ def test_a_file_that_closes_its_output_at_import_still_lists(capfd, tmp_path):
 def test_the_supervisor_never_imports_the_users_file(tmp_path, monkeypatch):
     marker = tmp_path / "imported-by"
     path = scenario_file(tmp_path, {"user/a": ()}, f"open({str(marker)!r}, 'a').write(str(os.getpid()) + '\\n')")
-    assert [i.name for i in bounded.load([str(path)], None, timeout_s=10)] == ["user/a"]
+    assert [i.name for i in loader.load([str(path)], None, timeout_s=10)] == ["user/a"]
     pids = marker.read_text().split()
     assert pids and str(os.getpid()) not in pids
     assert not any(name.startswith("harness_user_") for name in sys.modules)
@@ -134,25 +133,25 @@ def test_the_supervisor_never_imports_the_users_file(tmp_path, monkeypatch):
 
 def test_the_loader_works_without_fork(tmp_path, monkeypatch, capsys):
     """Where forking is unsafe (a backend imported in this process) a fresh interpreter loads."""
-    monkeypatch.setattr(bounded, "_fork_is_safe", lambda: False)
+    monkeypatch.setattr(loader, "fork_is_safe", lambda: False)
     path = scenario_file(tmp_path, {"user/a": ("t",)}, "")
-    [info] = bounded.load([str(path)], None, timeout_s=60)
+    [info] = loader.load([str(path)], None, timeout_s=60)
     assert (info.name, info.tags, info.meta["definition_hash"]) == ("user/a", ("t",), info.meta["definition_hash"])
     bad = scenario_file(tmp_path, {"user/a": ()}, "os._exit(0)", name="bad.py")
-    with pytest.raises(bounded.registry.ScenarioError, match="exited with status 0"):
-        bounded.load([str(bad)], None, timeout_s=60)
+    with pytest.raises(loader.registry.ScenarioError, match="exited with status 0"):
+        loader.load([str(bad)], None, timeout_s=60)
 
 
 def test_fork_is_refused_once_a_backend_is_imported(monkeypatch):
     monkeypatch.setitem(sys.modules, "jax", object())
-    assert not bounded._fork_is_safe()
+    assert not processes.fork_is_safe()
 
 
 def test_a_malformed_scenario_list_from_the_child_is_refused():
     for data in ({}, {"scenarios": []}, {"scenarios": [{"name": "a\nb", "description": "", "tags": [],
                                                          "meta": {}}]}, {"scenarios": [1]}):
-        with pytest.raises(bounded.registry.ScenarioError, match="malformed"):
-            bounded._infos(data, "f.py")
+        with pytest.raises(loader.registry.ScenarioError, match="malformed"):
+            loader._infos(data, "f.py")
 
 
 # ---- the worker: every wait bounded, every death recorded --------------------------------------------------
@@ -163,7 +162,7 @@ def supervise(tmp_path: Path, monkeypatch, scenarios: dict[str, tuple[str, ...]]
     for key, value in (env or {}).items():
         monkeypatch.setenv(key, value)
     path = scenario_file(tmp_path, scenarios)
-    infos = bounded.load([str(path)], None, timeout_s=30)
+    infos = loader.load([str(path)], None, timeout_s=30)
     options = runner.RunOptions(backend="jax", sources=[str(path)], names=[i.name for i in infos],
                                 results_dir=tmp_path / "results", label="fake", timeout_s=timeout, quiet=True)
     with within(bound):
@@ -199,7 +198,7 @@ def test_worker_dying_at_import_is_recorded_not_silent(tmp_path, monkeypatch, fa
 
 
 def test_worker_that_never_starts_is_bounded(tmp_path, monkeypatch):
-    monkeypatch.setattr(runner, "STARTUP_S", 1.0)
+    monkeypatch.setattr(processes, "STARTUP_S", 1.0)
     art = supervise(tmp_path, monkeypatch, {"s/a": ()}, env={"FAKE_START": "hang"})
     assert statuses(art) == {"s/a": ("timeout", "worker stopped: starting took longer than 1 s")}
 

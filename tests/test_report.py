@@ -9,40 +9,42 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import (
+
+from harness.compare import verdicts
+from harness.report import cli as report_cli
+from harness.report import common, render
+from tests.helpers.factories import (
     JAX,
-    KNOWN_TOML,
     LABELS,
     SEED_MASK,
     TF,
     TORCH,
     expectation,
+    make_artifact,
+    make_probe,
+    make_record,
+    seed_probes,
+    three_runs,
+)
+from tests.helpers.golden import KNOWN_TOML, reference_runs
+from tests.helpers.known_builders import entry as known_entry
+from tests.helpers.markdown import (
     github_slug,
     heading_anchors,
     headings,
     inline_text,
     links,
-    make_artifact,
-    make_probe,
-    make_record,
     markdown_parser,
-    reference_runs,
     render_html,
     rendered_tables,
-    seed_probes,
     table_problems,
-    three_runs,
 )
-
-from harness.compare import verdicts
-from known_builders import entry as known_entry
-from harness.report import publish, render
 
 GOLDEN = Path(__file__).parent / "golden"
 
 
 def render_report(runs, known_path: Path, **kw) -> str:
-    data, _ = publish.build(runs, known_path, **kw)
+    data, _ = report_cli.build(runs, known_path, **kw)
     return render.render(data)
 
 
@@ -108,7 +110,7 @@ def test_every_internal_link_points_at_a_heading(reference):
 
 
 def test_every_scenario_has_a_section_and_a_matrix_row(reference, known_file):
-    data, _ = publish.build(reference_runs(), known_file)
+    data, _ = report_cli.build(reference_runs(), known_file)
     names = data.comparison.scenarios
     assert sorted(scenario_headings(reference)) == sorted(names)
     matrix = rendered_tables(section(reference, "Scenarios by backend pair"))[0]
@@ -117,7 +119,7 @@ def test_every_scenario_has_a_section_and_a_matrix_row(reference, known_file):
 
 
 def test_matrix_cells_give_verdict_and_tolerances_apart(reference, known_file):
-    data, _ = publish.build(reference_runs(), known_file)
+    data, _ = report_cli.build(reference_runs(), known_file)
     matrix = {row[0]: row[1:] for row in rendered_tables(section(reference, "Scenarios by backend pair"))[0][1:]}
     # gru_1 differs by 0.05 under its override atol 0.1 (half a tolerance); dense by 3e-6 under
     # float32's 1e-6 + 1e-5 * 2 (0.14): the larger, 0.5, is shown
@@ -129,7 +131,7 @@ def test_matrix_cells_give_verdict_and_tolerances_apart(reference, known_file):
         assert shown == [data.comparison.get(name, a, b).verdict for a, b in data.comparison.pairs]
     # a real difference shows what differs and its largest absolute difference, not a count of
     # tolerances (0.5 at values near 1 is tens of thousands of float32 tolerances: meaningless)
-    assert render.tolerances_apart(data.comparison.get("rnn/gru-differs", TF, TORCH)) > 1e4
+    assert data.comparison.get("rnn/gru-differs", TF, TORCH).tolerances_apart > 1e4
     assert matrix["rnn/gru-differs"][1] == "differs, max abs 0.5"
     assert matrix["rnn/gru-known"][1:] == ["known: values, max abs 0.5"] * 2
     assert matrix["merge/mask-differs"][1] == "mask-differs"  # a mask difference has no value to show
@@ -142,15 +144,15 @@ def test_matrix_ranks_bfloat16_rounding_below_a_float32_divergence(no_known):
         return [make_record("dtypes/bf16", {"y": make_probe(np.array([1.0, bf], np.float32), dtype="bfloat16")}),
                 make_record("train/adam", {"step/w": make_probe(np.array([1.0, f32], np.float32))})]
     runs = three_runs(run(1.0, 1.0), run(1.0039, 1.00041), run(1.0, 1.0))
-    data, _ = publish.build(runs, no_known)
-    bf16 = render.tolerances_apart(data.comparison.get("dtypes/bf16", TF, JAX))
-    f32 = render.tolerances_apart(data.comparison.get("train/adam", TF, JAX))
+    data, _ = report_cli.build(runs, no_known)
+    bf16 = data.comparison.get("dtypes/bf16", TF, JAX).tolerances_apart
+    f32 = data.comparison.get("train/adam", TF, JAX).tolerances_apart
     assert 0.1 < bf16 < 1 < 10 < f32  # within its tolerance vs ~20 float32 tolerances apart
     assert data.comparison.get("dtypes/bf16", TF, JAX).verdict == "match"
 
 
 def test_findings_list_exactly_the_unexpected_scenarios(reference, known_file):
-    data, _ = publish.build(reference_runs(), known_file)
+    data, _ = report_cli.build(reference_runs(), known_file)
     unexpected = {s for s in data.comparison.scenarios if verdicts.scenario_verdict(data.comparison, s)
                   not in verdicts.EXPECTED}
     findings = section(reference, "Findings")
@@ -169,7 +171,7 @@ def test_no_findings_when_everything_matches(no_known):
 
 
 def test_summary_counts_match_the_comparison(reference, known_file):
-    data, _ = publish.build(reference_runs(), known_file)
+    data, _ = report_cli.build(reference_runs(), known_file)
     rows = rendered_tables(section(reference, "Summary"))[0]
     assert rows[0] == ["verdict", "count"]
     assert {v: int(n) for v, n in rows[1:]} == verdicts.counts(data.comparison)
@@ -242,7 +244,7 @@ def test_legend_explains_every_verdict_and_word(reference):
 
 
 def test_divergent_scenarios_come_first(reference, known_file):
-    data, _ = publish.build(reference_runs(), known_file)
+    data, _ = report_cli.build(reference_runs(), known_file)
     order = scenario_headings(reference)
     found = [verdicts.scenario_verdict(data.comparison, name) for name in order]
     bad = [v not in verdicts.EXPECTED for v in found]
@@ -349,12 +351,12 @@ def test_figure_is_linked_when_given(known_file):
 # ---- draw_mask --------------------------------------------------------------------------------------
 
 def test_draw_mask():
-    assert render.draw_mask(None) == "no mask"
-    assert render.draw_mask(SEED_MASK) == "`01010 01010`"
-    assert render.draw_mask(np.array([True, False, True])) == "`101`"
+    assert common.draw_mask(None) == "no mask"
+    assert common.draw_mask(SEED_MASK) == "`01010 01010`"
+    assert common.draw_mask(np.array([True, False, True])) == "`101`"
     many = np.zeros((11, 3), bool)
     many[:, 0] = True
-    assert render.draw_mask(many) == "`" + " ".join(["100"] * 8) + "` +3"
+    assert common.draw_mask(many) == "`" + " ".join(["100"] * 8) + "` +3"
 
 
 # ---- hostile data stays text ------------------------------------------------------------------------
@@ -533,7 +535,7 @@ def golden_outputs(tmp_path: Path) -> tuple[str, str]:
     link = 'link = "https://github.com/keras-team/keras/issues/0"\n'
     known.write_text(KNOWN_TOML.replace(link, link + GOLDEN_READER_FIELDS, 1), encoding="utf-8")
     (tmp_path / "surprises.toml").write_text(SURPRISES_TOML, encoding="utf-8")
-    data, summary = publish.build(reference_runs(), known, figure="heatmap.png",
+    data, summary = report_cli.build(reference_runs(), known, figure="heatmap.png",
                                   baseline_runs=reference_runs(baseline=True), baseline_name="reports/baseline")
     return render.render(data), json.dumps(summary, indent=1, sort_keys=True) + "\n"
 

@@ -8,9 +8,12 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from conftest import JAX, LABELS, TF, TORCH, make_record, reference_runs, seed_probes, three_runs
 
-from harness.report import checklist, publish, readme, site, slugs
+from harness.report import cli as report_cli
+from harness.report import readme, site, slugs
+from harness.report.sections import checklist
+from tests.helpers.factories import JAX, LABELS, TF, TORCH, make_record, seed_probes, three_runs
+from tests.helpers.golden import reference_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -109,7 +112,7 @@ def site_pages(folder: Path) -> list[Path]:
 
 
 def build_site(folder: Path, runs, known: Path) -> dict[str, str]:
-    data, _ = publish.build(runs, known)
+    data, _ = report_cli.build(runs, known)
     files = site.build(data)
     site.write(folder, files)
     return files
@@ -207,7 +210,7 @@ def test_a_rerun_with_the_same_results_leaves_first_page_and_readme_block_unchan
                           compilation_cache="on (99 entries, 15 MB at start)")]
     pages, blocks = [], []
     for r in first:
-        data, summary = publish.build(r, known_file)
+        data, summary = report_cli.build(r, known_file)
         pages.append(site.build(data))
         blocks.append(readme.block(summary))
     assert pages[0][site.FIRST] == pages[1][site.FIRST]
@@ -220,8 +223,8 @@ def test_a_changed_result_changes_the_first_page(known_file):
     runs = reference_runs()
     changed = [dataclasses.replace(run, records={**run.records, "seed/new": make_record(
         "seed/new", seed_probes(shift=0.5 if run.label == TORCH else 0.0))}) for run in runs]
-    before, _ = publish.build(runs, known_file)
-    after, _ = publish.build(changed, known_file)
+    before, _ = report_cli.build(runs, known_file)
+    after, _ = report_cli.build(changed, known_file)
     assert site.build(before)[site.FIRST] != site.build(after)[site.FIRST]
 
 
@@ -241,9 +244,9 @@ impact = "kept"
 def _checklist(tmp_path, runs, known_text=""):
     known = tmp_path / "known.toml"
     known.write_text(known_text)
-    data, _ = publish.build(runs, known)
+    data, _ = report_cli.build(runs, known)
     cols = checklist.columns(data)
-    numbered = checklist.guidance.differences(data.comparison, data.runs)
+    numbered = data.differences
     table = {title: [checklist.cell(names, c, numbered, lambda n: f"[{n}](#x)") for c in cols]
              for title, names in checklist.rows(data)}
     return [c.title for c in cols], table
@@ -296,13 +299,15 @@ def test_the_next_keras_column_reads_the_nightly_runs_beside_the_results(tmp_pat
     from test_next_keras import runs_for
 
     from harness import artifacts
-    from harness.report import versions
+    from harness.versions import runs as version_runs
 
-    folder = tmp_path / versions.VERSIONS_DIR  # the folder beside results (renamed by conftest)
+    folder = tmp_path / version_runs.RELEASES_DIR  # the folder beside results
     for backend in ("tensorflow", "jax", "torch"):
         artifacts.write(runs_for(backend, True), folder)
     runs = [runs_for(b, False) for b in ("tensorflow", "jax", "torch")]
-    data, _ = publish.build(runs, tmp_path / "no-known.toml", results_dir=str(tmp_path / "results"))
+    results = tmp_path / "results"
+    data, _ = report_cli.build(runs, tmp_path / "no-known.toml", results_dir=str(results),
+                               **report_cli.beside(results))
     column = checklist.next_keras_column(data)
     assert column.describe(["rnn/gru", "layers/same"]) == \
         "1 of 2 change: [mask dropped](#what-changes-in-the-next-keras)"
@@ -315,6 +320,6 @@ def test_the_next_keras_column_reads_the_nightly_runs_beside_the_results(tmp_pat
 
 def test_without_a_nightly_run_the_next_keras_column_says_not_run(tmp_path, no_known):
     runs = three_runs(*([make_record("rnn/a", seed_probes(), tags=["gru"])] for _ in LABELS))
-    data, _ = publish.build(runs, no_known)
+    data, _ = report_cli.build(runs, no_known)
     column = checklist.next_keras_column(data)
     assert checklist.cell(["rnn/a"], column, [], str) == "not run"

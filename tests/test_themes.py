@@ -8,12 +8,13 @@ import re
 
 import numpy as np
 import pytest
-from conftest import make_probe, make_record, three_runs
 
 from harness.define import registry
+from harness.define.info import scenario_meta
 from harness.define.registry import Scenario, ScenarioError, Train, scenario, upstream_url
-from harness.report import publish, render
-from harness.run.runner import scenario_meta
+from harness.report import cli as report_cli
+from harness.report import render
+from tests.helpers.factories import make_probe, make_record, three_runs
 
 THEMES = ("saving", "nested", "hub-layers", "timedistributed", "jit-custom", "losses", "ragged")
 
@@ -69,7 +70,7 @@ def _report(meta_upstream, tmp_path) -> str:
     probes = {"dense": make_probe(np.ones((1, 2), np.float32))}
     extra = {} if meta_upstream is None else {"upstream": meta_upstream}
     runs = three_runs(*[[make_record("theme/case", probes, **extra)] for _ in range(3)])
-    data, _ = publish.build(runs, tmp_path / "no-known-divergences.toml")
+    data, _ = report_cli.build(runs, tmp_path / "no-known-divergences.toml")
     return render.render(data)
 
 

@@ -192,7 +192,7 @@ def test_no_network_is_one_line_and_leaves_written_results(monkeypatch, capsys, 
 # ---- the report section ---------------------------------------------------------------------
 
 def _claim_run(label: str, backend: str, keras: str, c5: bool, flavour: str = "keras", **env):
-    from conftest import expectation, make_artifact, make_probe, make_record
+    from tests.helpers.factories import expectation, make_artifact, make_probe, make_record
 
     mask = [[True, False, True]] if c5 else [[True, True, True]]
     record = make_record("claims/c5", {"concat": make_probe([[1.0, 2.0, 3.0]], mask)},
@@ -201,16 +201,18 @@ def _claim_run(label: str, backend: str, keras: str, c5: bool, flavour: str = "k
 
 
 def _report(tmp_path: Path, results: list, versions: list):
-    from harness.report import publish, render
+    from harness.report import cli as report_cli
+    from harness.report import render
 
     for run in versions:
         artifacts.write(run, tmp_path / "versions")
-    data, summary = publish.build(results, tmp_path / "no-known.toml", results_dir=str(tmp_path / "results"))
+    data, summary = report_cli.build(results, tmp_path / "no-known.toml", results_dir=str(tmp_path / "results"),
+                                     **report_cli.beside(tmp_path / "results"))  # what `harness report` reads
     return render.render(data), summary
 
 
 def test_section_tables_claims_per_runtime_and_names_the_release_that_changed(tmp_path, monkeypatch):
-    from harness.report import versions as section
+    from harness.compare import timeline as section
 
     monkeypatch.setattr(section, "UPSTREAM", (  # the 3.0.0 entry lies before the change shown: not its cause
         section.Upstream("C5", ("torch",), "3.0.0", "Keras 3", ("https://github.com/keras-team/keras/issues/1",)),
@@ -274,6 +276,6 @@ def test_a_release_that_cannot_run_is_one_line_exit_2_and_recorded(index, cache,
 @pytest.mark.parametrize("text, expected", [("3.4.1", (3, 4, 1)), ("2.21.0rc1", (2, 21, 0)), ("¹²", ()),
                                             ("", ()), ("3.x", (3,)), ("not a version", ())])
 def test_versions_read_from_artifacts_take_ascii_digits_only(text, expected):
-    from harness.report import versions as section
+    from harness.compare import timeline
 
-    assert section._version(text) == expected
+    assert timeline.version_of(text) == expected

@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from test_workflow import SHA_PIN, _lint, _load_yaml, _tool
 
 ROOT = Path(__file__).resolve().parent.parent

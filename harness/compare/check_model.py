@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from harness.artifacts import Artifact, ScenarioRecord
-from harness.compare import fingerprint, training_claims, verdicts
+from harness.compare import claims, fingerprint, training_claims, verdicts
 from harness.compare.claims import ClaimResult
 from harness.compare.known import KnownDivergence
+from harness.compare.paths import paths as migration_paths
 from harness.compare.verdicts import EXPECTED, FAILED_STATUSES, PairComparison
 from harness.define.captured import ErrorInfo
 
@@ -215,11 +215,10 @@ def match_error(known: list[KnownDivergence], pair: PairComparison, runs: tuple[
     return next((k for k in known if k.id == said.explained_by[0].id), None) if said.explained_by else None
 
 
-def judge(runs: list[Artifact], model: str, known: list[KnownDivergence],
-          paths: Callable[[verdicts.Comparison, list[Artifact]], list]) -> CheckFacts:
+def judge(runs: list[Artifact], model: str, known: list[KnownDivergence]) -> CheckFacts:
     """The facts of one check: states, comparisons, per-path verdicts, training claims.
 
-    `paths` names the migration paths (harness.report.guidance.paths: one definition for both reports).
+    The migration paths are the suite report's (compare/paths.py): one definition for both reports.
     """
     runs = sorted(runs, key=verdicts.label_order)
     labels = [r.label for r in runs]
@@ -230,14 +229,14 @@ def judge(runs: list[Artifact], model: str, known: list[KnownDivergence],
               if part == FORWARD or fit_ran}
     comparison = verdicts.compare(runs, [])
     facts = CheckFacts(model, labels, states, {part: [] for part in states}, fit_ran=fit_ran)
-    for path in paths(comparison, runs):
+    for path in migration_paths(comparison, runs):
         for part, by in states.items():
             pair = comparison.get(names[part], path.a, path.b)
             warned = _warnings_apart(by_label[path.a], by_label[path.b], names[part])
             facts.paths.append(_path_verdict(path, part, by, pair, known, (by_label[path.a], by_label[path.b]),
                                              facts, warned))
     if fit_ran:
-        facts.claims = {label: training_claims.judge(by_label[label]) for label in labels}
+        facts.claims = {label: claims.judge(by_label[label], training_claims.TRAINING_CLAIMS) for label in labels}
     return facts
 
 

@@ -1,7 +1,9 @@
-"""The seed's conclusions (C1-C6) judged per run from the expectations the scenarios recorded."""
+"""Claims judged per run from the expectations the scenarios recorded: one judge over a table of claims,
+the seed's conclusions (C1-C6, `CLAIMS`) and the training claims (T1-T5, training_claims.TRAINING_CLAIMS)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from harness.artifacts import Artifact
@@ -46,18 +48,19 @@ class ClaimResult:
         return f"{where}: {check.evidence}" if check.evidence else where
 
 
-def judge(run: Artifact) -> dict[str, ClaimResult]:
-    checks: dict[str, list[Check]] = {claim: [] for claim in CLAIMS}
+def judge(run: Artifact, table: Mapping[str, str] = CLAIMS) -> dict[str, ClaimResult]:
+    """Claim id -> verdict over every expectation of `run` tied to a claim of `table`."""
+    checks: dict[str, list[Check]] = {claim: [] for claim in table}
     for record in run.records.values():
         for result in record.meta.get("expectations", []):
             claim = result.get("claim")
             if claim in checks:
                 checks[claim].append(Check(record.name, str(result["name"]), bool(result["passed"]),
                                            str(result.get("evidence", ""))))
-    return {claim: ClaimResult(claim, _verdict(found), tuple(found)) for claim, found in checks.items()}
+    return {claim: ClaimResult(claim, verdict_of(found), tuple(found)) for claim, found in checks.items()}
 
 
-def _verdict(checks: list[Check]) -> str:
+def verdict_of(checks: list[Check]) -> str:
     if not checks:
         return UNTESTED
     passed = sum(c.passed for c in checks)

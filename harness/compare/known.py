@@ -17,6 +17,11 @@ from pathlib import Path
 
 from harness.compare.version_range import VersionRangeError, parse_range
 
+# Beside the harness package, in the checkout and in an install alike (the suite ships as package data),
+# so `report`, `check` and `fuzz` run from any folder still know the understood divergences.
+DEFAULT_KNOWN = Path(__file__).resolve().parents[2] / "scenarios" / "known_divergences.toml"
+SURPRISES_FILE = "surprises.toml"  # read from the known-divergence registry's folder
+
 # What a difference touches, in the words a user needs to decide whether it matters to their model
 # (the `impact` field of a divergence or a surprise).
 IMPACTS = {

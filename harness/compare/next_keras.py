@@ -1,5 +1,5 @@
 """What changes in the next Keras: the newest nightly build against the newest release, per backend,
-grouped by cause. numpy only; the report renders it (report/next_keras.py), summary.json carries it.
+grouped by cause. numpy only; the report renders it (report/sections/next_keras.py), summary.json carries it.
 
 A change is one scenario on one backend whose comparison (release -> nightly) is not a match, or whose
 expectations flip. Its cause is the first probe that differs, in layer order: the class of the layer

@@ -13,20 +13,18 @@ Keras documents:
       timestep's class)
   T5  evaluate and the training step agree on the same data and weights
 
-`fit_expectations(spec)` returns the checks a scenario attaches; `judge(run)` folds them into the
-"Masks in training" table per backend. numpy only.
+`fit_expectations(spec)` returns the checks a scenario attaches; `claims.judge(run, TRAINING_CLAIMS)`
+folds them into the "Masks in training" table per backend. numpy only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from harness.artifacts import Artifact
-from harness.compare.claims import Check, ClaimResult, _verdict
+from harness.define.fit import FitSpec, Metric, Target
 from harness.define.registry import Expectation
 
 TRAINING_CLAIMS = {
@@ -59,40 +57,6 @@ FUNCTIONS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "categorical_crossentropy": lambda y, p: -np.sum(y * np.log(_probs(p)), axis=-1),
     "categorical_accuracy": lambda y, p: (np.argmax(p, -1) == np.argmax(y, -1)).astype(np.float64),
 }
-
-
-@dataclass(frozen=True)
-class Target:
-    """One model output as the loss sees it: targets, the padding (True = kept), the loss function,
-    its loss weight, and the output's index when the model has several."""
-
-    y: np.ndarray
-    keep: np.ndarray | None
-    loss: str
-    loss_weight: float = 1.0
-    output: int | None = None
-
-
-@dataclass(frozen=True)
-class Metric:
-    """A compiled metric: the name Keras logs it under, the function, its output, weighted or not."""
-
-    log: str
-    function: str
-    target: int = 0  # index into FitSpec.targets
-    weighted: bool = False
-
-
-@dataclass(frozen=True)
-class FitSpec:
-    targets: tuple[Target, ...]
-    metrics: tuple[Metric, ...] = ()
-    sample_weight: np.ndarray | None = None
-    class_weight: Mapping[int, float] | None = None
-    one_batch: bool = True  # each fit epoch is one step on all the data
-    batch_size: int | None = None  # evaluate's batches when not one_batch (rows in order)
-    on_batch: bool = True
-    loss_logs: tuple[str, ...] = field(default=())  # per-output loss logs ("head_loss"), if any
 
 
 # --- the documented reductions -----------------------------------------------------------------
@@ -315,15 +279,3 @@ def fit_expectations(spec: FitSpec) -> list[Expectation]:
         checks.append(Expectation("fit: evaluate and the training step agree",
                                   _guarded(evaluate_agrees_with_training(spec)), "T5"))
     return checks
-
-
-# --- the report's table ---------------------------------------------------------------------------
-def judge(run: Artifact) -> dict[str, ClaimResult]:
-    """Claim id -> verdict over every recorded T1..T5 expectation of one run."""
-    found: dict[str, list[Check]] = {claim: [] for claim in TRAINING_CLAIMS}
-    for record in run.records.values():
-        for result in record.meta.get("expectations", []):
-            if result.get("claim") in found:
-                found[result["claim"]].append(Check(record.name, str(result["name"]), bool(result["passed"]),
-                                                    str(result.get("evidence", ""))))
-    return {claim: ClaimResult(claim, _verdict(checks), tuple(checks)) for claim, checks in found.items()}

@@ -21,6 +21,7 @@ from harness.artifacts import Artifact, ScenarioRecord
 from harness.compare import fingerprint
 from harness.compare.known import KnownDivergence
 from harness.define.captured import Probe
+from harness.define.registry import Tolerance  # reason: where it came from (a default, an override)
 
 # Most severe first: a scenario's verdict is the most severe of its probes' verdicts.
 SEVERITY = (
@@ -38,13 +39,6 @@ DEFAULT_TOLERANCES = {
     "bfloat16": (1e-2, 1e-2),
 }
 FAILED_STATUSES = ("error", "crashed", "timeout", "skipped")
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    atol: float
-    rtol: float
-    source: str  # "float32 default", or "override 'gru_*': <reason>"
 
 
 class _cached:
@@ -105,6 +99,11 @@ class ProbeComparison:
     def max_abs(self) -> float:
         return max(self.kept.max_abs, self.masked.max_abs)
 
+    @property
+    def tolerances_apart(self) -> float:
+        """How many tolerances apart the two runs are at this probe's worst value."""
+        return max(self.kept.tolerances, self.masked.tolerances)
+
 
 @dataclass(frozen=True)
 class PairComparison:
@@ -133,6 +132,15 @@ class PairComparison:
         """The largest absolute difference over the probes that differ (0 when none does: a mask,
         an error or a warnings difference)."""
         return max((p.max_abs for p in self.probes if p.verdict != "match"), default=0.0)
+    @_cached
+    def compared(self) -> bool:
+        """Whether any values were compared (not when both raised, or one is missing)."""
+        return any(p.kept.n_total or p.masked.n_total for p in self.probes)
+
+    @_cached
+    def tolerances_apart(self) -> float:
+        """How many tolerances apart the two runs are at their worst value (inf: NaN/Inf or exact dtypes)."""
+        return max((p.tolerances_apart for p in self.probes), default=0.0)
 
 
 @dataclass

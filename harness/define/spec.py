@@ -326,18 +326,3 @@ def weight_seed(spec: dict[str, Any]) -> str:
     """What seeds the case's weights: its `weight_seed` (set at generation and kept through renames and
     shrinking, so a finding renamed to its slug keeps the weights it diverged with), else its name."""
     return spec.get("weight_seed") or spec["name"]
-
-
-def as_scenario(spec: dict[str, Any], description: str = "", tags: tuple[str, ...] = ("generated",)):
-    """The spec as a registry Scenario: capture.run_scenario runs it like any hand-written one."""
-    from harness.define.registry import Scenario
-
-    def build():
-        from harness.run import spec_build  # the run stage, where keras is imported
-
-        return spec_build.build(spec)
-
-    return Scenario(name=spec["name"], description=description or f"generated case {spec['name']}",
-                    build=build, tags=tags, dtype_policy=spec.get("dtype_policy"),
-                    training=bool(spec.get("training", False)), source_file="<spec>",
-                    weight_seed=weight_seed(spec), fit=fit_of(spec))

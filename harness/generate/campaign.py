@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import artifacts
+from harness import safety
 from harness.artifacts import ScenarioRecord
 from harness.compare.known import KnownDivergence
 from harness.define import spec as specs
@@ -242,7 +242,7 @@ def keep(found: Shrunk, verdict: Verdict, options: Options, runner: Runner) -> d
 
 
 def _write_text(path: Path, text: str) -> None:
-    artifacts.atomic_write(path, text.encode("utf-8"))
+    safety.atomic_write(path, text.encode("utf-8"))
 
 
 def check_spec(spec: Any) -> dict[str, Any]:

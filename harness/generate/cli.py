@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from harness.artifacts import ArtifactError
+from harness.compare.known import DEFAULT_KNOWN
 from harness.define.spec import SpecError
 
 DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h)$")
@@ -66,7 +67,7 @@ def add_parser(commands) -> None:
                            "version (x every backend), in the cached version environments")
     fuzz.add_argument("--timeout", type=float, default=120.0, metavar="S", help="seconds per case per backend")
     fuzz.add_argument("--spec", type=Path, metavar="FILE", help="run this one spec (JSON) instead of generating")
-    fuzz.add_argument("--known", type=Path, default=Path("scenarios/known_divergences.toml"), metavar="FILE")
+    fuzz.add_argument("--known", type=Path, default=DEFAULT_KNOWN, metavar="FILE")
     fuzz.add_argument("--kept", type=Path, default=Path("scenarios/found"), metavar="DIR",
                       help="findings already in the suite: their signatures are not kept again")
     fuzz.add_argument("--variants", action="store_true",
@@ -110,7 +111,7 @@ def _pool_arguments(versions: list[str], chosen: tuple[str, ...], workdir: Path,
         return {"workdir": workdir}, chosen
     from harness.generate import versions as by_version
     from harness.versions.bisect import CannotRun
-    from harness.versions.cli import VersionsError
+    from harness.versions.resolve import VersionsError
 
     try:
         runtimes = by_version.runtimes(versions, list(chosen))

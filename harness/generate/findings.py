@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import artifacts, safety
+from harness import safety
 from harness.artifacts import Artifact, ScenarioRecord
 from harness.compare import verdicts
 from harness.compare.known import KnownDivergence
@@ -249,4 +249,4 @@ def known_signatures(folder: Path) -> dict[str, str]:
 
 
 def write_json(path: Path, data: Any) -> None:
-    artifacts.atomic_write(path, (json.dumps(data, indent=1, sort_keys=True, default=str) + "\n").encode())
+    safety.atomic_write(path, (json.dumps(data, indent=1, sort_keys=True, default=str) + "\n").encode())

@@ -27,12 +27,12 @@ from harness.generate.findings import Verdict
 
 def runtimes(versions: list[str], backends: list[str]) -> dict[str, Any]:
     """label -> Runtime for every (version, backend); a version the index does not have is refused."""
-    from harness.versions import cli as versions_cli
+    from harness.versions import resolve as versions_resolve
 
     chosen = {}
     for version in versions:
         for backend in backends:
-            runtime = versions_cli.runtime_for(version, backend)
+            runtime = versions_resolve.runtime_for(version, backend)
             chosen[runtime.label()] = runtime
     return chosen
 

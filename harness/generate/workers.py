@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import select
-import signal
 import subprocess
 import sys
 import tempfile
@@ -23,10 +22,9 @@ import numpy as np
 
 from harness import artifacts
 from harness.artifacts import ScenarioRecord
-from harness.define import bounded
 from harness.define.captured import Captured, ErrorInfo
+from harness.run import processes
 
-STARTUP_S = 300.0  # importing TensorFlow on a busy machine
 MAX_LINE = 50_000_000
 
 
@@ -65,11 +63,11 @@ class Worker:
         self._log = open(self.workdir / f"{self.backend}.stderr.log", "ab")  # noqa: SIM115 (kept open)
         self.process = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=self._log, env=env, start_new_session=True,
-                                        preexec_fn=bounded.child_setup())  # dies with the campaign
+                                        preexec_fn=processes.child_setup())  # dies with the campaign
         self._buffer = b""
 
     def wait_ready(self) -> None:
-        ready = self._read_line(time.monotonic() + STARTUP_S)
+        ready = self._read_line(time.monotonic() + processes.STARTUP_S)
         if not isinstance(ready, dict) or ready.get("event") != "ready":
             self.stop()
             tail = (self.workdir / f"{self.backend}.stderr.log").read_text(errors="replace")[-300:]
@@ -101,7 +99,8 @@ class Worker:
             except subprocess.TimeoutExpired:
                 code = None
             self.stop()
-            why = _describe_exit(code) if code is not None else "worker sent an answer that is not JSON"
+            why = (processes.describe_exit(code, "worker") if code is not None
+                   else "worker sent an answer that is not JSON")
             return failed_record(name, "crashed", why, waited)
         if answer.get("id") != case_id or "error" in answer:
             self.stop()
@@ -140,11 +139,7 @@ class Worker:
     def stop(self) -> None:
         if self.process is None:
             return
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait()
+        processes.stop(self.process)
         for stream in (self.process.stdin, self.process.stdout):
             try:
                 stream and stream.close()
@@ -154,15 +149,6 @@ class Worker:
         if self._log:
             self._log.close()
             self._log = None
-
-
-def _describe_exit(code: int | None) -> str:
-    if code is not None and code < 0:
-        try:
-            return f"worker killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"worker killed by signal {-code}"
-    return f"worker exited with status {code}"
 
 
 class Pool:

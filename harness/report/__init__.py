@@ -1,1 +1,3 @@
-"""Report: verdicts in, markdown, summary.json and figures out. numpy and matplotlib only."""
+"""Report: renders one ReportModel (report/model.py), judged by compare/, into the report's pages,
+summary.json and figures; reads no artifact and computes no metric (report/cli.py is the stage's door).
+numpy and matplotlib only."""

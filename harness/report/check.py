@@ -23,8 +23,10 @@ from harness.compare.check_model import (
     VersionCell,
 )
 from harness.compare.training_claims import TRAINING_CLAIMS
+from harness.report import common
 from harness.report import markdown as md
-from harness.report import render
+from harness.report.cells import format_apart
+from harness.report.sections.scenarios import probe_detail, probe_table
 
 ISSUES = "https://github.com/keras-team/keras/issues"
 # The training probes in groups a reader asks about, each a (title, test on the probe key)
@@ -265,7 +267,7 @@ def _training(data: CheckReportInput) -> str:
             for _, test in GROUPS:
                 probes = [p for p in pair.probes if test(p.probe)]
                 bad = [p for p in probes if p.verdict != "match"]
-                apart = render.format_apart(max((_apart(p) for p in bad), default=0.0))
+                apart = format_apart(max((p.tolerances_apart for p in bad), default=0.0))
                 cells.append("—" if not probes else "agree" if not bad else
                              f"**differ** ({len(bad)} of {len(probes)}; {apart} tolerances apart)")
             rows.append(cells)
@@ -288,10 +290,6 @@ def _training(data: CheckReportInput) -> str:
     return "\n".join(lines)
 
 
-def _apart(probe) -> float:
-    return max(probe.kept.tolerances, probe.masked.tolerances)
-
-
 def _layers(data: CheckReportInput) -> str:
     """Every backend that produced outputs gets its layers shown, compared or not."""
     facts = data.facts
@@ -304,15 +302,15 @@ def _layers(data: CheckReportInput) -> str:
              "both ran: `match` and the largest difference, or the verdict."]
     pairs = facts.pairs.get(FORWARD, [])
     if pairs:
-        lines += ["", render.probe_table(pairs, {label: records[label] for label in facts.labels})]
-        details = [render.probe_detail(p, pr) for p in pairs for pr in p.probes if pr.verdict != "match"]
+        lines += ["", probe_table(pairs, {label: records[label] for label in facts.labels})]
+        details = [probe_detail(p, pr) for p in pairs for pr in p.probes if pr.verdict != "match"]
         if details:
             lines += ["", "Differences:", ""] + details
     alone = [label for label in ran if not any(label in (p.a, p.b) for p in pairs)]
     for label in alone:
         record = records[label]
         rows = [[md.code(key, cell=True), "×".join(map(str, p.values.shape)), md.text(p.dtype),
-                 render.draw_mask(p.mask, cell=True)] for key, p in record.captured.probes.items()]
+                 common.draw_mask(p.mask, cell=True)] for key, p in record.captured.probes.items()]
         lines += ["", f"{md.code(label)} (compared with no other backend):", "",
                   md.table(["probe", "shape", "dtype", "mask"], rows)]
     return "\n".join(lines)

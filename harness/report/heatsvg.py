@@ -4,7 +4,7 @@ SVG is text: the same comparison gives the same bytes, it stays sharp at any zoo
 and writing it costs microseconds per cell (matplotlib's import and one figure took over a second).
 The colour is how many tolerances apart the pair is (log scale, 1 in the middle); a cell whose pair
 failed, was explained by a known divergence or compared no values says so in words: "known: mask",
-"known: warnings", "both error", ... The cell values and marks come from publish.heat_cell.
+"known: warnings", "both error", ... The cell values and marks come from heatmap.heat_cell.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def mark(pair, heat_mark: str) -> str:
 def draw(comparison, scenarios: list[str], title: str) -> str:
     """The SVG text for these scenarios (rows, in the order given) of a comparison; a family of more
     than MAX_ROWS scenarios shows those with the largest differences, in the order given."""
-    from harness.report.publish import heat_cell
+    from harness.report.heatmap import heat_cell
 
     pairs = comparison.pairs
     if len(scenarios) > MAX_ROWS:

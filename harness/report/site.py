@@ -21,10 +21,30 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from harness import artifacts
-from harness.compare.verdicts import EXPECTED, SEVERITY, Comparison, counts
-from harness.report import checklist, found, guidance, heatsvg, legend, next_keras, render, slugs, training, versions
+from harness import safety
+from harness.compare.verdicts import EXPECTED, SEVERITY
+from harness.report import common, heatsvg, slugs
 from harness.report import markdown as md
+from harness.report.model import ReportModel
+from harness.report.sections import (
+    baseline,
+    checklist,
+    claims,
+    compiled,
+    environment,
+    evidence,
+    findings,
+    found,
+    guidance,
+    known,
+    legend,
+    matrix,
+    next_keras,
+    scenarios,
+    summary,
+    training,
+    versions,
+)
 
 FIRST = "report.md"
 FAMILIES = "families"
@@ -34,17 +54,6 @@ ENVIRONMENT = "environment.md"
 OWNED_TOP = (EVIDENCE, VERSIONS, ENVIRONMENT, "heatmap.png")  # heatmap.png: the single-page report's
 VOLATILE = ("time", "run_wall_s", "compilation_cache", "git_revision", "command")  # differ run to run
 SLOWEST = 10  # scenarios per run listed on the environment page
-
-
-def family_of(name: str) -> str:
-    return name.split("/", 1)[0] if "/" in name else "other"
-
-
-def families(comparison: Comparison) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for name in comparison.scenarios:
-        out.setdefault(family_of(name), []).append(name)
-    return dict(sorted(out.items()))
 
 
 def family_page(family: str) -> str:
@@ -57,30 +66,24 @@ def _file_name(family: str) -> str:
     return cleaned or "_"
 
 
-def _subsets(data: render.ReportInput, groups: dict[str, list[str]]) -> dict[str, render.ReportInput]:
-    """Each family's scenarios as a report input of its own (its comparisons only, so that what a
-    section counts or lists over the comparison stays within the family)."""
-    cmp = data.comparison
-    results: dict[str, dict] = {family: {} for family in groups}
-    for key, pair in cmp.results.items():
-        results[family_of(key[0])][key] = pair
-    return {family: dataclasses.replace(data, figure=None, comparison=Comparison(
-        cmp.labels, cmp.pairs, names, results[family], cmp.stale_known,
-        {n: cmp.verdicts[n] for n in names if n in cmp.verdicts})) for family, names in groups.items()}
+def _subsets(data: ReportModel) -> dict[str, ReportModel]:
+    """Each family's scenarios as a report model of its own (compare/families.py split the comparison)."""
+    return {family: dataclasses.replace(data, figure=None, comparison=sub, counts=data.family_counts[family])
+            for family, sub in data.family_comparisons.items()}
 
 
-def build(data: render.ReportInput, first: str = FIRST) -> dict[str, str]:
+def build(data: ReportModel, first: str = FIRST) -> dict[str, str]:
     """Every file of the site: relative path -> text."""
-    groups = families(data.comparison)
-    version_text = versions.section(data)
+    groups = data.families
+    version_text = versions.render(data)
     pages = {first: first_page(data, groups, bool(version_text))}
-    for family, sub in _subsets(data, groups).items():
+    for family, sub in _subsets(data).items():
         names = groups[family]
         pages[family_page(family)] = _family(sub, family, names, first)
         if data.comparison.pairs:
             pages[family_page(family).removesuffix(".md") + ".svg"] = heatsvg.draw(
                 data.comparison, names, f"{family}/: backends apart, in tolerances")
-    pages[EVIDENCE] = _page("Seed conclusions: checks and evidence", render._claim_evidence(data), first)
+    pages[EVIDENCE] = _page("Seed conclusions: checks and evidence", evidence.render(data), first)
     if version_text:
         pages[VERSIONS] = _page("Seed conclusions across Keras versions", version_text, first)
     pages[ENVIRONMENT] = _page("Environment and run times", _environment(data), first)
@@ -91,31 +94,31 @@ def _page(title: str, body: str, first: str) -> str:
     return "\n\n".join([f"# {md.text(title)}", f"Part of the [mask harness report]({first}).", body]) + "\n"
 
 
-def first_page(data: render.ReportInput, groups: dict[str, list[str]], has_versions: bool) -> str:
+def first_page(data: ReportModel, groups: dict[str, list[str]], has_versions: bool) -> str:
     # The answer first, then the evidence that fits on one page; everything per scenario is one
     # link away on its family's page. Add a section here with one line.
     sections = [
         _header(data, groups, has_versions),
-        checklist.section(data),
-        guidance.section(data),
-        render._findings(data),
+        checklist.render(data),
+        guidance.render(data),
+        findings.render(data),
         _next_keras(data, has_versions),
-        legend.section(data),
-        render._claims(data),
-        training.section(data),
-        render._summary(data),
-        render._baseline(data),
+        legend.render(data),
+        claims.render(data),
+        training.render(data),
+        summary.render(data),
+        baseline.render(data),
         _by_family(data, groups),
-        render._compiled(data),
-        render._known(data),
-        found.section(data),
+        compiled.render(data),
+        known.render(data),
+        found.render(data),
         _made(data),
     ]
     return "\n\n".join(s for s in sections if s) + "\n"
 
 
-def _header(data: render.ReportInput, groups: dict[str, list[str]], has_versions: bool) -> str:
-    runs = render._runs_in_order(data)
+def _header(data: ReportModel, groups: dict[str, list[str]], has_versions: bool) -> str:
+    runs = common.runs_in_order(data)
     labels = ", ".join(md.code(r.label) for r in runs)
     family_links = ", ".join(f"[{md.text(f)}]({family_page(f)})" for f in groups)
     return "\n".join([
@@ -131,9 +134,9 @@ def _header(data: render.ReportInput, groups: dict[str, list[str]], has_versions
     ])
 
 
-def _next_keras(data: render.ReportInput, has_versions: bool) -> str:
+def _next_keras(data: ReportModel, has_versions: bool) -> str:
     """The slot for what changes with the next Keras release (keras-nightly against this one)."""
-    section = next_keras.section(data)  # present once a nightly run is beside the results
+    section = next_keras.render(data)  # present once a nightly run is beside the results
     if section:
         return section
     return "\n".join(["## The next Keras", "",
@@ -143,9 +146,9 @@ def _next_keras(data: render.ReportInput, has_versions: bool) -> str:
                          if has_versions else "")])
 
 
-def _by_family(data: render.ReportInput, groups: dict[str, list[str]]) -> str:
+def _by_family(data: ReportModel, groups: dict[str, list[str]]) -> str:
     cmp = data.comparison
-    header = ["family", "scenarios", *(render._pair_name(a, b) for a, b in cmp.pairs)]
+    header = ["family", "scenarios", *(common.pair_name(a, b) for a, b in cmp.pairs)]
     rows = []
     for family, names in groups.items():
         cells = [f"[{md.text(family)}/]({family_page(family)})", str(len(names))]
@@ -162,8 +165,8 @@ def _by_family(data: render.ReportInput, groups: dict[str, list[str]]) -> str:
                       md.table(header, rows)])
 
 
-def _family(sub: render.ReportInput, family: str, names: list[str], first: str) -> str:
-    tally = counts(sub.comparison) if sub.comparison.pairs else {}
+def _family(sub: ReportModel, family: str, names: list[str], first: str) -> str:
+    tally = sub.counts if sub.comparison.pairs else {}
     lines = [f"# Scenarios in {md.text(family)}/", "",
              f"Part of the [mask harness report]({first}): {len(names)} scenarios"
              + (" (" + ", ".join(f"{n} {v}" for v, n in sorted(tally.items())) + " comparisons)" if tally else "")
@@ -171,28 +174,28 @@ def _family(sub: render.ReportInput, family: str, names: list[str], first: str) 
     if sub.comparison.pairs:
         lines += ["", f"![{md.text(family)}/: how many tolerances apart each pair of backends is; "
                       f"known divergences, errors and no values marked]({family_page(family).removesuffix('.md')}.svg)"]
-    body = [render._matrix(sub), render._scenarios(sub)]
+    body = [matrix.render(sub), scenarios.render(sub)]
     return "\n".join(lines) + "\n\n" + "\n\n".join(s for s in body if s) + "\n"
 
 
-def _stable_environment(data: render.ReportInput) -> str:
-    runs = render._runs_in_order(data)
-    keys = [k for k in render.ENV_ROWS if k not in VOLATILE]
+def _stable_environment(data: ReportModel) -> str:
+    runs = common.runs_in_order(data)
+    keys = [k for k in environment.ENV_ROWS if k not in VOLATILE]
     rows = [[k] + [md.text(r.environment.get(k, "—")) for r in runs] for k in keys]
     return md.table(["", *(md.code(r.label, cell=True) for r in runs)], rows)
 
 
-def _made(data: render.ReportInput) -> str:
+def _made(data: ReportModel) -> str:
     return "\n".join(["## How this report was made", "", "Reproduce:", "", md.fenced(data.reproduce, "sh"), "",
                       "The runs it compares. Run times, cache states, the git revision and the time of each "
                       f"run change from one run to the next, so they are on the [environment page]({ENVIRONMENT}), "
                       "and this page stays the same when the results do.", "", _stable_environment(data)])
 
 
-def _environment(data: render.ReportInput) -> str:
-    text = render._environment(data)
+def _environment(data: ReportModel) -> str:
+    text = environment.render(data)
     slow = []
-    for run in render._runs_in_order(data):
+    for run in common.runs_in_order(data):
         durations = sorted(((r.duration_s, n) for n, r in run.records.items()), reverse=True)[:SLOWEST]
         slow.append(f"- {md.code(run.label)}: " + ", ".join(f"{md.text(n)} {s:.1f} s" for s, n in durations))
     return text + "\n\nThe slowest scenarios of each run:\n\n" + "\n".join(slow)
@@ -247,7 +250,7 @@ def write(folder: Path, files: dict[str, str], first: str = FIRST) -> list[Path]
     for rel, text in files.items():
         path = folder / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        artifacts.atomic_write(path, text.encode("utf-8"))
+        safety.atomic_write(path, text.encode("utf-8"))
         written.append(path)
     keep = {folder / rel for rel in files} | {folder / first}
     owned = [folder / name for name in OWNED_TOP]

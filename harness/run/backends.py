@@ -64,7 +64,7 @@ def silence_tensorflow() -> None:
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
-def _version(distributions: tuple[str, ...]) -> str:
+def distribution_version(distributions: tuple[str, ...]) -> str:
     for dist in distributions:
         try:
             return importlib.metadata.version(dist)
@@ -113,18 +113,18 @@ def device_name(backend: str) -> str:
     return f"CPU ({platform.machine()})"
 
 
-def environment(backend: str) -> dict[str, str]:
+def environment(backend: str, compilation_cache: str) -> dict[str, str]:
+    """What an artifact records of the process that ran it; `compilation_cache` is caches.state()."""
     import keras
     import numpy
 
     from harness import __version__
-    from harness.run import caches  # here, not at the top: caches imports this module
 
     flavour, keras_version = portability.keras_flavour()
     return {
         "backend": backend,
         "backend_library": BACKENDS[backend][0],
-        "backend_version": _version(BACKENDS[backend][1]),
+        "backend_version": distribution_version(BACKENDS[backend][1]),
         "keras": keras_version,
         "keras_flavour": flavour,  # "keras" (Keras 3) or "tf-keras" (Keras 2)
         "mask_reader": portability.mask_reader(),  # where this Keras's masks were read ("unreadable")
@@ -136,7 +136,7 @@ def environment(backend: str) -> dict[str, str]:
         "floatx": keras.backend.floatx(),
         "harness": __version__,
         "git_revision": _git_revision(),
-        "compilation_cache": caches.state(),  # on/off and how warm: what a run's time depends on
+        "compilation_cache": compilation_cache,  # on/off and how warm: what a run's time depends on
     }
 
 

@@ -60,7 +60,7 @@ def configure(backend: str) -> str:
         _state = f"off ({ENV_OFF}=1 or --no-cache)"
         return _state
     top, where = root()
-    folder = top / f"{backend}-{backends._version(backends.BACKENDS[backend][1])}"
+    folder = top / f"{backend}-{backends.distribution_version(backends.BACKENDS[backend][1])}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         files, size = _prune(folder, _max_bytes())

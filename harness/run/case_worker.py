@@ -27,6 +27,7 @@ from harness.artifacts import ScenarioRecord
 from harness.define import spec as specs
 from harness.define.captured import Captured, ErrorInfo
 from harness.run import backends, caches
+from harness.run.spec_scenario import as_scenario
 
 RNG_OPS = ("Dropout", "GaussianNoise")
 
@@ -43,7 +44,7 @@ def _json_default(value: Any) -> Any:
 def run_case(spec: dict[str, Any], backend: str, compiled: bool) -> ScenarioRecord:
     from harness.run import capture
 
-    scn = specs.as_scenario(spec)
+    scn = as_scenario(spec)
     # The second eager call only tells RNG-driven layers apart (Dropout, GaussianNoise in training mode);
     # elsewhere it would double the cost of a case for a check that cannot fail.
     repeat = bool(spec.get("training")) and any(la["op"] in RNG_OPS for la in spec["layers"])
@@ -80,7 +81,7 @@ def main(argv: list[str]) -> int:
 
     gc.collect()
     gc.freeze()  # as the suite's worker: clear_session's gc.collect skips import-time objects
-    answer(protocol, {"event": "ready", "environment": backends.environment(backend)})
+    answer(protocol, {"event": "ready", "environment": backends.environment(backend, caches.state())})
     for line in sys.stdin:
         if not line.strip():
             continue

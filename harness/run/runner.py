@@ -31,11 +31,11 @@ import numpy as np
 
 from harness import artifacts, safety
 from harness.artifacts import Artifact, ScenarioRecord
-from harness.define import bounded
-from harness.define.bounded import ScenarioInfo
+from harness.define import registry
 from harness.define.captured import Captured, ErrorInfo
+from harness.define.info import ScenarioInfo, as_info, scenario_meta
 from harness.define.registry import Scenario
-from harness.run import backends, caches
+from harness.run import backends, caches, processes
 
 POLL_S = 0.02
 
@@ -61,7 +61,7 @@ def run(scenarios: list[ScenarioInfo] | list[Scenario], options: RunOptions) -> 
     `--resume` reuses; the same holds if the supervisor itself is killed (its worker dies with it).
     """
     options.results_dir.mkdir(parents=True, exist_ok=True)
-    by_name = {s.name: _as_info(s) for s in scenarios}
+    by_name = {s.name: as_info(s) for s in scenarios}
     records: dict[str, ScenarioRecord] = {}
     reused: list[Path] = []
     if options.resume:
@@ -72,7 +72,7 @@ def run(scenarios: list[ScenarioInfo] | list[Scenario], options: RunOptions) -> 
     # One journal folder per run, so two runs into one results folder never clobber each other.
     journal_dir = Path(tempfile.mkdtemp(prefix=f".partial-{options.label or options.backend}-",
                                         dir=options.results_dir))
-    artifacts.atomic_write(journal_dir / "run.json", json.dumps(
+    safety.atomic_write(journal_dir / "run.json", json.dumps(
         {"backend": options.backend, "label": options.label, "compiled": options.compiled,
          "pid": os.getpid()}).encode())
     environment: dict[str, Any] = {}
@@ -174,13 +174,6 @@ def _resumable(options: RunOptions, by_name: dict[str, ScenarioInfo]) -> tuple[d
     return kept, folders
 
 
-def _as_info(scn: ScenarioInfo | Scenario) -> ScenarioInfo:
-    """Callers that imported their own (trusted) scenario file pass Scenario objects."""
-    if isinstance(scn, ScenarioInfo):
-        return scn
-    return ScenarioInfo(scn.name, scn.description, tuple(scn.tags), scenario_meta(scn))
-
-
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -196,9 +189,6 @@ def _alive(pid: int) -> bool:
 # fresh worker per batch bounds that, for a few seconds of start-up a batch.
 SCENARIOS_PER_WORKER = 500
 
-# A fresh worker imports python, numpy, keras and the backend before the user's files: generous,
-# because a loaded CI machine can take a minute over TensorFlow. Everything after is --timeout's.
-STARTUP_S = 300.0
 
 
 def _supervise_worker(options: RunOptions, names: list[str], journal: Path,
@@ -207,8 +197,8 @@ def _supervise_worker(options: RunOptions, names: list[str], journal: Path,
     """Run one worker; return the scenario it died or hung on (or None), the environment, and, if it
     failed outside any scenario, (status, why).
 
-    Every wait has a bound: starting (STARTUP_S), importing the scenario files, each scenario, and
-    the time between scenarios and before exiting (--timeout each).
+    Every wait has a bound: starting (processes.STARTUP_S), importing the scenario files, each scenario,
+    and the time between scenarios and before exiting (--timeout each).
     """
     names_file = journal.with_suffix(".names")
     names_file.write_text("\n".join(names))
@@ -219,11 +209,11 @@ def _supervise_worker(options: RunOptions, names: list[str], journal: Path,
         command += ["--scenarios", source]
     journal.touch()
     worker = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True,
-                              preexec_fn=bounded.child_setup())
+                              preexec_fn=processes.child_setup())
     environment: dict[str, Any] = {}
     in_flight: str | None = None
     in_flight_since = 0.0
-    phase, limit = "starting", STARTUP_S
+    phase, limit = "starting", processes.STARTUP_S
     deadline = time.perf_counter() + limit
     try:
         with journal.open() as reader:
@@ -247,7 +237,7 @@ def _supervise_worker(options: RunOptions, names: list[str], journal: Path,
                             _progress(options, record)
                     except (ValueError, KeyError, TypeError, AttributeError, OSError, zipfile.BadZipFile,
                             safety.RefusedFile) as exc:  # the user's code wrote into the journal?
-                        bounded.stop(worker)
+                        processes.stop(worker)
                         why = f"worker wrote a malformed journal entry ({type(exc).__name__})"
                         if in_flight:
                             failed(in_flight, "crashed", why, now - in_flight_since)
@@ -256,7 +246,7 @@ def _supervise_worker(options: RunOptions, names: list[str], journal: Path,
                 if finished:
                     break
                 if time.perf_counter() > deadline:
-                    bounded.stop(worker)
+                    processes.stop(worker)
                     if in_flight:
                         failed(in_flight, "timeout", f"stopped after {options.timeout_s:g} s",
                                options.timeout_s)
@@ -267,14 +257,15 @@ def _supervise_worker(options: RunOptions, names: list[str], journal: Path,
                                                           f"{limit:g} s")
                 time.sleep(POLL_S)
     finally:
-        bounded.stop(worker)  # interrupted, or the journal could not be read: no orphan goes on
+        processes.stop(worker)  # interrupted, or the journal could not be read: no orphan goes on
     if in_flight is not None:
-        failed(in_flight, "crashed", _describe_exit(worker.returncode), time.perf_counter() - in_flight_since)
+        failed(in_flight, "crashed", processes.describe_exit(worker.returncode, "worker"),
+               time.perf_counter() - in_flight_since)
         return in_flight, environment, None
     if all(name in records for name in names):
         return None, environment, None
     where = "between scenarios" if phase == "running" else phase
-    return None, environment, ("crashed", f"{_describe_exit(worker.returncode)} while {where}")
+    return None, environment, ("crashed", f"{processes.describe_exit(worker.returncode, 'worker')} while {where}")
 
 
 def _complete_lines(reader: TextIO):
@@ -288,28 +279,9 @@ def _complete_lines(reader: TextIO):
         yield line
 
 
-def _describe_exit(code: int) -> str:
-    return "worker " + bounded.describe_exit(code)
-
-
 def _failed(scn: ScenarioInfo, status: str, message: str, duration: float) -> ScenarioRecord:
     captured = Captured(scenario=scn.name, backend="", error=ErrorInfo(status, message))
     return ScenarioRecord(scn.name, status, duration, captured, dict(scn.meta))
-
-
-def scenario_meta(scn: Scenario) -> dict[str, Any]:
-    """What the report needs to know about a scenario without importing it."""
-    return {
-        "description": scn.description,
-        "tags": list(scn.tags),
-        "definition_hash": scn.definition_hash,
-        "source": scn.source,
-        "tolerances": {glob: {"atol": t.atol, "rtol": t.rtol, "reason": t.reason}
-                       for glob, t in scn.tolerances.items()},
-        "dtype_policy": scn.dtype_policy,
-        "expectations": [],
-        **({"upstream": list(scn.upstream)} if scn.upstream else {}),
-    }
 
 
 def _record_from_journal(event: dict[str, Any], folder: Path) -> ScenarioRecord:
@@ -392,14 +364,12 @@ def worker_main(backend: str, sources: list[str], names: list[str], journal: Pat
 
     with journal.open("a") as out:
         _journal(out, {"event": "loading"})
-        from harness.define import registry
-
         selected = {s.name: s for s in registry.load(sources)}
         # Each scenario ends with keras.backend.clear_session(), whose gc.collect() would walk every
         # object the imports made (0.1-0.2 s a scenario); frozen, they are skipped.
         gc.collect()
         gc.freeze()
-        _journal(out, {"event": "environment", "environment": backends.environment(backend)})
+        _journal(out, {"event": "environment", "environment": backends.environment(backend, caches.state())})
         for index, name in enumerate(names):
             scn = selected[name]
             _journal(out, {"event": "start", "name": name})

@@ -20,7 +20,6 @@ import os
 from pathlib import Path
 
 from harness import safety
-from harness.artifacts import atomic_write
 from harness.upstream import capture, drafts, evidence, render
 
 RUNS = "runs.json"
@@ -109,10 +108,10 @@ def cmd_upstream(args: argparse.Namespace) -> int:
         runs["bisects"] = evidence.bisect_rows(cause)
         folder.mkdir(parents=True, exist_ok=True)
         if script.resolve() != (folder / "repro.py").resolve():
-            atomic_write(folder / "repro.py", text.encode("utf-8"))
-        atomic_write(folder / RUNS, (json.dumps(runs, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+            safety.atomic_write(folder / "repro.py", text.encode("utf-8"))
+        safety.atomic_write(folder / RUNS, (json.dumps(runs, indent=1, sort_keys=True) + "\n").encode("utf-8"))
         body = render.draft(cause, text, runs)
-        atomic_write(folder / "README.md", body.encode("utf-8"))
+        safety.atomic_write(folder / "README.md", body.encode("utf-8"))
         captured[cause.id] = runs
         results = "; ".join(f"{r['env']['label']}: {r['result']}" for r in runs["runs"])
         print(f"upstream: {cause.id}: {render.verdict(cause, runs)} ({results})")
@@ -120,6 +119,6 @@ def cmd_upstream(args: argparse.Namespace) -> int:
         if cause.id not in captured and cause.repro:
             captured[cause.id] = _read_runs(args.out / cause.id / RUNS)
     next_keras = (_read_runs(args.summary) or {}).get("next_keras") if args.summary else None
-    atomic_write(args.out / "README.md", render.index(causes, captured, next_keras).encode("utf-8"))
+    safety.atomic_write(args.out / "README.md", render.index(causes, captured, next_keras).encode("utf-8"))
     print(f"upstream: {len(chosen)} draft(s), index of {len(causes)} cause(s) -> {safety.printable(args.out)}")
     return 0

@@ -5,25 +5,21 @@ callback, so tests drive it with a fake history. A release that cannot run (its 
 build or import) is skipped the way `git bisect skip` does: the search tries its neighbours, and if
 every release between the last same and the first different one was skipped, it says so.
 
-`differences` decides "changed": two runs of the selection differ when a scenario's expectations
-flip, its status or error changes, or the ordinary pairwise comparison finds a mask, shape, dtype or
-value difference beyond tolerance. New or different warnings alone are not a change, nor is a
-reworded message of an error of the same type.
+"Changed" is compare/differences.py's `differences`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from harness.artifacts import Artifact
 from harness.compare import verdicts
+from harness.compare.differences import UNCHANGED_VERDICTS, expectation_flips
 from harness.compare.next_keras import classify, layer_class
 
 Observation = TypeVar("Observation")
-UNCHANGED_VERDICTS = ("match", "warnings-differ", "both-error")  # both-error: the same error type
 
 
 class BisectError(Exception):
@@ -120,32 +116,6 @@ def _unchanged(warnings: bool) -> tuple[str, ...]:
     return tuple(v for v in UNCHANGED_VERDICTS if not (warnings and v == "warnings-differ"))
 
 
-def differences(reference: Artifact, run: Artifact, warnings: bool = False) -> list[str]:
-    """What changed from `reference` to `run`, one line per scenario (empty: nothing changed);
-    `warnings`: a new or different warning counts as a change too (bisect --warnings)."""
-    unchanged = _unchanged(warnings)
-    lines = []
-    for name in dict.fromkeys([*reference.records, *run.records]):
-        ra, rb = reference.records.get(name), run.records.get(name)
-        flips = _expectation_flips(ra, rb)
-        pair = verdicts.compare_records(ra, rb, name, reference.label, run.label)
-        if flips:
-            lines.append(f"{name}: {'; '.join(flips)}")
-        elif pair.verdict not in unchanged:
-            lines.append(f"{name}: {pair.verdict}" + (f" ({pair.detail})" if pair.detail else ""))
-    return lines
-
-
-def _expectation_flips(ra, rb) -> list[str]:
-    if ra is None or rb is None:
-        return []
-    before = {e["name"]: bool(e["passed"]) for e in ra.meta.get("expectations", [])}
-    after = {e["name"]: bool(e["passed"]) for e in rb.meta.get("expectations", [])}
-    word = {True: "holds", False: "fails"}
-    return [f"'{n}' {word[before[n]]} -> {word[after[n]]}" for n in before
-            if n in after and before[n] != after[n]]
-
-
 def unreadable_masks(run: Artifact) -> str:
     """'' or where the harness could not read masks in this run (a harness failure: bisect skips it)."""
     found = [f"{name}/{key}" for name, record in run.records.items()
@@ -177,7 +147,7 @@ def divergences(reference: Artifact, run: Artifact, warnings: bool = False) -> l
     for name in reference.records:
         ra, rb = reference.records.get(name), run.records.get(name)
         pair = verdicts.compare_records(ra, rb, name, reference.label, run.label)
-        if pair.verdict in _unchanged(warnings) and not _expectation_flips(ra, rb):
+        if pair.verdict in _unchanged(warnings) and not expectation_flips(ra, rb):
             continue
         probe = next((p for p in pair.probes if p.verdict != "match"), None)
         key = probe.probe if probe else ""

@@ -20,15 +20,11 @@ import tempfile
 from pathlib import Path
 
 from harness import artifacts
-from harness.define import bounded, registry
-from harness.run import backends
+from harness.compare.differences import differences
+from harness.define import registry
+from harness.run import backends, loader
 from harness.versions import bisect, envs, runs, runtimes, wheeldiff
-
-KERAS2_NAMES = ("2", "tf-keras", "keras2", runtimes.KERAS2_VERSION)
-
-
-class VersionsError(Exception):
-    """Bad input to a versions command; printed as one `harness: error:` line, exit 2."""
+from harness.versions.resolve import NIGHTLY_WORD, VersionsError, resolve, runtime_for
 
 
 def _one_line_errors(handler):
@@ -88,53 +84,6 @@ def add_parser(commands) -> None:
     run.set_defaults(handler=_one_line_errors(cmd_run))
 
 
-NIGHTLY_WORD = "nightly"
-
-
-def runtime_for(keras: str, backend: str) -> runtimes.Runtime:
-    """The runtime a --keras value names; a release or nightly build must be on the index."""
-    backend = backends.canonical(backend)
-    if keras.lower() in KERAS2_NAMES:
-        if backend != "tensorflow":
-            raise VersionsError(f"Keras 2 (tf-keras) runs on TensorFlow only, not on {backend}")
-        return runtimes.keras2()
-    try:
-        return runtimes.for_version(resolve(keras, "--keras"), backend)
-    except envs.EnvError as exc:  # the index cannot be read: bad input for whoever asked (check, run)
-        raise VersionsError(str(exc)) from None
-
-
-def resolve(version: str, flag: str) -> str:
-    """A release or nightly build that exists on the index; 'nightly' becomes the newest build."""
-    if version.lower() == NIGHTLY_WORD:
-        builds = envs.nightlies()
-        if not builds:
-            raise VersionsError(f"{flag} nightly: the package index lists no keras-nightly build")
-        return builds[-1]
-    if runtimes.is_nightly(version):
-        builds = envs.nightlies()
-        if version not in builds:
-            raise VersionsError(f"{flag} {version}: not a keras-nightly build on the package index "
-                                f"(newest: {builds[-1] if builds else 'none'}; see `harness versions list`)")
-        return version
-    try:
-        runtimes.keras3(version, "torch")  # a release, of Keras 3 (the backend does not matter here)
-    except ValueError as exc:
-        if "not a Keras 3 release" in str(exc):  # a Keras 2 version: say so
-            raise
-        raise VersionsError(f"{flag} {version}: not a release version (such as 3.15.1), a nightly build "
-                            f"(such as 3.16.0.dev2026102704) or 'nightly'") from None
-    return _release(version, envs.releases(), flag)
-
-
-def _release(version: str, available: list[str], flag: str) -> str:
-    runtimes.parse(version)
-    if version not in available:
-        raise VersionsError(f"{flag} {version}: not a Keras 3 release on the package index "
-                            f"(available: {available[0]} .. {available[-1]})")
-    return version
-
-
 def _state(runtime: runtimes.Runtime) -> str:
     problem = envs.import_problem(runtime) if envs.is_cached(runtime) else None
     return ("cached" if envs.is_cached(runtime) else "not built") + (f"; cannot run: {problem}" if problem else "")
@@ -160,7 +109,7 @@ def _load(args: argparse.Namespace) -> list:
     that hangs or exits at import is one line, not a hang or a silent exit)."""
     if not 0 < args.timeout < float("inf"):
         raise VersionsError(f"--timeout {args.timeout}: give a positive number of seconds")
-    return bounded.load(args.scenarios or list(registry.DEFAULT_SOURCES), args.select, timeout_s=args.timeout)
+    return loader.load(args.scenarios or list(registry.DEFAULT_SOURCES), args.select, timeout_s=args.timeout)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -221,7 +170,7 @@ def cmd_bisect(args: argparse.Namespace) -> int:
         return run
 
     def same(reference: artifacts.Artifact, run: artifacts.Artifact) -> bool:
-        changes = bisect.differences(reference, run, args.warnings)
+        changes = differences(reference, run, args.warnings)
         for line in changes[:5]:
             print(f"  {line}", flush=True)
         return not changes

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
-from harness import artifacts
+from harness import artifacts, safety
 from harness.artifacts import Artifact, ScenarioRecord
-from harness.define.bounded import ScenarioInfo
 from harness.define.captured import Captured, ErrorInfo
+from harness.define.info import ScenarioInfo, as_info
 from harness.define.registry import Scenario
 from harness.run.portability import UNSUPPORTED
 from harness.versions import envs
@@ -116,13 +118,51 @@ def record_cannot_run(runtime: Runtime, scenarios: list[Scenario] | list[Scenari
 
     The report then shows the release in its table as "cannot run" instead of leaving it out.
     """
-    from harness.run.runner import scenario_meta
-
     environment = {"backend": runtime.backend, "keras": runtime.version,
                    "keras_flavour": runtime.flavour, "python": ".".join(map(str, sys.version_info[:3])),
                    "device": "cpu", "cannot_run": reason}
     records = {s.name: ScenarioRecord(s.name, "skipped", 0.0,
                                       Captured(s.name, runtime.backend, error=ErrorInfo(UNSUPPORTED, reason)),
-                                      dict(s.meta) if isinstance(s, ScenarioInfo) else scenario_meta(s))
+                                      dict(as_info(s).meta))
                for s in scenarios}
     return artifacts.write(Artifact(label or runtime.label(), environment, records), results)
+
+
+RELEASES_DIR = "versions"  # beside the results folder: reports/versions
+BISECT_DIR = "bisect"  # reports/versions/bisect/<name>.json (`harness bisect --record`)
+MAX_BISECT_BYTES = 1 << 20
+
+
+def version_runs(results_dir: Path) -> tuple[list[Artifact], str]:
+    """Every run in the versions folder beside a results folder (releases and nightly builds), and a
+    problem reading them ('' if none)."""
+    folder = Path(results_dir).parent / RELEASES_DIR
+    if not folder.is_dir():
+        return [], ""
+    try:
+        return artifacts.read_all(folder), ""
+    except artifacts.ArtifactError as exc:
+        return [], str(exc)
+
+
+def is_nightly_run(run: Artifact) -> bool:
+    """A keras-nightly build (3.16.0.devN): it feeds the next-Keras section, not the release timeline."""
+    return ".dev" in str(run.environment.get("keras", ""))
+
+
+def stored_bisects(results_dir: Path) -> list[dict[str, Any]]:
+    """The stored bisect results beside a results folder."""
+    return bisects(Path(results_dir).parent / RELEASES_DIR)
+
+
+def bisects(folder: Path) -> list[dict[str, Any]]:
+    """The stored bisect results (unreadable or malformed files are skipped: the section still renders)."""
+    found = []
+    for path in sorted((folder / BISECT_DIR).glob("*.json")) if (folder / BISECT_DIR).is_dir() else []:
+        try:
+            record = json.loads(safety.read_bounded(path, limit=MAX_BISECT_BYTES, inside=path.parent))
+        except (OSError, ValueError, safety.RefusedFile):
+            continue
+        if isinstance(record, dict):
+            found.append({**record, "file": path.name})
+    return found

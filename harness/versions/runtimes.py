@@ -5,27 +5,47 @@ Keras 2 is tf-keras on full TensorFlow (tf-keras requires the `tensorflow` distr
 the backend packages come from a base layer shared by every release (see envs.py), and a release
 that needs something older (numpy 1.x, an older JAX) gets it in its own layer, listed here.
 
-Pure Python: no numpy, no keras, so the CLI and nox can import it.
+Pure Python: no numpy, no keras. The pins come from pyproject.toml (`_pin_groups`), never repeated here.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 
 KERAS2 = "tf-keras"
 KERAS3 = "keras"
 NIGHTLY = "keras-nightly"  # the daily builds of the next Keras 3 (3.16.0.devYYYYMMDDHH), their own package
-KERAS2_VERSION = "2.21.0"  # the newest Keras 2; needs TensorFlow 2.21
 
-# The backend layer every Keras 3 release shares: today's tested pins (pyproject's groups), the
-# torch wheel being the local CPU build and the most tolerant of old Keras releases.
-BASE_PINS: dict[str, tuple[str, ...]] = {
-    "torch": ("torch==2.13.0",),
-    "jax": ("jax[cpu]==0.10.2",),
-    "tensorflow": ("tensorflow-cpu==2.21.0",),
-}
-KERAS2_PINS = (f"tf-keras=={KERAS2_VERSION}", "tensorflow==2.21.0")
+
+def _pin_groups() -> dict[str, list[str]]:
+    """pyproject.toml's optional-dependency groups, where the tested pins live (in one place): read from
+    the checkout, or, installed, from the package's own metadata (the same groups, as extras)."""
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    if pyproject.is_file():
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+        if project.get("name") == DISTRIBUTION:
+            return project["optional-dependencies"]
+    groups: dict[str, list[str]] = {}
+    for requirement in importlib.metadata.requires(DISTRIBUTION) or []:
+        pin, _, marker = requirement.partition(";")
+        extra = re.search(r"extra\s*==\s*['\"]([^'\"]+)['\"]", marker)
+        if extra:
+            groups.setdefault(extra.group(1), []).append(pin.strip())
+    return groups
+
+
+DISTRIBUTION = "keras-mask-harness"
+_GROUPS = _pin_groups()
+# The backend layer every Keras 3 release shares: today's tested pins (pyproject's groups without their
+# keras pin), the torch wheel being the local CPU build and the most tolerant of old Keras releases.
+BASE_PINS: dict[str, tuple[str, ...]] = {backend: tuple(p for p in _GROUPS[backend] if not p.startswith("keras=="))
+                                         for backend in ("torch", "jax", "tensorflow")}
+KERAS2_PINS = tuple(_GROUPS["keras2"])  # tf-keras, and the full tensorflow it needs
+KERAS2_VERSION = next(p.split("==", 1)[1] for p in KERAS2_PINS if p.startswith("tf-keras=="))  # newest Keras 2
 
 
 @dataclass(frozen=True)

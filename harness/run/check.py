@@ -1,12 +1,10 @@
-"""`python -m harness check MODEL.keras --inputs INPUTS.npz|random:SEED [--targets Y.npz --fit STEPS]`:
-a user's saved model, layer by layer and through training, on every backend.
+"""`check`'s run stage: a user's saved model as scenarios, run on every backend.
 
-The model becomes scenarios named after the file: `check` writes DIR/scenario.py (the forward
-scenario, which loads the archive with its own weights and reads DIR/inputs.npz or draws random
-inputs; with --targets also `<name>/fit`, which trains it with its own compile configuration),
-runs them under each backend with the ordinary supervisor and worker (one process per backend, in
-parallel, or in the interpreters --python names), judges them (harness.compare.check_model) and
-renders DIR/report.md and DIR/summary.json (harness.report.check). Imports no keras: the workers do.
+`run_model` validates every flag, writes DIR/scenario.py (a build that loads the archive with its own
+weights and reads DIR/inputs.npz or draws random inputs; with --targets, a second scenario that trains
+it), imports it in a bounded child as `run` imports scenario files, and runs it under each backend with
+the ordinary supervisor and worker (one process per backend, in parallel), or in another environment's
+interpreter (--python). Imports no keras: the workers do. The command is harness/run/check_cli.py.
 """
 
 from __future__ import annotations
@@ -15,17 +13,17 @@ import argparse
 import json
 import os
 import re
-import shlex
 import subprocess
-import sys
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from harness import artifacts
-from harness.run import backends
+from harness import artifacts, safety
+from harness.run import backends, loader
 from harness.run.saved_model import (
     SavedModelError,
     inspect_archive,
@@ -35,59 +33,23 @@ from harness.run.saved_model import (
     write_inputs,
 )
 
-DEFAULT_KNOWN = Path(__file__).resolve().parent.parent / "scenarios" / "known_divergences.toml"
 RANDOM_ROWS = 5  # one per padding pattern (random_patterns)
 MAX_FIT_STEPS = 1000
 COMPILE_KEYS = ("loss", "metrics", "weighted_metrics", "optimizer", "jit_compile", "steps_per_execution")
 
 
-def add_parser(commands: Any) -> None:
-    check = commands.add_parser("check", help="check a saved .keras model on every backend, layer by layer "
-                                              "and through training")
-    check.add_argument("model", type=Path, metavar="MODEL.keras")
-    check.add_argument("--inputs", required=True, metavar="INPUTS.npz|random:SEED",
-                       help="arrays named by the model's inputs (or in order), or random:SEED to draw "
-                            "them from the model's input specs (one row per padding pattern)")
-    check.add_argument("--backend", action="append", metavar="B",
-                       help="tensorflow (tf), jax, torch or all (default: every installed one); "
-                            "repeatable or comma-separated")
-    check.add_argument("--out", type=Path, metavar="DIR", help="default: check/<model file name>")
-    check.add_argument("--unsafe", action="store_true",
-                       help="load Lambda layers (runs the Python code saved in the file)")
-    check.add_argument("--custom-objects", type=Path, metavar="FILE",
-                       help="a .py file defining the model's custom layers and functions")
-    check.add_argument("--known", type=Path, metavar="FILE",
-                       help="registry of understood divergences (default: the suite's)")
-    check.add_argument("--timeout", type=float, default=600.0, metavar="S",
-                       help="seconds one backend may take (default 600)")
-    check.add_argument("--no-compiled", dest="compiled", action="store_false",
-                       help="skip the compiled (jit) pass")
-    check.add_argument("--strict", action="store_true", help="exit 1 when the backends diverge")
-    check.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
-    train = check.add_argument_group("through training (docs/check.md)")
-    train.add_argument("--targets", type=Path, metavar="Y.npz", help="targets of the model's output: "
-                       "train it with its own compile configuration and compare every logged value")
-    train.add_argument("--fit", type=int, default=3, metavar="STEPS", help="fit steps (default 3)")
-    train.add_argument("--sample-weight", type=Path, metavar="W.npz", help="one array: per row or per timestep")
-    train.add_argument("--class-weight", metavar="JSON", help='e.g. \'{"0": 1.0, "1": 2.0}\' or a .json file')
-    train.add_argument("--batch-size", type=int, metavar="N", help="rows per step (default: all, one step "
-                       "per epoch); must divide the rows")
-    train.add_argument("--loss", help="when the archive has no compile configuration (or to replace its loss)")
-    train.add_argument("--metrics", help="comma-separated metric names (with --loss, or replacing the archive's)")
-    train.add_argument("--optimizer", help="optimizer name (default with --loss: sgd)")
-    check.add_argument("--keras", nargs="+", metavar="VERSION",
-                       help="also check on these Keras releases, through the version environments "
-                            "(harness versions): a column per version")
-    check.add_argument("--python", action="append", default=[], metavar="BACKEND=PYTHON",
-                       help="run that backend in this interpreter (nox -s check: the main job's venvs)")
-    check.set_defaults(handler=cmd_check)
+@dataclass(frozen=True)
+class Checked:
+    """What a check ran: its runs and where, for the report and the other Keras releases."""
 
-
-def cmd_check(args: argparse.Namespace) -> int:
-    try:
-        return _check(args)
-    except SavedModelError as exc:
-        raise artifacts.ArtifactError(str(exc)) from None
+    runs: list[artifacts.Artifact]
+    out: Path
+    name: str  # the model's scenario name
+    names: list[str]  # its scenarios (the forward pass, and its training with --targets)
+    backends: list[str]
+    scenario_file: Path
+    inputs: str  # the inputs, in words
+    training: str  # what training ran, in words ("" without --targets)
 
 
 def user_path(value: Path, flag: str) -> Path:
@@ -99,9 +61,11 @@ def user_path(value: Path, flag: str) -> Path:
     return path
 
 
-def _check(args: argparse.Namespace) -> int:
-    from harness.define import bounded
+def run_model(args: argparse.Namespace, code_path: Callable[[], Path]) -> Checked:
+    """Validate every flag, write DIR/scenario.py, run it on every chosen backend; the runs.
 
+    `code_path` is the PYTHONPATH for a backend run by another interpreter (--python).
+    """
     interpreters = _interpreters(args.python)
     chosen = list(interpreters) or _backends(args.backend)
     if not 0 < args.timeout < float("inf"):  # nan and inf are no bound
@@ -138,13 +102,12 @@ def _check(args: argparse.Namespace) -> int:
     scenario_file = write_scenario(out, name, model, inputs, args.unsafe, args.custom_objects, training,
                                    write_random=not isinstance(source, Path), outputs=output_layers(config))
     # Imported in a child bounded by --timeout, as `run` imports scenario files: data comes back.
-    scenarios = bounded.load([str(scenario_file)], None, timeout_s=args.timeout)
+    scenarios = loader.load([str(scenario_file)], None, timeout_s=args.timeout)
     names = [s.name for s in scenarios]
-    _run_backends(chosen, interpreters, scenarios, scenario_file, names, results, args)
+    _run_backends(chosen, interpreters, scenarios, scenario_file, names, results, args, code_path)
     runs = artifacts.read_all(results)
     _refuse_definition_errors(runs, names)
-    versions = _run_versions(args, chosen, scenario_file, names, out) if args.keras else []
-    return write_report(runs, out, args, name, described, training.get("described", ""), versions)
+    return Checked(runs, out, name, names, chosen, scenario_file, described, training.get("described", ""))
 
 
 def _interpreters(values: list[str]) -> dict[str, Path]:
@@ -179,13 +142,11 @@ def _backends(requested: list[str] | None) -> list[str]:
 
 
 def _run_backends(chosen: list[str], interpreters: dict[str, Path], scenarios: list, scenario_file: Path,
-                  names: list[str], results: Path, args: argparse.Namespace) -> None:
+                  names: list[str], results: Path, args: argparse.Namespace, code_path: Callable[[], Path]) -> None:
     """Every backend at once: in this interpreter (the ordinary supervisor), or in another's."""
     from harness.run import runner
 
     def in_another(backend: str) -> None:
-        from harness.versions.runs import code_path
-
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "KERAS_BACKEND", "VIRTUAL_ENV")}
         env["PYTHONPATH"] = str(code_path())  # this checkout's harness, the other env's keras
         command = [str(interpreters[backend]), "-m", "harness", "run", "--backend", backend,
@@ -258,7 +219,7 @@ def training_setup(args: argparse.Namespace, config: dict[str, Any], out: Path, 
     data = {"compile": compile_config, "steps": args.fit, "batch_size": batch_size,
             "class_weight": _class_weight(args.class_weight), "on_batch": compile_config.get(
                 "steps_per_execution", 1) in (1, None)}
-    artifacts.atomic_write(out / "training.json", json.dumps(data, indent=1, sort_keys=True).encode())
+    safety.atomic_write(out / "training.json", json.dumps(data, indent=1, sort_keys=True).encode())
     weights = ("; sample_weight " + "×".join(map(str, arrays["sample_weight"].shape))
                if "sample_weight" in arrays else "") + (f"; class_weight {data['class_weight']}"
                                                          if data["class_weight"] else "")
@@ -382,7 +343,7 @@ def write_scenario(out: Path, name: str, model: Path, inputs: str, unsafe: bool,
         description=f"saved model {model.name} with its own weights, inputs {Path(inputs).name}")
     if training:
         text += TRAINING_PART.format(folder=str(out), fit_name=name + "/fit", outputs=outputs)
-    artifacts.atomic_write(path, text.encode())
+    safety.atomic_write(path, text.encode())
     return path
 
 
@@ -398,87 +359,3 @@ def _refuse_definition_errors(runs: list[artifacts.Artifact], names: list[str]) 
                 raise SavedModelError(f"--inputs do not fit the model: {message}")
 
 
-# ---- other Keras releases -------------------------------------------------------------------------
-
-def _run_versions(args: argparse.Namespace, chosen: list[str], scenario_file: Path, names: list[str],
-                  out: Path) -> list[tuple[str, list[artifacts.Artifact], str]]:
-    """The same scenarios on each --keras release (its cached environment per backend); per release,
-    its runs, or why it could not run."""
-    from harness.versions import cli as versions_cli
-    from harness.versions import runs as version_runs
-    from harness.versions.bisect import CannotRun
-
-    done = []
-    for version in args.keras:
-        folder = out / "versions" / re.sub(r"[^\w.+-]", "_", version)
-        folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.glob("*"):
-            if old.suffix in (".json", ".npz"):
-                old.unlink()
-        problems, resolved = [], version
-        for backend in chosen:
-            try:
-                runtime = versions_cli.runtime_for(version, backend)
-                if runtime.version != version:  # "nightly": name the build it resolved to
-                    resolved = f"{version} ({runtime.version})"
-                version_runs.run(runtime, names, folder, timeout_s=args.timeout, quiet=True,
-                                 compiled=args.compiled, sources=[str(scenario_file)],
-                                 log=(lambda _: None) if args.quiet else print)
-            except (CannotRun, ValueError, versions_cli.VersionsError) as exc:
-                problems.append(f"{backend}: {exc}")
-        done.append((resolved, artifacts.read_all(folder), "; ".join(problems)))
-    return done
-
-
-# ---- the report -----------------------------------------------------------------------------------
-
-def write_report(runs: list[artifacts.Artifact], out: Path, args: argparse.Namespace, name: str,
-                 inputs: str, training: str, versions: list) -> int:
-    from harness.compare import check_model
-    from harness.compare.known import KnownDivergenceError, load_known
-    from harness.report import check as check_report
-    from harness.report import guidance
-
-    try:
-        known = load_known(args.known or DEFAULT_KNOWN)
-    except KnownDivergenceError as exc:
-        raise artifacts.ArtifactError(str(exc)) from None
-    facts = check_model.judge(runs, name, known, guidance.paths)
-    command = " ".join(shlex.quote(a) for a in ["python", "-m", "harness", "check", *sys.argv[2:]]) \
-        if sys.argv[1:2] == ["check"] else f"python -m harness check {args.model} --inputs {args.inputs}"
-    data = check_report.CheckReportInput(facts=facts, runs=runs, command=command, inputs=inputs,
-                                         training=training, versions=check_model.judge_versions(runs, name, versions))
-    artifacts.atomic_write(out / "report.md", check_report.render_check(data).encode())
-    summary = check_report.summary(data)
-    artifacts.atomic_write(out / "summary.json", (json.dumps(summary, indent=1, sort_keys=True) + "\n").encode())
-    return _print_outcome(facts, out, args)
-
-
-def _print_outcome(facts: Any, out: Path, args: argparse.Namespace) -> int:
-    """The console's answer, truthful: a match only when every backend reported on ran."""
-    for part, states in facts.states.items():
-        for state in states.values():
-            if not state.ran:
-                print(f"check {facts.model}: {part}: {state.label} {state.status}: {state.cause}", file=sys.stderr)
-                if len(state.chain) > 1:
-                    print("    the chain, outermost first:", file=sys.stderr)
-                    for line in state.chain:
-                        print(f"    {line}", file=sys.stderr)
-    for verdict in facts.paths:
-        extra = f", first divergent layer {verdict.first_divergent}" if verdict.first_divergent else ""
-        known = ""
-        if verdict.difference is not None and verdict.verdict == "differs":
-            known = " (known divergence)" if verdict.difference.known else " (new: please report)"
-        why = f": {verdict.why}" if verdict.why else ""
-        print(f"  {verdict.title} {verdict.part}: {verdict.verdict}{why}{extra}{known}")
-    problems = facts.problems
-    if problems:
-        for problem in problems:
-            print(f"check {facts.model}: {problem}", file=sys.stderr)
-        print(f"check {facts.model}: not compared -> {out / 'report.md'}")
-        return 1
-    differs = [v for v in facts.paths if v.verdict in ("differs", "cannot tell")]
-    unknown = [v for v in differs if v.difference is None or v.difference.known is None]
-    word = "every backend agrees" if not differs else f"{len(differs)} difference(s), {len(unknown)} not known"
-    print(f"check {facts.model}: {word} across {len(facts.labels)} runs -> {out / 'report.md'}")
-    return 1 if args.strict and unknown else 0

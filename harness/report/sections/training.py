@@ -8,33 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.compare.claims import Check, ClaimResult
-from harness.compare.training_claims import TRAINING_CLAIMS, judge
+from harness.compare.claims import Check
+from harness.compare.training_claims import TRAINING_CLAIMS
+from harness.report import common
 from harness.report import markdown as md
+from harness.report.model import ReportModel
 
 ANCHOR = "masks-in-training"
 
 
-def _judged(data: Any) -> dict[str, dict[str, ClaimResult]]:
-    """Run label -> claim -> result, in the comparison's column order; {} when nothing ran with Fit."""
-    judged = {run.label: judge(run) for run in data.runs}
-    if not any(result.checks for claims in judged.values() for result in claims.values()):
-        return {}
-    return {label: judged[label] for label in data.comparison.labels if label in judged}
-
-
-def _verdict(result: ClaimResult) -> str:
-    if result.verdict == "partly":
-        return f"partly: {len(result.checks) - len(result.failed)} of {len(result.checks)} checks pass"
-    return result.verdict.replace("-", " ")
-
-
-def section(data: Any) -> str:
-    judged = _judged(data)
+def render(model: ReportModel) -> str:
+    judged = model.training
     if not judged:
         return ""
     labels = list(judged)
-    rows = [[claim, md.text(text), *(_verdict(judged[label][claim]) for label in labels)]
+    rows = [[claim, md.text(text), *(common.claim_verdict(judged[label][claim]) for label in labels)]
             for claim, text in TRAINING_CLAIMS.items()]
     lines = ["## Masks in training", "",
              "Scenarios run through Keras's own training API (`compile`, `evaluate`, `fit`, "
@@ -66,9 +54,9 @@ def section(data: Any) -> str:
     return "\n".join(lines)
 
 
-def summary(data: Any) -> dict[str, Any]:
+def facts(model: ReportModel) -> dict[str, Any]:
     """The section's facts for summary.json: verdicts per claim and backend, and the failing checks."""
-    judged = _judged(data)
+    judged = model.training
     return {"training_claims": [
         {"id": claim, "text": text,
          "verdicts": {label: judged[label][claim].verdict for label in judged},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from harness.compare.verdicts import DEFAULT_TOLERANCES, VERDICTS
 from harness.report import markdown as md
+from harness.report.model import ReportModel
 
 # One line per verdict; tests/test_report.py fails when a verdict has none.
 MEANINGS = {
@@ -39,8 +40,8 @@ CLAIM_VERDICTS = {
 }
 
 
-def section(data) -> str:  # data: render.ReportInput
-    del data  # the legend is the same for every report
+def render(model: ReportModel) -> str:
+    del model  # the legend is the same for every report
     verdicts = [[md.code(v, cell=True), MEANINGS.get(v, "")] for v in VERDICTS]
     defaults = "; ".join(f"{dtype} atol {atol:g}, rtol {rtol:g}"
                          for dtype, (atol, rtol) in DEFAULT_TOLERANCES.items())

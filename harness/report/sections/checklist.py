@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from harness.compare.verdicts import PairComparison
-from harness.report import guidance, next_keras
 from harness.report import markdown as md
+from harness.report.model import ReportModel
+from harness.report.sections import guidance
 
 HEADING = "Is my model affected? Feature by feature"
 
@@ -88,7 +89,7 @@ def family(name: str) -> str:
     return name.split("/", 1)[0] if "/" in name else ""
 
 
-def tags_by_scenario(data) -> dict[str, frozenset[str]]:
+def tags_by_scenario(data: ReportModel) -> dict[str, frozenset[str]]:
     """Each scenario's tags (normalized) as its runs recorded them, plus its family."""
     out: dict[str, set[str]] = {}
     for run in data.runs:
@@ -97,7 +98,7 @@ def tags_by_scenario(data) -> dict[str, frozenset[str]]:
     return {name: frozenset(tags) for name, tags in out.items()}
 
 
-def rows(data) -> list[tuple[str, list[str]]]:
+def rows(data: ReportModel) -> list[tuple[str, list[str]]]:
     """(row title, scenarios) for every feature, then every theme family present."""
     names = list(data.comparison.scenarios)
     compared = set(names)
@@ -116,21 +117,21 @@ def rows(data) -> list[tuple[str, list[str]]]:
     return out + [(f"{theme}/ scenarios", carrying(frozenset({_norm(theme)}))) for theme in themes]
 
 
-def columns(data) -> list[Column]:
+def columns(data: ReportModel) -> list[Column]:
     cmp = data.comparison
     cols = [Column(path.title, lambda name, a=path.a, b=path.b: cmp.results.get((name, a, b)))
-            for path in guidance.paths(cmp, data.runs)]
+            for path in data.migration_paths]
     cols.append(next_keras_column(data))
     return cols
 
 
-NEXT_KERAS_ANCHOR = "what-changes-in-the-next-keras"  # report/next_keras.py's heading
+NEXT_KERAS_ANCHOR = "what-changes-in-the-next-keras"  # sections/next_keras.py's heading
 
 
-def next_keras_column(data) -> Column:
-    """This Keras against the newest keras-nightly (report/next_keras.py's facts): per row, how many of
+def next_keras_column(data: ReportModel) -> Column:
+    """This Keras against the newest keras-nightly (compare/next_keras.py's facts): per row, how many of
     its scenarios change on some backend and the kinds of change; "not run" without a nightly run."""
-    found = next_keras.facts(data)
+    found = data.next_keras
     if found is None:
         return Column("This Keras → next Keras", unavailable="not run")
     changed: dict[str, list[str]] = {}  # scenario -> kinds of change, in the section's order
@@ -189,12 +190,12 @@ def cell(scenarios: Iterable[str], column: Column, numbered: list, scenario_link
         f"{words} ({', '.join(link for _, link in sorted(links))})" for words, links in parts.items())
 
 
-def section(data) -> str:
-    """The checklist (data: render.ReportInput)."""
+def render(data: ReportModel) -> str:
+    """The checklist."""
     cmp = data.comparison
     if not cmp.pairs:
         return ""
-    numbered = guidance.differences(cmp, data.runs)
+    numbered = data.differences
     cols = columns(data)
 
     def link(name: str) -> str:

@@ -1,75 +1,25 @@
 """The report's "What changes in the next Keras": the newest nightly against the newest release.
 
-Reads the nightly runs beside the results folder (reports/versions/keras-nightly-*, written by
-`harness versions run --keras nightly` or `nox -s nightly`) and the bisect results stored as data in
-reports/versions/bisect/*.json (`harness bisect --record`), so the section renders without running
-anything. The facts come from compare/next_keras.py; summary.json carries them under "next_keras".
+The nightly runs beside the results folder (reports/versions/keras-nightly-*, written by `harness
+versions run --keras nightly` or `nox -s nightly`) and the bisect results stored as data in
+reports/versions/bisect/*.json (`harness bisect --record`) are read by harness/versions/runs.py and
+judged by compare/next_keras.py; this section renders the facts (summary.json carries them under
+"next_keras").
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
-from harness import safety
-from harness.compare import next_keras
+from harness.compare.next_keras import Group, NextKeras
 from harness.report import markdown as md
-from harness.report import versions
+from harness.report.model import ReportModel
 
-BISECT_DIR = "bisect"  # reports/versions/bisect/<name>.json
 MAX_SCENARIOS_SHOWN = 8
-MAX_BISECT_BYTES = 1 << 20
-_FACTS: dict[int, tuple[Any, Any]] = {}  # id(data) -> (data, facts): the section and summary share one build
 
 
-def _folder(data: Any) -> Path:
-    return Path(data.results_dir).parent / versions.VERSIONS_DIR
-
-
-def bisects(folder: Path) -> list[dict[str, Any]]:
-    """The stored bisect results (unreadable or malformed files are skipped: the section still renders)."""
-    found = []
-    for path in sorted((folder / BISECT_DIR).glob("*.json")) if (folder / BISECT_DIR).is_dir() else []:
-        try:
-            record = json.loads(safety.read_bounded(path, limit=MAX_BISECT_BYTES, inside=path.parent))
-        except (OSError, ValueError, safety.RefusedFile):
-            continue
-        if isinstance(record, dict):
-            found.append({**record, "file": path.name})
-    return found
-
-
-def facts(data: Any) -> next_keras.NextKeras | None:
-    cached = _FACTS.get(id(data))
-    if cached is not None and cached[0] is data:
-        return cached[1]
-    folder = _folder(data)
-    runs = []
-    if folder.is_dir():
-        runs = [r for r in versions._read_versions(str(folder), versions._listing(folder))[0]
-                if next_keras.is_nightly(r)]
-    built = next_keras.build(list(data.runs), runs, bisects(folder)) if runs else None
-    _FACTS.clear()  # one report at a time
-    _FACTS[id(data)] = (data, built)
-    _NIGHTLY.clear()
-    _NIGHTLY[id(data)] = [r for b in ("tensorflow", "jax", "torch")
-                          if (r := next_keras.newest(runs, b, nightly=True)) is not None]
-    return built
-
-
-_NIGHTLY: dict[int, list] = {}  # id(data) -> the newest nightly run per backend (read once, with the facts)
-
-
-def nightly_runs(data: Any) -> list:
-    """The newest keras-nightly run per backend that the next-Keras section compares (none: [])."""
-    facts(data)
-    return _NIGHTLY.get(id(data), [])
-
-
-def summary(data: Any) -> dict[str, Any]:
-    found = facts(data)
-    return {} if found is None else {"next_keras": next_keras.as_data(found)}
+def facts(data: ReportModel) -> dict[str, Any]:
+    return {} if data.next_keras is None else {"next_keras": data.next_keras_data}
 
 
 def _scenarios(names: list[str]) -> str:
@@ -77,7 +27,7 @@ def _scenarios(names: list[str]) -> str:
     return shown + (f" and {len(names) - MAX_SCENARIOS_SHOWN} more" if len(names) > MAX_SCENARIOS_SHOWN else "")
 
 
-def _group(group: next_keras.Group) -> list[str]:
+def _group(group: Group) -> list[str]:
     head = (f"- **{md.text(group.layer_class)}: {md.text(group.kind)}** on {md.text(', '.join(group.backends))} "
             f"({len(group.scenarios)} scenario{'s' if len(group.scenarios) != 1 else ''}): "
             f"{md.text(group.impact)}.")
@@ -123,7 +73,7 @@ def _indent(block: str) -> str:
     return "\n".join(("    " + line) if line else "" for line in block.splitlines())
 
 
-def _matrix(found: next_keras.NextKeras) -> list[str]:
+def _matrix(found: NextKeras) -> list[str]:
     if not found.nightly_matrix:
         return []
     verdict_names = sorted({v for tally in found.nightly_matrix.values() for v in tally},
@@ -145,8 +95,8 @@ def _matrix(found: next_keras.NextKeras) -> list[str]:
     return out
 
 
-def section(data: Any) -> str:
-    found = facts(data)
+def render(data: ReportModel) -> str:
+    found = data.next_keras
     if found is None:
         return ""
     builds = sorted(set(found.nightly.values()))

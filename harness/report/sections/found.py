@@ -10,34 +10,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.compare.verdicts import scenario_verdict
 from harness.report import markdown as md
+from harness.report.model import ReportModel
 
 TAG = "found"
 
 
-def _found(data: Any) -> list[str]:
+def _found(model: ReportModel) -> list[str]:
     names = []
-    for name in data.comparison.scenarios:
-        records = [run.records[name] for run in data.runs if name in run.records]
+    for name in model.comparison.scenarios:
+        records = [run.records[name] for run in model.runs if name in run.records]
         if any(TAG in r.meta.get("tags", []) for r in records) or name.startswith("found/"):
             names.append(name)
     return names
 
 
-def _description(data: Any, name: str) -> str:
-    return next((run.records[name].meta.get("description", "") for run in data.runs if name in run.records), "")
+def _description(model: ReportModel, name: str) -> str:
+    return next((run.records[name].meta.get("description", "") for run in model.runs if name in run.records), "")
 
 
-def facts(data: Any) -> list[dict[str, Any]]:
+def facts(model: ReportModel) -> list[dict[str, Any]]:
     """The section's facts for summary.json."""
-    cmp = data.comparison
+    cmp = model.comparison
     out = []
-    for name in _found(data):
+    for name in _found(model):
         pairs = {cmp.get(name, a, b).key: cmp.get(name, a, b).verdict for a, b in cmp.pairs}
         known = next((cmp.get(name, a, b).known for a, b in cmp.pairs if cmp.get(name, a, b).known), None)
-        out.append({"name": name, "verdict": scenario_verdict(cmp, name), "pairs": pairs,
-                    "description": _description(data, name), "repro": repro_path(name),
+        out.append({"name": name, "verdict": model.verdicts[name], "pairs": pairs,
+                    "description": _description(model, name), "repro": repro_path(name),
                     "upstream": known.link if known else None})
     return out
 
@@ -46,11 +46,11 @@ def repro_path(name: str) -> str:
     return f"scenarios/found/repro/{name.split('/', 1)[-1]}.py"
 
 
-def section(data: Any) -> str:
-    found = _found(data)
+def render(model: ReportModel) -> str:
+    found = _found(model)
     if not found:
         return ""
-    cmp = data.comparison
+    cmp = model.comparison
     lines = ["## Found by generation", "",
              f"{len(found)} scenario(s) that `python -m harness fuzz` generated, found diverging, shrank to a "
              "minimal model and kept in `scenarios/found/` (see docs/fuzz.md). Each runs in the suite above "
@@ -64,7 +64,7 @@ def section(data: Any) -> str:
         detail = next((p.detail for p in pairs if p.detail), "")
         known = next((p.known for p in pairs if p.known), None)
         upstream = md.link(known.link) if known and known.link else "none found"
-        lines.append(f"| [{md.text(name)}](#{md.slug(name)}) | {md.text(_description(data, name), 200)} | "
+        lines.append(f"| [{md.text(name)}](#{md.slug(name)}) | {md.text(_description(model, name), 200)} | "
                      f"{verdicts or 'match'} | {md.text(detail)} | {md.code(repro_path(name), cell=True)} | "
                      f"{upstream} |")
     return "\n".join(lines)

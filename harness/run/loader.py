@@ -11,36 +11,20 @@ data an artifact records for a scenario that did not run) to a JSON file. The pa
 
 from __future__ import annotations
 
-import contextlib
-import faulthandler
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
-import threading
-import time
-import traceback
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import artifacts, safety
+from harness import safety
 from harness.define import registry
+from harness.define.info import ScenarioInfo, scenario_meta
+from harness.run.processes import Forked, child_setup, describe_exit, fork_is_safe, stop
 
 MAX_LIST_BYTES = 256 << 20
-
-
-@dataclass(frozen=True)
-class ScenarioInfo:
-    """A scenario as the supervisor sees it: data only, no build function, no user code."""
-
-    name: str
-    description: str
-    tags: tuple[str, ...]
-    meta: dict[str, Any]  # runner.scenario_meta: recorded for a scenario that crashed or timed out
 
 
 def load(sources: list[str], select: list[str] | None, *, timeout_s: float,
@@ -49,8 +33,8 @@ def load(sources: list[str], select: list[str] | None, *, timeout_s: float,
     what = ", ".join(sources)
     with tempfile.TemporaryDirectory(prefix="harness-load-") as folder:
         out = Path(folder) / "scenarios.json"
-        if _fork_is_safe():
-            child: Any = _Forked(lambda: child_main(sources, select, backend, out))
+        if fork_is_safe():
+            child: Any = Forked(lambda: child_main(sources, select, backend, out))
         else:
             command = [sys.executable, "-m", "harness", "_load", "--out", str(out)]
             command += ["--backend", backend] if backend else []
@@ -99,112 +83,9 @@ def _infos(data: Any, what: str) -> list[ScenarioInfo]:
     return infos
 
 
-_BACKEND_MODULES = {"keras", "tensorflow", "jax", "torch"}
-
-
-def _fork_is_safe() -> bool:
-    """Forking skips a fresh interpreter (about 0.4 s a command), but only a process with one thread
-    and no backend imported (their native threads do not survive a fork) may do it."""
-    return (hasattr(os, "fork") and threading.active_count() == 1
-            and not _BACKEND_MODULES & sys.modules.keys())
-
-
-class _Forked:
-    """A forked child with the part of Popen's interface `load` and `stop` use."""
-
-    def __init__(self, target: Callable[[], int]) -> None:
-        self.returncode: int | None = None
-        sys.stdout.flush()
-        sys.stderr.flush()
-        self.pid = os.fork()
-        if self.pid == 0:  # the child: its own session, stdout to stderr, never returns
-            code = 70
-            try:
-                os.setsid()
-                die_with_parent()
-                faulthandler.disable()  # a file that aborts is reported by the parent, in one line
-                os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-                os.dup2(2, 1)
-                sys.stdout = sys.stderr
-                code = target()
-            except BaseException:
-                traceback.print_exc()
-            finally:
-                with contextlib.suppress(Exception):
-                    sys.stderr.flush()
-                os._exit(code)
-
-    def poll(self) -> int | None:
-        if self.returncode is None:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
-
-    def wait(self, timeout: float | None = None) -> int:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while (code := self.poll()) is None:
-            if deadline is not None and time.monotonic() > deadline:
-                raise subprocess.TimeoutExpired("harness _load", timeout)
-            time.sleep(0.005)
-        return code
-
-
-def stop(child: subprocess.Popen | _Forked) -> None:
-    """Kill a child that is still running, with its process group (it was started in its own
-    session: what the user's code started in the background goes with it), and reap it. A child
-    already reaped is left alone: its id may belong to someone else by now."""
-    if child.poll() is None:
-        for kill in (os.killpg, os.kill):  # the child itself too, if it has not made its group yet
-            try:
-                kill(child.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-    child.wait()
-
-
-def describe_exit(code: int) -> str:
-    if code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exited with status {code}"
-
-
-def _parent_death_signal():
-    """Linux's prctl(PR_SET_PDEATHSIG), looked up once in the parent (not between fork and exec)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-
-
-_PRCTL = _parent_death_signal()
-_PR_SET_PDEATHSIG = 1
-
-
-def child_setup():
-    """The preexec_fn for a child: die_with_parent, where it is safe (Python code between fork and
-    exec is not, with other threads running: `check` runs its backends from threads)."""
-    return die_with_parent if threading.active_count() == 1 else None
-
-
-def die_with_parent() -> None:
-    """In a child, before exec: the kernel kills it when the harness dies, even by SIGKILL, so no
-    orphan goes on importing or running scenarios that nobody will read."""
-    if _PRCTL is not None:
-        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
 def child_main(sources: list[str], select: list[str] | None, backend: str | None, out: Path) -> int:
     """In the child: import, select, write the list (or the one-line error) to `out`."""
     from harness.run import backends
-    from harness.run.runner import scenario_meta
 
     if backend:
         backends.prepare_process(backend)  # a file that imports keras at its top gets this backend
@@ -223,5 +104,5 @@ def child_main(sources: list[str], select: list[str] | None, backend: str | None
                          f"a scenario file must not exit its process"}
     except BaseException as exc:  # KeyboardInterrupt raised by the file itself, and the like
         data = {"error": f"{what}: {registry._one_line(exc)}"}
-    artifacts.atomic_write(out, json.dumps(data, default=str).encode())
+    safety.atomic_write(out, json.dumps(data, default=str).encode())
     return 0

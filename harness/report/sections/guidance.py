@@ -9,119 +9,30 @@ shown only while the tied expectation fails on every run. Change the data and th
 
 from __future__ import annotations
 
-import fnmatch
-from dataclasses import dataclass
-
-from harness.compare import demonstrated
 from harness.compare.known import IMPACTS, KnownDivergence, Surprise
-from harness.compare.version_range import within as _within
-from harness.compare.verdicts import EXPECTED, Comparison
+from harness.compare.paths import MigrationPath, SurpriseSeen
+from harness.compare.verdicts import Comparison
 from harness.report import markdown as md
+from harness.report.model import ReportModel
 
-BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
 NOX_SESSIONS = {"tensorflow": "tf", "jax": "jax", "torch": "torch"}
 SURPRISES_HEADING = "The same on every backend, but not what the seed or the Keras docs say"
 
 
-@dataclass(frozen=True)
-class MigrationPath:
-    """One migration path: two runs, named the way a user names the move."""
-
-    a: str  # run labels
-    b: str
-    title: str
-
-
-def paths(comparison: Comparison, runs: list) -> list[MigrationPath]:
-    """Every pair of runs on one Keras release (a pair across releases is a version question, which
-    the versions section answers); "A → B" when A is TensorFlow (where users come from), else "A ↔ B"."""
-    backends = {r.label: r.backend for r in runs}
-    release = {r.label: _release(r) for r in runs}
-
-    def name(label: str) -> str:
-        backend = backends.get(label, "")
-        unique = sum(backends[x] == backend and release[x] == release[label] for x in backends) == 1
-        return BACKEND_NAMES.get(backend, label) if unique else label
-
-    return [MigrationPath(a, b, f"{name(a)} {'→' if backends.get(a) == 'tensorflow' else '↔'} {name(b)}")
-            for a, b in comparison.pairs if release.get(a) == release.get(b)]
-
-
-def known_by_path(comparison: Comparison) -> dict[tuple[str, str], list[KnownDivergence]]:
-    """The registry entries that explained a comparison of each pair, in registry order of first use."""
-    out: dict[tuple[str, str], list[KnownDivergence]] = {}
-    for (_, a, b), pair in comparison.results.items():
-        entries = out.setdefault((a, b), [])
-        entries += [e for e in pair.explained_by if all(x is not e for x in entries)]
-    return out
-
-
-def unexpected_by_path(comparison: Comparison) -> dict[tuple[str, str], list[tuple[str, str]]]:
-    """(scenario, verdict) of every divergence no registry entry explains, per pair."""
-    out: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for (name, a, b), pair in comparison.results.items():
-        if pair.verdict not in EXPECTED:
-            out.setdefault((a, b), []).append((name, pair.verdict))
-    return out
-
-
-def _release(run) -> tuple:
-    return (str(run.environment.get("keras_flavour", "")), str(run.environment.get("keras", "")))
-
-
-def main_runs(runs: list) -> list:
-    """The runs of the release most runs share (the backends compared), without e.g. a Keras 2 run."""
-    groups: dict[tuple, list] = {}
-    for run in runs:
-        groups.setdefault(_release(run), []).append(run)
-    return max(groups.values(), key=len, default=[])
-
-
-@dataclass(frozen=True)
-class SurpriseSeen:
-    entry: Surprise
-    scenarios: tuple[str, ...]  # where every run fails the tied expectation
-
-
-def surprises_seen(surprises: list[Surprise], runs: list) -> tuple[list[SurpriseSeen], list[Surprise]]:
-    """Entries whose expectation fails on every backend's run (of the main release) that recorded a
-    matching scenario; the rest."""
-    runs = main_runs(runs)
-    seen, gone = [], []
-    for entry in surprises:
-        if entry.keras and not all(_within(str(r.environment.get("keras", "")), entry.keras) for r in runs):
-            gone.append(entry)  # does not apply on this runtime: never shown as seen
-            continue
-        where: list[str] = []
-        names = sorted({n for r in runs for n in r.records if fnmatch.fnmatchcase(n, entry.scenario)})
-        for name in names:
-            recorded = [r for r in runs if name in r.records]
-            failing = [r.label for r in recorded if any(
-                not e["passed"] and fnmatch.fnmatchcase(str(e["name"]), entry.expectation)
-                for e in r.records[name].meta.get("expectations", []))]
-            if recorded and len(failing) == len(recorded):
-                where.append(name)
-        if where:
-            seen.append(SurpriseSeen(entry, tuple(where)))
-        else:
-            gone.append(entry)
-    return seen, gone
-
-
-def section(data) -> str:
-    """The report's first section (data: render.ReportInput)."""
+def render(data: ReportModel) -> str:
+    """The report's first section."""
     cmp = data.comparison
     backends = {r.label: r.backend for r in data.runs}
     lines = ["## What this means for you", ""]
     if not cmp.pairs:
         return "\n".join(lines + ["One run only: nothing to compare. Run a second backend to see what changes."])
-    keras = sorted({str(r.environment.get("keras", "?")) for r in main_runs(data.runs)})
+    keras = sorted({str(r.environment.get("keras", "?")) for r in data.main_runs})
     lines += [f"Moving a masked Keras model between backends (Keras {', '.join(map(md.text, keras))}, "
               f"{len(cmp.scenarios)} scenarios): what behaves differently, what it touches, and what to do. "
               "Each item links to its smallest scenario, whose section is the reproduction.", ""]
-    known, unexpected = known_by_path(cmp), unexpected_by_path(cmp)
-    migrations = paths(cmp, data.runs)
-    numbered = differences(cmp, data.runs)  # each difference is told once, numbered, below the paths
+    known, unexpected = data.known_by_path, data.unexpected_by_path
+    migrations = data.migration_paths
+    numbered = data.differences  # each difference is told once, numbered, below the paths
     for path in migrations:
         lines += [f"### {md.text(path.title)}", ""]
         items = []
@@ -139,7 +50,7 @@ def section(data) -> str:
     for n, entry in enumerate(numbered, 1):
         covered = [p for p in migrations if any(e is entry for e in known.get((p.a, p.b), []))]
         lines += [f"### {md.text(_title(n, entry))}", "", _known_item(entry, data, covered, backends), ""]
-    seen, gone = surprises_seen(data.surprises, data.runs)
+    seen, gone = data.surprises_seen, data.surprises_gone
     lines += [f"### {SURPRISES_HEADING}", ""]
     if seen:
         lines += ["Switching backends does not change these, and the backends agree on them (the matrix "
@@ -154,16 +65,6 @@ def section(data) -> str:
     return "\n".join(lines).rstrip()
 
 
-def differences(comparison: Comparison, runs: list) -> list[KnownDivergence]:
-    """The known divergences the migration paths show, numbered in the order the paths first name
-    them: "Difference n" in this section, and the number the per-feature checklist links to."""
-    known = known_by_path(comparison)
-    numbered: list[KnownDivergence] = []
-    for path in paths(comparison, runs):
-        numbered += [e for e in known.get((path.a, path.b), []) if all(x is not e for x in numbered)]
-    return numbered
-
-
 def difference_anchor(n: int, entry: KnownDivergence) -> str:
     return md.slug(_title(n, entry))
 
@@ -176,7 +77,7 @@ def _scenario_link(name: str, cmp: Comparison) -> str:
     return f"[{md.text(name)}](#{md.slug(name)})" if name in cmp.scenarios else md.code(name)
 
 
-def _details(entry: KnownDivergence | Surprise, data) -> list[str]:
+def _details(entry: KnownDivergence | Surprise, data: ReportModel) -> list[str]:
     parts = []
     if entry.layer:
         parts.append(f"Layer: {md.text(entry.layer)}.")
@@ -188,12 +89,12 @@ def _details(entry: KnownDivergence | Surprise, data) -> list[str]:
     return lines + workaround_lines(entry, data)
 
 
-def workaround_lines(entry: KnownDivergence | Surprise, data) -> list[str]:
+def workaround_lines(entry: KnownDivergence | Surprise, data: ReportModel) -> list[str]:
     """Whether a scenario shows the workaround working (judged from this report's comparison), and
     the entries that share the cause."""
     lines = []
     if entry.workaround:
-        shown = demonstrated.demonstrations(entry, data.comparison, main_runs(data.runs))
+        shown = data.demonstrations.get(id(entry), [])
         good = [d for d in shown if d.shown]
         if good:
             lines.append("  Shown working on every backend: " +
@@ -222,7 +123,8 @@ def _headline(entry: KnownDivergence) -> str:
     return head + md.text(entry.what, 1000)
 
 
-def _known_item(entry: KnownDivergence, data, covered: list[MigrationPath], backends: dict[str, str]) -> str:
+def _known_item(entry: KnownDivergence, data: ReportModel, covered: list[MigrationPath],
+                backends: dict[str, str]) -> str:
     cmp = data.comparison
     lines = [md.text(entry.what[:1].upper() + entry.what[1:], 1000) + "."] + [x.strip() for x in _details(entry, data)]
     if entry.minimal:
@@ -234,7 +136,7 @@ def _known_item(entry: KnownDivergence, data, covered: list[MigrationPath], back
     return "\n\n".join(lines)
 
 
-def _surprise_item(seen: SurpriseSeen, data) -> str:
+def _surprise_item(seen: SurpriseSeen, data: ReportModel) -> str:
     entry, cmp = seen.entry, data.comparison
     impact = _impact(entry)
     head = f"- **{md.text(impact[0].upper() + impact[1:])}**: " if impact else "- "
@@ -250,14 +152,13 @@ def _surprise_item(seen: SurpriseSeen, data) -> str:
     return "\n".join(lines)
 
 
-def facts(data) -> dict:
+def facts(data: ReportModel) -> dict:
     """The same content for summary.json (and the README block that is generated from it)."""
-    cmp = data.comparison
-    known, unexpected = known_by_path(cmp), unexpected_by_path(cmp)
-    seen, gone = surprises_seen(data.surprises, data.runs)
+    known, unexpected = data.known_by_path, data.unexpected_by_path
+    seen, gone = data.surprises_seen, data.surprises_gone
 
     def entry_facts(e: KnownDivergence | Surprise) -> dict:
-        shown = demonstrated.demonstrations(e, cmp, main_runs(data.runs))
+        shown = data.demonstrations.get(id(e), [])
         return {"what": e.what, "impact": e.impact, "layer": e.layer, "situation": e.situation,
                 "workaround": e.workaround, "minimal": e.minimal, "link": e.link, "id": e.id,
                 "keras": e.keras, "see_also": list(e.see_also),
@@ -268,7 +169,7 @@ def facts(data) -> dict:
         "paths": [{"path": p.title, "runs": [p.a, p.b],
                    "known": [entry_facts(e) for e in known.get((p.a, p.b), [])],
                    "unexpected": [{"scenario": s, "verdict": v} for s, v in unexpected.get((p.a, p.b), [])]}
-                  for p in paths(cmp, data.runs)],
+                  for p in data.migration_paths],
         "same_everywhere": [{**entry_facts(s.entry), "contradicts": s.entry.contradicts,
                              "scenarios": list(s.scenarios)} for s in seen],
         "no_longer_seen": [g.what for g in gone],
