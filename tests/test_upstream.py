@@ -218,3 +218,22 @@ def test_a_stored_bisect_of_a_covered_scenario_reaches_the_draft(tmp_path):
     text = render.draft(cause, "print('RESULT: e')", {"script": "repro.py", "timeout_s": 1, "runs": [],
                                                       "bisects": rows})
     assert "first changed in keras 3.16.0.dev2026072104" in text and "rnn/gru-basic" in text
+
+
+def test_a_report_entry_finds_the_draft_of_the_cause_that_covers_it():
+    link = drafts.link_for(PUBLISHED, "found/mask-differs-reshape-jax-tf-torch-a21362")
+    assert link and link.id == "jax-reshape-same-shape-keeps-mask"
+    assert link.path == "upstream/jax-reshape-same-shape-keeps-mask/README.md" and link.status == "not filed"
+    fixed = drafts.link_for(PUBLISHED, "fit/regression-steps-per-execution")
+    assert fixed and fixed.status.startswith("fixed: https://github.com/keras-team/keras/pull/23234")
+    assert drafts.link_for(PUBLISHED, "no/such-scenario") is None
+
+
+def test_every_known_divergence_id_names_a_cause():
+    import tomllib
+    ids = [e["id"] for e in tomllib.loads((ROOT / "scenarios" / "known_divergences.toml").read_text()).get("divergence", [])
+           if "id" in e]
+    named = {i for c in PUBLISHED for i in c.entries}
+    assert ids and not [i for i in ids if i not in named]
+    link = drafts.link_for(PUBLISHED, "fit/min-train-metric-reads-padding", "jax-fit-metrics-read-padding")
+    assert link and link.id == "jax-fit-metrics-count-padding"

@@ -63,6 +63,7 @@ class Cause:
     kind: str
     status: str
     covers: tuple[str, ...]  # scenario globs of the known/surprise entries it explains
+    entries: tuple[str, ...] = ()  # ids of the known_divergences.toml / surprises.toml entries it explains
     repro: bool = True
     status_url: str = ""
     status_note: str = ""
@@ -100,6 +101,7 @@ def _cause(entry: dict, index: int, path: Path) -> Cause:
     entry["related"] = tuple(_build(Related, r, where) for r in entry.get("related", ()))
     entry["evidence"] = tuple(_build(Evidence, e, where) for e in entry.get("evidence", ()))
     entry["covers"] = tuple(entry.get("covers", ()))
+    entry["entries"] = tuple(entry.get("entries", ()))
     cause = _build(Cause, entry, where)
     if not ID_RE.match(cause.id):
         raise UpstreamError(f"{where}: id {cause.id!r} must be lower-case letters, digits and hyphens")
@@ -135,3 +137,27 @@ def select(causes: list[Cause], finding: str | None) -> list[Cause]:
     if not chosen:
         raise UpstreamError(f"--finding {finding!r}: no such cause (known: {', '.join(c.id for c in causes)})")
     return chosen
+
+
+@dataclass(frozen=True)
+class DraftLink:
+    """What the report needs to point a difference at its upstream draft: where, and its status."""
+
+    id: str
+    title: str
+    status: str  # "not filed", "filed: URL", ...
+    path: str  # relative to the reports/ folder: upstream/<id>/README.md, or the index for a cause without one
+
+
+def link_for(causes: list[Cause], scenario: str = "", entry_id: str = "") -> DraftLink | None:
+    """The cause that explains a report entry: the one naming the entry's id, else the one whose covered
+    glob matches the entry's scenario most specifically (an exact name before `fit/*`)."""
+    named = [c for c in causes if entry_id and entry_id in c.entries]
+    scored = [((glob == scenario, len(glob.replace("*", ""))), c) for c in causes for glob in c.covers
+              if scenario and fnmatch.fnmatchcase(scenario, glob)]
+    cause = named[0] if named else max(scored, key=lambda x: x[0])[1] if scored else None
+    if cause is None:
+        return None
+    status = f"{cause.status}: {cause.status_url}" if cause.status_url else cause.status
+    path = f"upstream/{cause.id}/README.md" if cause.repro else "upstream/README.md"
+    return DraftLink(cause.id, cause.title, status, path)
