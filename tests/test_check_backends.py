@@ -73,6 +73,11 @@ def test_fit_shows_the_jax_logged_metrics_divergence_as_known_and_the_loss_agree
     assert cells[2] == "agree" and cells[3].startswith("**differ**")  # loss agrees, logged metrics do not
     assert "- Still the same on both: loss, evaluate's metrics" in report
     assert summary["training_claims"]["jax-cpu"]["T5"] == "does-not-hold"
+    for label in ("tensorflow-cpu", "jax-cpu", "torch-cpu"):  # first-step gradients, weights after each step
+        record = next(s for s in json.loads((out / "results" / f"{label}.json").read_text())["scenarios"]
+                      if s["name"] == "tagger.keras/fit")
+        keys = {p["key"] for p in record["probes"]}
+        assert {"fit/gradients/loss", "fit/gradients/grad/gru#0", "fit/step/1/gru#0", "fit/step/3/tags#1"} <= keys
     assert summary["training_claims"]["tensorflow-cpu"]["T5"] == "holds"
 
 
