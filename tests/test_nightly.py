@@ -229,6 +229,21 @@ def test_a_change_in_the_layers_base_class_outranks_its_siblings(tmp_path):
     assert "defines RNN, a base class of GRU" in ranked[0].why
 
 
+def test_an_error_that_went_away_is_traced_by_the_words_of_its_message(tmp_path):
+    trainer_old = "def fit(self, steps_per_execution=1):\n    if steps_per_execution > 1:\n        raise ValueError\n"
+    trainer_new = "def fit(self, steps_per_execution=1):\n    return self.loop(steps_per_execution)\n"
+    old = wheel(tmp_path / "old.whl", {"keras/src/backend/torch/trainer.py": trainer_old,
+                                       "keras/src/ops/image.py": "def resize(x):\n    return x\n"})
+    new = wheel(tmp_path / "new.whl", {"keras/src/backend/torch/trainer.py": trainer_new,
+                                       "keras/src/ops/image.py": "def resize(x):\n    return x[0]\n" * 50})
+    words = wheeldiff.hint_words("`steps_per_execution` must be 1 with the PyTorch backend. Received: "
+                                 "steps_per_execution=2")
+    assert words == ["PyTorch", "steps_per_execution"]
+    ranked = wheeldiff.diff(old, new, layer_class="Model", hints=words, backend="torch").files
+    assert ranked[0].path == "keras/src/backend/torch/trainer.py"  # not the larger image.py change
+    assert wheeldiff.diff(old, new, layer_class="Model").files[0].path == "keras/src/ops/image.py"
+
+
 def test_a_file_that_is_not_a_wheel_is_one_clear_error(tmp_path):
     bad = tmp_path / "keras_nightly-3.16.0.dev1-py3-none-any.whl"
     bad.write_text("not a zip")

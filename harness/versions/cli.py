@@ -181,7 +181,7 @@ def cmd_bisect(args: argparse.Namespace) -> int:
           f"artifacts in {folder}")
     sources = {}
     if args.source and result.first is not None and result.last_same is not None and not result.ambiguous:
-        sources = _source_change(result, seen, args.warnings)
+        sources = _source_change(result, seen, args.warnings, backend)
     if args.record:
         bisect.write_record(args.record, result, backend, args.select, seen, sources, _command(args), args.warnings)
     print(result.verdict_line(build_name))
@@ -197,7 +197,18 @@ def _command(args: argparse.Namespace) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def _source_change(result: bisect.Result, seen: dict[str, artifacts.Artifact], warnings: bool = False) -> dict:
+def _error_words(seen: dict[str, artifacts.Artifact], result: bisect.Result, scenario: str) -> list[str]:
+    """Identifiers in the scenario's error on either side (an error that appears or goes away)."""
+    text = ""
+    for version in (result.last_same, result.first):
+        record = seen[version].records.get(scenario)
+        if record is not None and record.captured.error is not None:
+            text += " " + record.captured.error.message
+    return wheeldiff.hint_words(text)
+
+
+def _source_change(result: bisect.Result, seen: dict[str, artifacts.Artifact], warnings: bool = False,
+                   backend: str = "") -> dict:
     """Download the last good and first bad wheels, diff keras/src ranked for each changed scenario's
     first divergent layer; print the ranking for the first. Layer class -> wheeldiff.SourceDiff."""
     found = bisect.divergences(seen[result.last_same], seen[result.first], warnings)
@@ -205,7 +216,8 @@ def _source_change(result: bisect.Result, seen: dict[str, artifacts.Artifact], w
     try:
         old = wheeldiff.fetch(_package(result.last_same), result.last_same, wheels)
         new = wheeldiff.fetch(_package(result.first), result.first, wheels)
-        sources = {d.layer_class: wheeldiff.diff(old, new, d.layer_class, d.mask_change)
+        sources = {d.layer_class: wheeldiff.diff(old, new, d.layer_class, d.mask_change,
+                                                 _error_words(seen, result, d.scenario), backend)
                    for d in reversed(found)}  # the first scenario's ranking wins a shared class
     except wheeldiff.WheelError as exc:  # the verdict stands; say why there is no source change
         print(f"source change: not available ({exc})", flush=True)

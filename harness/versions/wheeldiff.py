@@ -132,11 +132,25 @@ def ancestors(sources: dict[str, str], layer_class: str) -> list[str]:
     return found
 
 
+def hint_words(text: str) -> list[str]:
+    """Identifiers worth looking for in a diff, from an error message: `steps_per_execution`, `PyTorch`."""
+    words = re.findall(r"[A-Za-z_][A-Za-z0-9_]{5,}", text)
+    return sorted({w for w in words if "_" in w or re.search(r"[a-z][A-Z]", w)})
+
+
 def _score(path: str, before: str, after: str, changed: list[str], layer_class: str,
-           mask_change: bool, parents: list[str] = ()) -> tuple[float, tuple[str, ...]]:
+           mask_change: bool, parents: list[str] = (), hints: list[str] = (),
+           backend: str = "") -> tuple[float, tuple[str, ...]]:
     """How likely this file's change explains the scenario's change; the reasons, for the reader."""
     why = []
     score = 0.0
+    named = [w for w in hints if any(w in line for line in changed)]
+    if named:
+        score += 4 + min(len(named), 3)
+        why.append(f"changed lines name {', '.join(named[:3])}")
+    if backend and f"/backend/{backend}/" in path:
+        score += 1.5
+        why.append(f"the {backend} backend")
     for depth, parent in enumerate(parents[:3]):
         if re.search(rf"^class {re.escape(parent)}\b", before + after, re.M):
             score += 8 - 2 * depth
@@ -176,8 +190,10 @@ def _is_test(path: str) -> bool:
     return path.endswith("_test.py") or "/testing/" in path
 
 
-def diff(old_wheel: Path, new_wheel: Path, layer_class: str = "", mask_change: bool = False) -> SourceDiff:
-    """The changed keras/src files, most relevant first, with the most relevant file's hunks."""
+def diff(old_wheel: Path, new_wheel: Path, layer_class: str = "", mask_change: bool = False,
+         hints: list[str] = (), backend: str = "") -> SourceDiff:
+    """The changed keras/src files, most relevant first, with the most relevant file's hunks.
+    `hints`: identifiers from the change (an error message's); `backend`: the bisected backend."""
     old, new = _sources(old_wheel), _sources(new_wheel)
     result = SourceDiff(old_wheel.name, new_wheel.name)
     parents = ancestors(new, layer_class) if layer_class else []
@@ -192,7 +208,7 @@ def diff(old_wheel: Path, new_wheel: Path, layer_class: str = "", mask_change: b
         added = sum(1 for ln in lines if ln.startswith("+") and not ln.startswith("+++"))
         removed = sum(1 for ln in lines if ln.startswith("-") and not ln.startswith("---"))
         status = "added" if path not in old else "removed" if path not in new else "modified"
-        score, why = _score(path, before, after, changed, layer_class, mask_change, parents)
+        score, why = _score(path, before, after, changed, layer_class, mask_change, parents, hints, backend)
         result.files.append(ChangedFile(path, status, added, removed, score, why))
         details[path] = lines
     result.files.sort(key=lambda f: (_is_test(f.path), -f.score, -(f.added + f.removed), f.path))
