@@ -43,6 +43,18 @@ IMPACT = {
 }
 
 
+# Said better for a cause that was investigated (docs/versions.md): (layer class, kind, a scenario the
+# group must contain) -> the user-level line. A new group with the same class and kind but other
+# scenarios gets the generic line above.
+INVESTIGATED = {
+    ("Attention", "values", "attn/attention-layer"):
+        "a query whose keys are all masked now gets zero attention weights and a zero output (before: "
+        "uniform weights over the masked keys); other rows are unchanged",
+    ("Model", "errors", "fit/regression-steps-per-execution"):
+        "compile(steps_per_execution=2) now trains on PyTorch; the release raises ValueError there",
+}
+
+
 @dataclass(frozen=True)
 class Change:
     """One scenario on one backend, from the release to the nightly."""
@@ -97,6 +109,9 @@ class Group:
 
     @property
     def impact(self) -> str:
+        for (layer, kind, scenario), line in INVESTIGATED.items():
+            if (layer, kind) == (self.layer_class, self.kind) and scenario in self.scenarios:
+                return line
         return IMPACT.get(self.kind, "{layer} changes").format(layer=self.layer_class or "layer")
 
 

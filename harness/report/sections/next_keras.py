@@ -27,7 +27,8 @@ def _scenarios(names: list[str]) -> str:
     return shown + (f" and {len(names) - MAX_SCENARIOS_SHOWN} more" if len(names) > MAX_SCENARIOS_SHOWN else "")
 
 
-def _group(group: Group) -> list[str]:
+def _group(group: Group, shown: dict[tuple[str, str], str]) -> list[str]:
+    """One group as a bullet; `shown` maps (build, file) to the group whose hunk is already shown."""
     head = (f"- **{md.text(group.layer_class)}: {md.text(group.kind)}** on {md.text(', '.join(group.backends))} "
             f"({len(group.scenarios)} scenario{'s' if len(group.scenarios) != 1 else ''}): "
             f"{md.text(group.impact)}.")
@@ -44,10 +45,10 @@ def _group(group: Group) -> list[str]:
                                                     "'partly')" if group.claim_checks else "") + ".")
     checks = group.claim_checks
     if checks:
-        shown = "; ".join(f"{md.text(c)} '{md.text(n, 120)}' {'holds' if x else 'fails'} → "
+        flipped = "; ".join(f"{md.text(c)} '{md.text(n, 120)}' {'holds' if x else 'fails'} → "
                           f"{'holds' if y else 'fails'} ({k} run{'s' if k != 1 else ''})"
                           for c, n, x, y, k in checks[:6])
-        out.append(f"  - Seed-claim checks that flip: {shown}" + (f" and {len(checks) - 6} more" if len(checks) > 6 else "")
+        out.append(f"  - Claim checks that flip: {flipped}" + (f" and {len(checks) - 6} more" if len(checks) > 6 else "")
                    + ".")
     record = group.bisect
     if record is None:
@@ -63,6 +64,11 @@ def _group(group: Group) -> list[str]:
     files = source.get("files") or []
     if files:
         top = files[0]
+        key = (str(record["first"]), top["path"])
+        if key in shown:  # the same build and file: one hunk in the section, not one per group
+            out.append(f"  - Source change: {md.code(top['path'])}, the hunk shown under **{md.text(shown[key])}**.")
+            return out
+        shown[key] = group.key
         out.append(f"  - Source change: {len(files)} files under `keras/src` differ between the two wheels; the "
                    f"most relevant is {md.code(top['path'])} (+{top['added']} −{top['removed']}):")
         out += ["", _indent(md.fenced(source.get("hunk", ""), "diff")), ""]
@@ -109,8 +115,9 @@ def render(data: ReportModel) -> str:
            "nightly newly warns drops its mask) and the kind of change.", ""]
     if not found.groups:
         out.append("Nothing changes: every scenario gives the same results, masks and checks on the nightly.")
+    shown: dict[tuple[str, str], str] = {}
     for group in found.groups:
-        out += _group(group)
+        out += _group(group, shown)
     if found.untested:
         out += ["", f"Not compared ({len(found.untested)} scenario runs skipped on one side, e.g. a package the "
                 f"nightly environment lacks): " + "; ".join(
