@@ -20,7 +20,7 @@ import pytest
 from harness import artifacts
 from harness.artifacts import Artifact, ScenarioRecord
 from harness.compare import verdicts
-from harness.compare.known import KnownDivergence
+from harness.compare.known import Fingerprint, KnownDivergence
 from harness.define.captured import Captured, MaskUnreadable, Probe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,7 +54,8 @@ def test_a_known_divergence_never_absorbs_an_unreadable_mask():
     a = Artifact("jax-cpu", {"backend": "jax"}, {"s": record("s", {"m": Probe(VALUES, MASK, "float32")})})
     b = Artifact("torch-cpu", {"backend": "torch"},
                  {"s": record("s", {"m": Probe(VALUES, None, "float32", mask_readable=False)})})
-    known = KnownDivergence(scenario="s", backends=("jax", "torch"), what="any change", why="a test")
+    known = KnownDivergence(id="k", odd="torch", what="any change", why="a test",
+                            fingerprints=(Fingerprint(scenario="s", probes=("*",)),))
     result = verdicts.compare([a, b], [known])
     assert result.get("s", "jax-cpu", "torch-cpu").verdict == "mask-unreadable"
     assert "mask-unreadable" not in verdicts.EXPECTED  # shown, as a failure of the harness
