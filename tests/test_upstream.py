@@ -237,3 +237,25 @@ def test_every_known_divergence_id_names_a_cause():
     assert ids and not [i for i in ids if i not in named]
     link = drafts.link_for(PUBLISHED, "fit/min-train-metric-reads-padding", "jax-fit-metrics-read-padding")
     assert link and link.id == "jax-fit-metrics-count-padding"
+
+
+def test_the_report_links_each_registry_entry_to_its_draft(tmp_path):
+    from types import SimpleNamespace
+
+    from harness.compare.known import DEFAULT_KNOWN, SURPRISES_FILE, load_known, load_surprises
+    from harness.report import cli as report_cli
+    from harness.report.sections import guidance
+
+    known = load_known(ROOT / DEFAULT_KNOWN)
+    surprises = load_surprises(ROOT / DEFAULT_KNOWN.parent / SURPRISES_FILE)
+    links = report_cli._upstream_links([*known, *surprises], ROOT / "scenarios" / "upstream.toml")
+    by_id = {e.id: links.get(id(e)) for e in [*known, *surprises] if e.id}
+    assert by_id["jax-reshape-same-shape-keeps-mask"] == ("upstream/jax-reshape-same-shape-keeps-mask/README.md",
+                                                          "not filed")
+    initial_state = next(s for s in surprises if s.scenario == "rnn/*-initial-state")
+    assert links[id(initial_state)][0] == "upstream/rnn-initial-state-gets-no-mask/README.md"
+    assert all((ROOT / "reports" / path).is_file() for path, _ in links.values())
+    line = guidance._upstream_draft(initial_state, SimpleNamespace(upstream=links))
+    assert line == ["Upstream issue draft: [upstream/rnn-initial-state-gets-no-mask/README.md]"
+                    "(upstream/rnn-initial-state-gets-no-mask/README.md) (not filed)."]
+    assert report_cli._upstream_links(known, tmp_path / "absent.toml") == {}

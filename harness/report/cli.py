@@ -33,8 +33,10 @@ from harness.compare.training_claims import TRAINING_CLAIMS
 from harness.report import facts as report_facts
 from harness.report import readme, site
 from harness.report.model import ReportModel
+from harness.upstream import drafts as upstream_drafts
 
 MAX_SUMMARY_BYTES = 64 * 1024 * 1024
+UPSTREAM_FILE = "upstream.toml"  # the causes' upstream drafts and their status, beside the registry
 REPRODUCE = """pip install nox
 nox -s tf jax torch          # one venv per backend; each session refreshes this report
 nox -s report                # rebuild the report from reports/results/ without running anything"""
@@ -121,8 +123,20 @@ def build(runs: list[Artifact], known_path: Path, figure: str | None = None,
         demonstrations={id(e): demonstrated.demonstrations(e, comparison, main_runs) for e in [*known, *surprises]},
         stale_reasons={id(k): fingerprint.stale_reason(k, comparison, runs) for k in comparison.stale_known},
         next_keras=nightly, next_keras_data=next_keras.as_data(nightly) if nightly else {},
-        known=known, newest_nightly=newest, known_on_nightly=known_runtime.on_runtime(list(known), newest))
+        known=known, newest_nightly=newest, known_on_nightly=known_runtime.on_runtime(list(known), newest),
+        upstream=_upstream_links([*known, *surprises], known_path.with_name(UPSTREAM_FILE)))
     return model, report_facts.facts(model)
+
+
+def _upstream_links(entries: list, path: Path) -> dict[int, tuple[str, str]]:
+    """Each entry's upstream draft and status (upstream.toml beside the registry; none without it).
+    Bad data there is an UpstreamError, an ArtifactError: one line, exit 2."""
+    if not path.is_file():
+        return {}
+    causes = upstream_drafts.load(path)
+    found = {id(e): upstream_drafts.link_for(causes, e.scenario, e.id) or upstream_drafts.link_for(causes, e.minimal)
+             for e in entries}
+    return {key: (link.path, link.status) for key, link in found.items() if link is not None}
 
 
 def _compare(runs: list[Artifact], known: list) -> verdicts.Comparison:

@@ -63,3 +63,6 @@ class ReportModel:
     known: list[KnownDivergence] = field(default_factory=list)
     newest_nightly: list[Artifact] = field(default_factory=list)
     known_on_nightly: list[OnRuntime] = field(default_factory=list)
+    # Each registry entry's upstream issue draft (by id(entry); scenarios/upstream.toml, `harness upstream`):
+    # (its path from the reports folder, its status upstream)
+    upstream: dict[int, tuple[str, str]] = field(default_factory=dict)

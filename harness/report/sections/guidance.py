@@ -133,7 +133,16 @@ def _known_item(entry: KnownDivergence, data: ReportModel, covered: list[Migrati
         lines.append(f"Smallest case: {_scenario_link(entry.minimal, cmp)}; reproduce with "
                      f"{md.code(f'nox -s {sessions} -- --select {entry.minimal}')}. Cause and upstream: "
                      "[Known divergences](#known-divergences).")
+    lines += _upstream_draft(entry, data)
     return "\n\n".join(lines)
+
+
+def _upstream_draft(entry: KnownDivergence | Surprise, data: ReportModel) -> list[str]:
+    """The entry's issue draft for Keras (reports/upstream/) and where it stands upstream."""
+    if id(entry) not in data.upstream:
+        return []
+    path, status = data.upstream[id(entry)]
+    return [f"Upstream issue draft: [{md.text(path)}]({path}) ({md.text(status)})."]
 
 
 def _surprise_item(seen: SurpriseSeen, data: ReportModel) -> str:
@@ -149,6 +158,7 @@ def _surprise_item(seen: SurpriseSeen, data: ReportModel) -> str:
     if entry.link.startswith("https://"):
         tail += f"; upstream: {md.link(entry.link)}"
     lines.append(tail + ".")
+    lines += ["  " + line for line in _upstream_draft(entry, data)]
     return "\n".join(lines)
 
 
