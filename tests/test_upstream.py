@@ -206,7 +206,10 @@ def test_every_known_divergence_and_surprise_has_a_cause_in_the_upstream_data(so
 
 
 def test_a_stored_bisect_of_a_covered_scenario_reaches_the_draft(tmp_path):
-    cause = drafts.Cause(id="x-cause", title="t", kind="next-keras", status="not filed", covers=("rnn/*",), expected="e")
+    cause = drafts.Cause(id="x-cause", title="t", kind="next-keras", status="not filed", covers=("rnn/*", "fit/*"),
+                         expected="e", next_keras_groups=("GRU/*",))
+    (tmp_path / "fit.json").write_text(json.dumps({"backend": "torch", "first": "3.16.0.dev2026071704",
+        "divergences": [{"scenario": "fit/regression-steps-per-execution", "layer_class": "Model"}]}))
     (tmp_path / "rnn.json").write_text(json.dumps({"backend": "torch", "first": "3.16.0.dev2026072104",
         "last_same": "3.16.0.dev2026072004", "command": "harness bisect --select 'rnn/*' --backend torch",
         "divergences": [{"scenario": "rnn/gru-basic", "probe": "rnn", "layer_class": "GRU", "verdict": "mask-differs"}]}))

@@ -64,6 +64,7 @@ class Cause:
     status: str
     covers: tuple[str, ...]  # scenario globs of the known/surprise entries it explains
     entries: tuple[str, ...] = ()  # ids of the known_divergences.toml / surprises.toml entries it explains
+    next_keras_groups: tuple[str, ...] = ()  # globs on "LayerClass/kind" of the report's next-Keras change groups
     repro: bool = True
     status_url: str = ""
     status_note: str = ""
@@ -102,6 +103,7 @@ def _cause(entry: dict, index: int, path: Path) -> Cause:
     entry["evidence"] = tuple(_build(Evidence, e, where) for e in entry.get("evidence", ()))
     entry["covers"] = tuple(entry.get("covers", ()))
     entry["entries"] = tuple(entry.get("entries", ()))
+    entry["next_keras_groups"] = tuple(entry.get("next_keras_groups", ()))
     cause = _build(Cause, entry, where)
     if not ID_RE.match(cause.id):
         raise UpstreamError(f"{where}: id {cause.id!r} must be lower-case letters, digits and hyphens")

@@ -72,15 +72,21 @@ def _version_key(text: str) -> tuple:
 
 
 def bisect_rows(cause: Cause, folder: Path = BISECT_FOLDER) -> list[dict]:
-    """The stored bisects (`harness bisect --record`) that changed a scenario the cause covers."""
+    """The stored bisects (`harness bisect --record`) that changed a scenario the cause covers, in a layer
+    class its next-Keras groups name."""
     rows = []
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
         try:
             record = json.loads(safety.read_bounded(path, limit=MAX_BISECT_BYTES))
-            changed = [d["scenario"] for d in record.get("divergences") or [] if isinstance(d, dict)]
+            changed = [(d["scenario"], d.get("layer_class") or "") for d in record.get("divergences") or []
+                       if isinstance(d, dict)]
         except (OSError, ValueError, KeyError, TypeError, AttributeError, safety.RefusedFile):
             continue
-        hits = [s for s in changed if any(fnmatch.fnmatchcase(s, glob) for glob in cause.covers)]
+        # A bisect is this cause's when a scenario it covers changed in a layer its next-Keras groups name
+        # (a bisect of the RNN change also moves fit/ scenarios that other causes cover).
+        layers = [g.split("/", 1)[0] for g in cause.next_keras_groups]
+        hits = list(dict.fromkeys(s for s, cls in changed if any(fnmatch.fnmatchcase(s, glob) for glob in cause.covers)
+                                  and any(fnmatch.fnmatchcase(cls, layer) for layer in layers)))
         if hits:
             rows.append({"file": path.name, "backend": record.get("backend"), "first": record.get("first"),
                          "last_same": record.get("last_same"), "command": record.get("command") or "",

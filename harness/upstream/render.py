@@ -223,11 +223,15 @@ def _next_keras_section(causes: list[Cause], next_keras: dict | None) -> str:
     rows = []
     for group in next_keras["groups"]:
         scenarios = [str(s) for s in group.get("scenarios", [])]
-        hits = [c for c in drafts_for if any(fnmatch.fnmatchcase(s, g) for s in scenarios for g in c.covers)]
-        where = ", ".join(f"[{md.text(c.id)}]({c.id}/README.md)" for c in hits) or "no draft yet"
+        key = f"{group.get('layer_class', '')}/{group.get('kind', '')}"
+        hits = [c for c in causes if any(fnmatch.fnmatchcase(key, g) for g in c.next_keras_groups)] or [
+            c for c in drafts_for if any(fnmatch.fnmatchcase(s, g) for s in scenarios for g in c.covers)]
+        where = ", ".join((f"[{md.text(c.id)}]({c.id}/README.md)" if c.repro else md.text(c.id))
+                          + ("" if c.status == "not filed" else f" ({md.text(c.status)})") for c in hits) or "no draft yet"
         rows.append([md.text(group.get("layer_class", "")), md.text(group.get("kind", "")),
                      md.text(", ".join(group.get("backends", []))), md.text(group.get("introduced_in") or "not bisected"),
                      md.text(", ".join(scenarios[:4]) + (" …" if len(scenarios) > 4 else "")), where])
     nightly = ", ".join(f"{b} {v}" for b, v in sorted((next_keras.get("nightly") or {}).items()))
-    return (head + f"From reports/summary.json (`next_keras`, nightly {md.text(nightly)}):\n\n"
+    return (head + f"From the report's next-Keras facts (`next_keras` in summary.json, keras-nightly {md.text(nightly)} "
+            "against the release runs), each group with the cause that explains it:\n\n"
             + md.table(["layer", "change", "backends", "introduced in", "scenarios", "draft"], rows) + "\n")
