@@ -273,7 +273,7 @@ def test_scenario_section_details(reference):
     assert "torch: `01010 01011`" in mask  # masks that differ are drawn per run
 
     err = scenario_section(reference, "rnn/raises-on-tf")
-    assert "Status: tensorflow: error `ValueError: GRU cannot take a mask of shape (2, 4)`; jax: ok (0.25s)" in err
+    assert "Status: tensorflow: error `ValueError: GRU cannot take a mask of shape (2, 4)`; jax: ok; torch: ok" in err
 
     warn = scenario_section(reference, "seed/warns-on-tf")
     assert "- `UserWarning` on tensorflow: Layer 'concat' does not support masking" in warn

@@ -195,6 +195,21 @@ def test_rebuilding_removes_stale_pages_it_owns_and_nothing_else(tmp_path, no_kn
     assert (tmp_path / "families" / "seed.md").is_file()
 
 
+def test_two_families_whose_names_clean_to_the_same_file_keep_their_own_pages():
+    pages = {site.family_page(f) for f in ("a.b", "a_b", "a b", "a/b")}
+    assert len(pages) == 4 and site.family_page("rnn") == "families/rnn.md"
+    assert all(p.startswith("families/") and "/" not in p.removeprefix("families/") for p in pages)
+
+
+def test_a_long_section_is_digested_on_the_first_page():
+    section = ("## What changes\n\nThe intro,\non two lines.\n\n- **A**: one.\n  - Scenarios: x.\n    ```diff\n"
+               "- removed\n    ```\n- **B**: two.\n\n### Details\n\n- not this\n")
+    assert site.digest(section, "More: [page](p.md).") == (
+        "## What changes\n\nThe intro,\non two lines.\n\n- **A**: one.\n- **B**: two.\n\nMore: [page](p.md).")
+    short = "## Nothing\n\nNothing changes."
+    assert site.digest(short, "More.") == short
+
+
 # ---- reruns: nothing on the first page or in README changes unless a result does ---------------------
 
 def _rerun(runs, **env):
@@ -217,6 +232,9 @@ def test_a_rerun_with_the_same_results_leaves_first_page_and_readme_block_unchan
     assert blocks[0] == blocks[1]
     assert pages[0][site.ENVIRONMENT] != pages[1][site.ENVIRONMENT]  # the times are there instead
     assert "1234.5" in pages[1][site.ENVIRONMENT]
+    # and the family pages too: a scenario's section shows no duration
+    assert {k: v for k, v in pages[0].items() if k != site.ENVIRONMENT} == \
+        {k: v for k, v in pages[1].items() if k != site.ENVIRONMENT}
 
 
 def test_a_changed_result_changes_the_first_page(known_file):

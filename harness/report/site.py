@@ -2,9 +2,10 @@
 evidence, versions and environment pages, with links that resolve on GitHub.
 
 The first page (report.md) holds the answer: the per-feature checklist per migration path, the
-differences and what to do, the surprises, the next Keras, the known divergences and the matrix
-summarised by family. Nothing on it changes when the results do not: run times, cache states, the
-git revision and the clock go on environment.md. Each family (the part of a scenario's name before
+differences and what to do, the surprises, the next Keras (its causes; next-keras.md has all of it),
+the known divergences and the matrix summarised by family, in under 80 KB (masks in training are on
+training.md). Nothing on it changes when the results do not: run times, cache states, the git
+revision and the clock go on environment.md. Each family (the part of a scenario's name before
 "/") gets families/<family>.md with its matrix rows, its heatmap (families/<family>.svg) and its
 scenarios' sections, so a new family needs no edit here.
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import posixpath
 import re
 from collections import Counter
@@ -51,7 +53,10 @@ FAMILIES = "families"
 EVIDENCE = "claims-evidence.md"
 VERSIONS = "keras-versions.md"
 ENVIRONMENT = "environment.md"
-OWNED_TOP = (EVIDENCE, VERSIONS, ENVIRONMENT, "heatmap.png")  # heatmap.png: the single-page report's
+TRAINING = "training.md"
+NEXT_KERAS = "next-keras.md"
+# heatmap.png: the single-page report's figure
+OWNED_TOP = (EVIDENCE, VERSIONS, ENVIRONMENT, TRAINING, NEXT_KERAS, "heatmap.png")
 VOLATILE = ("time", "run_wall_s", "compilation_cache", "git_revision", "command")  # differ run to run
 SLOWEST = 10  # scenarios per run listed on the environment page
 
@@ -61,9 +66,12 @@ def family_page(family: str) -> str:
 
 
 def _file_name(family: str) -> str:
-    """A family as a file name: printable, no path separators or dots that could leave the folder."""
+    """A family as a file name: printable, no path separators or dots that could leave the folder;
+    a name that had to change gets a short hash, so two families never share a page."""
     cleaned = re.sub(r"[^A-Za-z0-9_-]", "_", family)
-    return cleaned or "_"
+    if cleaned == family:
+        return family
+    return f"{cleaned}-{hashlib.sha256(family.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}"
 
 
 def _subsets(data: ReportModel) -> dict[str, ReportModel]:
@@ -76,7 +84,8 @@ def build(data: ReportModel, first: str = FIRST) -> dict[str, str]:
     """Every file of the site: relative path -> text."""
     groups = data.families
     version_text = versions.render(data)
-    pages = {first: first_page(data, groups, bool(version_text))}
+    training_text, next_text = training.render(data), next_keras.render(data)
+    pages = {first: first_page(data, groups, bool(version_text), bool(training_text), next_text)}
     for family, sub in _subsets(data).items():
         names = groups[family]
         pages[family_page(family)] = _family(sub, family, names, first)
@@ -87,6 +96,10 @@ def build(data: ReportModel, first: str = FIRST) -> dict[str, str]:
     if version_text:
         pages[VERSIONS] = _page("Seed conclusions across Keras versions", version_text, first)
     pages[ENVIRONMENT] = _page("Environment and run times", _environment(data), first)
+    if training_text:
+        pages[TRAINING] = _page("Masks in training", training_text, first)
+    if next_text:
+        pages[NEXT_KERAS] = _page("What changes in the next Keras", next_text, first)
     return relocate(pages, first)
 
 
@@ -94,18 +107,18 @@ def _page(title: str, body: str, first: str) -> str:
     return "\n\n".join([f"# {md.text(title)}", f"Part of the [mask harness report]({first}).", body]) + "\n"
 
 
-def first_page(data: ReportModel, groups: dict[str, list[str]], has_versions: bool) -> str:
-    # The answer first, then the evidence that fits on one page; everything per scenario is one
-    # link away on its family's page. Add a section here with one line.
+def first_page(data: ReportModel, groups: dict[str, list[str]], has_versions: bool, has_training: bool,
+               next_text: str) -> str:
+    # The answer first, then the evidence that fits on one page (under 80 KB); everything per
+    # scenario is one link away on its family's page. Add a section here with one line.
     sections = [
-        _header(data, groups, has_versions),
+        _header(data, groups, has_versions, has_training),
         checklist.render(data),
         guidance.render(data),
         findings.render(data),
-        _next_keras(data, has_versions),
+        _next_keras(next_text, has_versions),
         legend.render(data),
         claims.render(data),
-        training.render(data),
         summary.render(data),
         baseline.render(data),
         _by_family(data, groups),
@@ -117,7 +130,7 @@ def first_page(data: ReportModel, groups: dict[str, list[str]], has_versions: bo
     return "\n\n".join(s for s in sections if s) + "\n"
 
 
-def _header(data: ReportModel, groups: dict[str, list[str]], has_versions: bool) -> str:
+def _header(data: ReportModel, groups: dict[str, list[str]], has_versions: bool, has_training: bool) -> str:
     runs = common.runs_in_order(data)
     labels = ", ".join(md.code(r.label) for r in runs)
     family_links = ", ".join(f"[{md.text(f)}]({family_page(f)})" for f in groups)
@@ -128,22 +141,48 @@ def _header(data: ReportModel, groups: dict[str, list[str]], has_versions: bool)
         f"scenarios themselves are on one page per family ({family_links}); the seed conclusions' "
         f"[checks and evidence]({EVIDENCE}), "
         + (f"the [Keras versions]({VERSIONS}), " if has_versions else "")
+        + (f"[masks in training]({TRAINING}), " if has_training else "")
         + f"the [environment and run times]({ENVIRONMENT}) have pages of their own. Produced by "
         f"`python -m harness report` from the artifacts in {md.code(data.results_dir)}; nothing here is "
         "edited by hand ([how to reproduce it](#how-this-report-was-made)).",
     ])
 
 
-def _next_keras(data: ReportModel, has_versions: bool) -> str:
-    """The slot for what changes with the next Keras release (keras-nightly against this one)."""
-    section = next_keras.render(data)  # present once a nightly run is beside the results
+def _next_keras(section: str, has_versions: bool) -> str:
+    """The slot for what changes with the next Keras release (keras-nightly against this one): the
+    section's opening and its top-level items here, all of it on its own page."""
     if section:
-        return section
+        return digest(section, f"Each change with its scenarios, the claims that move, the build that "
+                               f"introduced it and the source change: [the next Keras]({NEXT_KERAS}).")
     return "\n".join(["## The next Keras", "",
                       "No next-Keras (keras-nightly) run is compared in this report; the checklist's last "
                       "column says so."
                       + (f" The Keras releases before this one are on the [Keras versions]({VERSIONS}) page."
                          if has_versions else "")])
+
+
+def digest(section: str, more: str) -> str:
+    """A long section as the first page shows it: its heading, its first paragraph and the first line
+    of each top-level list item, then `more` (the link to all of it). Its subsections, nested items
+    and code blocks stay on its own page. A section without top-level items is short: kept whole."""
+    head, *body = section.splitlines()
+    out, i = [head, ""], 0
+    while i < len(body) and not body[i].strip():
+        i += 1
+    while i < len(body) and body[i].strip() and not body[i].startswith(("- ", "#")):
+        out.append(body[i])
+        i += 1
+    items, fenced = [], False
+    for line in body[i:]:
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif line.startswith("#") and not fenced:
+            break  # the first subsection ends the digest
+        elif line.startswith("- ") and not fenced:
+            items.append(line)
+    if not items:
+        return section
+    return "\n".join([*out, "", *items, "", more])
 
 
 def _by_family(data: ReportModel, groups: dict[str, list[str]]) -> str:

@@ -69,7 +69,9 @@ def _scenario(name: str, model: ReportModel, runs: dict[str, Artifact], notes=()
             e = record.captured.error
             status.append(f"{common.short(label)}: {md.text(record.status)} {md.code(e.type + ': ' + e.message, 2000)}")
         else:
-            status.append(f"{common.short(label)}: {md.text(record.status)} ({record.duration_s:.2f}s)")
+            # no duration: a rerun with the same results leaves the page as it was (run times are
+            # on the environment page)
+            status.append(f"{common.short(label)}: {md.text(record.status)}")
     lines += ["", "Status: " + "; ".join(status)]
     lines += _expectations(records)
     lines += _warnings(records)
