@@ -158,7 +158,7 @@ def _runtimes_named(name: str, runtimes) -> list:
 READS_MASKS = ("from harness.run import portability as p, produced; import keras, numpy as np; "
                "reader = p.mask_reader(); x = np.array([[[1.0], [0.0], [2.0]]], 'float32'); "
                "m = keras.layers.Masking(name='m')(x); "
-               "print(reader, np.asarray(p.to_numpy_values(p.get_mask(m), False)).astype(int).tolist())")
+               "print(reader + '|' + str(np.asarray(p.to_numpy_values(p.get_mask(m), False)).astype(int).tolist()))")
 
 
 @pytest.mark.backend
@@ -173,5 +173,5 @@ def test_masks_are_readable_on_every_cached_runtime_of_the_version_axis(runtime)
                           env={**runs._environ(runtime), "TF_CPP_MIN_LOG_LEVEL": "3"}, capture_output=True,
                           text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-1500:]
-    reader, mask = done.stdout.strip().splitlines()[-1].split(" ", 1)
+    reader, mask = done.stdout.strip().splitlines()[-1].split("|", 1)  # "_keras_mask attribute|[[1, 0, 1]]"
     assert reader != "unreadable" and json.loads(mask) == [[1, 0, 1]], done.stdout

@@ -216,12 +216,11 @@ def test_a_change_in_the_layers_base_class_outranks_its_siblings(tmp_path):
     gru = "from keras.src.layers.rnn.rnn import RNN\nclass GRU(RNN):\n    pass\n"
     files = {"keras/src/layers/rnn/gru.py": gru,
              "keras/src/layers/layer.py": "class Layer(Operation):\n    pass\n"}
-    old = wheel(tmp_path / "old.whl", {**files,
-                                       "keras/src/layers/rnn/rnn.py": "class RNN(Layer):\n    supports_masking = True\n",
+    rnn = "keras/src/layers/rnn/rnn.py"
+    old = wheel(tmp_path / "old.whl", {**files, rnn: "class RNN(Layer):\n    supports_masking = True\n",
                                        "keras/src/layers/rnn/bidirectional.py":
                                            "class Bidirectional(Layer):\n    supports_masking = True\n"})
-    new = wheel(tmp_path / "new.whl", {**files,
-                                       "keras/src/layers/rnn/rnn.py": "class RNN(Layer):\n    supports_masking = False\n",
+    new = wheel(tmp_path / "new.whl", {**files, rnn: "class RNN(Layer):\n    supports_masking = False\n",
                                        "keras/src/layers/rnn/bidirectional.py":
                                            "class Bidirectional(Layer):\n    supports_masking = False\n"})
     ranked = wheeldiff.diff(old, new, layer_class="GRU", mask_change=True).files

@@ -296,7 +296,8 @@ def build(runs: list[Artifact], versions: list[Artifact], bisects: list[dict[str
         return None
     groups: dict[tuple[str, str], Group] = {}
     for change in changes:
-        groups.setdefault((change.layer_class, change.kind), Group(change.layer_class, change.kind)).changes.append(change)
+        key = (change.layer_class, change.kind)
+        groups.setdefault(key, Group(*key)).changes.append(change)
     for group in groups.values():
         touched = set(group.scenarios)
         group.claims = [m for m in moves if touched & set(m.scenarios)
@@ -383,7 +384,8 @@ def as_data(facts: NextKeras) -> dict[str, Any]:
         "unreadable": [{"backend": b, "scenario": s} for b, s in facts.unreadable],
         "untested": [{"backend": b, "scenario": s, "why": w} for b, s, w in facts.untested],
         "nightly_matrix": facts.nightly_matrix,
-        "backends_split": [{"scenario": s, "pair": p, "release": r, "nightly": n} for s, p, r, n in facts.backends_split],
+        "backends_split": [{"scenario": s, "pair": p, "release": r, "nightly": n}
+                           for s, p, r, n in facts.backends_split],
     }
 
 

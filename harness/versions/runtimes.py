@@ -30,7 +30,13 @@ def _pin_groups() -> dict[str, list[str]]:
         if project.get("name") == DISTRIBUTION:
             return project["optional-dependencies"]
     groups: dict[str, list[str]] = {}
-    for requirement in importlib.metadata.requires(DISTRIBUTION) or []:
+    try:
+        requirements = importlib.metadata.requires(DISTRIBUTION) or []
+    except importlib.metadata.PackageNotFoundError:
+        # A runtime's worker: it imports the harness from a folder of links (runs.code_path), without the
+        # installed package's metadata, and never builds an environment, so it needs no pins.
+        return {}
+    for requirement in requirements:
         pin, _, marker = requirement.partition(";")
         extra = re.search(r"extra\s*==\s*['\"]([^'\"]+)['\"]", marker)
         if extra:
@@ -42,10 +48,12 @@ DISTRIBUTION = "keras-mask-harness"
 _GROUPS = _pin_groups()
 # The backend layer every Keras 3 release shares: today's tested pins (pyproject's groups without their
 # keras pin), the torch wheel being the local CPU build and the most tolerant of old Keras releases.
-BASE_PINS: dict[str, tuple[str, ...]] = {backend: tuple(p for p in _GROUPS[backend] if not p.startswith("keras=="))
-                                         for backend in ("torch", "jax", "tensorflow")}
-KERAS2_PINS = tuple(_GROUPS["keras2"])  # tf-keras, and the full tensorflow it needs
-KERAS2_VERSION = next(p.split("==", 1)[1] for p in KERAS2_PINS if p.startswith("tf-keras=="))  # newest Keras 2
+BASE_PINS: dict[str, tuple[str, ...]] = {
+    backend: tuple(p for p in _GROUPS.get(backend, ()) if not p.startswith("keras=="))
+    for backend in ("torch", "jax", "tensorflow")}
+KERAS2_PINS = tuple(_GROUPS.get("keras2", ()))  # tf-keras, and the full tensorflow it needs
+# the newest Keras 2 ("" in a runtime's worker, which has no pins)
+KERAS2_VERSION = next((p.split("==", 1)[1] for p in KERAS2_PINS if p.startswith("tf-keras==")), "")
 
 
 @dataclass(frozen=True)

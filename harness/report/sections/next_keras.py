@@ -48,8 +48,8 @@ def _group(group: Group, shown: dict[tuple[str, str], str]) -> list[str]:
         flipped = "; ".join(f"{md.text(c)} '{md.text(n, 120)}' {'holds' if x else 'fails'} → "
                           f"{'holds' if y else 'fails'} ({k} run{'s' if k != 1 else ''})"
                           for c, n, x, y, k in checks[:6])
-        out.append(f"  - Claim checks that flip: {flipped}" + (f" and {len(checks) - 6} more" if len(checks) > 6 else "")
-                   + ".")
+        more = f" and {len(checks) - 6} more" if len(checks) > 6 else ""
+        out.append(f"  - Claim checks that flip: {flipped}{more}.")
     record = group.bisect
     if record is None:
         out.append("  - Introduced in: not bisected yet (`python -m harness bisect --select "
