@@ -262,3 +262,14 @@ def test_the_report_links_each_registry_entry_to_its_draft(tmp_path):
     assert line == ["Upstream issue draft: [upstream/rnn-initial-state-gets-no-mask/README.md]"
                     "(upstream/rnn-initial-state-gets-no-mask/README.md) (not filed)."]
     assert report_cli._upstream_links(known, tmp_path / "absent.toml") == {}
+
+
+def test_a_quote_follows_a_module_that_moved(tmp_path):
+    from harness.upstream import capture
+
+    (tmp_path / "src" / "backend" / "ops").mkdir(parents=True)
+    (tmp_path / "src" / "backend" / "ops" / "nn.py").write_text("a = 1\nmask = where(mask)\nb = 2\n")
+    q = drafts.Quote(file="backend/nn.py|backend/ops/nn.py", anchor="mask = where", lines=2)
+    found = capture.quote(str(tmp_path), q)
+    assert (found["file"], found["anchor_line"], found["text"]) == ("backend/ops/nn.py", 2, "mask = where(mask)\nb = 2")
+    assert capture.quote(str(tmp_path), drafts.Quote(file="backend/nn.py", anchor="x"))["line"] is None

@@ -122,18 +122,23 @@ def run_repro(script: Path, env: Env, timeout_s: float) -> dict:
 
 
 def quote(keras_dir: str, q: Quote) -> dict:
-    """The quoted lines and the line number of the anchor in this installed Keras, or why not."""
-    path = Path(keras_dir) / "src" / q.file
-    try:
-        lines = safety.read_bounded(path, limit=MAX_SOURCE_BYTES).decode("utf-8").splitlines()
-    except (OSError, safety.RefusedFile, UnicodeDecodeError) as exc:
-        return {"file": q.file, "line": None, "text": "", "missing": f"cannot be read ({exc})"}
-    hits = [i for i, line in enumerate(lines) if q.anchor in line]
-    if not hits:
-        return {"file": q.file, "line": None, "text": "", "missing": "the quoted line is not in this version"}
-    first = max(hits[0] - q.before, 0)
-    return {"file": q.file, "line": first + 1, "anchor_line": hits[0] + 1,
-            "text": "\n".join(lines[first:hits[0] + q.lines])}
+    """The quoted lines and the line number of the anchor in this installed Keras, or why not. `q.file`
+    may name alternatives, "a.py|b.py" (a module that moved between versions): the first holding the anchor."""
+    missing = "the quoted line is not in this version"
+    for name in q.file.split("|"):
+        try:
+            lines = safety.read_bounded(Path(keras_dir) / "src" / name, limit=MAX_SOURCE_BYTES).decode("utf-8").splitlines()
+        except FileNotFoundError:
+            continue
+        except (OSError, safety.RefusedFile, UnicodeDecodeError) as exc:
+            missing = f"cannot be read ({exc})"
+            continue
+        hits = [i for i, line in enumerate(lines) if q.anchor in line]
+        if hits:
+            first = max(hits[0] - q.before, 0)
+            return {"file": name, "line": first + 1, "anchor_line": hits[0] + 1,
+                    "text": "\n".join(lines[first:hits[0] + q.lines])}
+    return {"file": q.file, "line": None, "text": "", "missing": missing}
 
 
 def capture(cause: Cause, script: Path, envs: list[Env], timeout_s: float, log=print) -> dict:

@@ -113,14 +113,16 @@ def _cause_section(cause: Cause, captured: dict) -> str:
     sources = captured.get("sources", {})
     for i, q in enumerate(cause.quotes):
         where, shown = [], {}  # each distinct text once, under the first version that has it
+        first_file = q.file.split("|")[0]
         for version, quotes in sources.items():
             found = quotes[i] if i < len(quotes) else None
             if found and found.get("line"):
-                where.append(f"line {found['anchor_line']} in Keras {version}")
+                moved = f" ({found['file']})" if found.get("file", first_file) != first_file else ""
+                where.append(f"line {found['anchor_line']}{moved} in Keras {version}")
                 shown.setdefault(found["text"], (version, found))
             else:
                 where.append(f"not found in Keras {version}")
-        parts.append(f"{md.code('keras/src/' + q.file)}: {', '.join(md.text(w) for w in where)}.")
+        parts.append(f"{md.code('keras/src/' + first_file)}: {', '.join(md.text(w) for w in where)}.")
         for version, found in shown.values():
             last = found["line"] + found["text"].count("\n")
             parts.append(f"Lines {found['line']}-{last} in Keras {md.text(version)}:\n\n" + md.fenced(found["text"], "python"))
