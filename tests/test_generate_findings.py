@@ -210,3 +210,20 @@ def test_a_case_every_backend_refuses_is_counted_not_kept() -> None:
     assert refused.verdict == "all-raise" and refused.signature is None
     one = {**errors({"torch": "AttributeError"}), **{b: r for b, r in weighted_runner(case).items() if b != "torch"}}
     assert findings.judge(case, one).signature.endswith("|error-differs|error(torch:AttributeError)")
+
+
+def test_a_warnings_difference_is_named_by_the_warning_not_by_a_layer() -> None:
+    from harness.define.captured import WarningInfo
+
+    case = generator.generate(0, 5)
+    records = weighted_runner(case)
+    records = {b: ScenarioRecord(r.name, r.status, 0.0, Captured(r.name, b, {k: Probe(np.zeros_like(p.values), None,
+                                                                                      "float32")
+                                                                         for k, p in r.captured.probes.items()}),
+                                 r.meta) for b, r in records.items()}
+    warned = WarningInfo("UserWarning", "Layer 'l3' (of type Dense) does not support masking, 4 steps")
+    records["torch"].captured.warnings.append(warned)
+    verdict = findings.judge(case, records)
+    assert verdict.signature.endswith(
+        "|warnings-differ|warning(UserWarning: Layer * (of type *) does not support masking, N steps)")
+    assert verdict.cause.startswith("torch|warnings-differ|warning(UserWarning: Layer *")

@@ -96,7 +96,7 @@ def cause(spec: dict[str, Any], signature: str, layer_name: str = "") -> str:
     """The cause of a divergence with this signature in this spec (layer_name: the first divergent one)."""
     pairs, verdict, first_class = signature.split("|")
     odd = odd_one_out(pairs.split("+"))
-    if first_class.startswith("error("):  # the error types per backend say what went wrong
+    if first_class.startswith(("error(", "warning(")):  # the error types or the warning say what it is
         return f"{odd}|{verdict}|{first_class}|-"
     fam = family(first_class)
     if fam.startswith("fit"):

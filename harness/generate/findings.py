@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,9 @@ def judge(spec: dict[str, Any], records: dict[str, ScenarioRecord],
           known: list[KnownDivergence] = ()) -> Verdict:
     """Compare one case's records from each backend with the suite's own comparison."""
     name = judged_name(spec)
+    if spec.get("fit"):  # the claims' results, where a scenario's record keeps them (known fingerprints read them)
+        records = {b: replace(r, meta={**r.meta, "expectations": fitmode.expectation_results(spec, r.captured)})
+                   for b, r in records.items()}
     runs = [Artifact(label=b, environment={"backend": b}, records={name: r}) for b, r in records.items()]
     comparison = verdicts.compare(runs, list(known))
     overall = verdicts.scenario_verdict(comparison, name)
@@ -56,7 +59,9 @@ def judge(spec: dict[str, Any], records: dict[str, ScenarioRecord],
         return Verdict("all-raise", None, detail=",".join(errors), known=known_by)
     diverging = [p for p in pairs if p.verdict not in NOT_FINDINGS]
     if not diverging:
-        return _claims_split(spec, records, comparison.pairs) or Verdict(overall, None, known=known_by)
+        # a pair a known entry explains is explained with its claims (a fingerprint may name them)
+        unexplained = [(p.a, p.b) for p in pairs if not p.known]
+        return _claims_split(spec, records, unexplained) or Verdict(overall, None, known=known_by)
     if all(_noise(p) for p in diverging):
         return Verdict("noise", None, detail=diverging[0].detail)
     if any(not r.meta.get("deterministic", True) for r in records.values()) and all(
@@ -68,7 +73,10 @@ def judge(spec: dict[str, Any], records: dict[str, ScenarioRecord],
     chosen = [p for p in diverging if p.raw_verdict == worst]
     first = chosen[0]
     ops = {la["name"]: causes.layer_class(spec, la) for la in spec["layers"]}
-    if first.probes:
+    if worst == "warnings-differ":  # named by the warning itself: no probe differs, no layer is first
+        layer, evidence = "", {}
+        layer_class = _warning_class(records, first)
+    elif first.probes:
         probe = next((p for p in first.probes if p.verdict != "match"), first.probes[0])
         layer = probe.probe.removeprefix("jit/").split("[")[0]
         # a fit probe (fit/history/loss, fit/weights/l3#0) is named by its group: fit/history, fit/weights
@@ -128,6 +136,25 @@ def _noise(pair: Any) -> bool:
     return all(p.verdict == "match" or (p.verdict in ("differs", "differs-masked-only")
                                         and p.max_abs <= NOISE_ABS.get(p.dtype_a or "", 0.0))
                for p in pair.probes)
+
+
+_QUOTED = re.compile(r"(['\"`]).*?\1")
+_TYPE = re.compile(r"\b(of type|type) \w+")
+
+
+def warning_pattern(message: str) -> str:
+    """A warning without what names one instance: quoted names, layer types and numbers."""
+    text = _TYPE.sub(r"\1 *", _QUOTED.sub("*", message.splitlines()[0] if message else ""))
+    return re.sub(r"\d+", "N", text)[:80]
+
+
+def _warning_class(records: dict[str, ScenarioRecord], pair: Any) -> str:
+    """'warning(UserWarning: Layer * (of type *) does not support masking...)': the first warning one side
+    of the pair gives and the other does not."""
+    sides = [{f"{w.category}: {warning_pattern(w.message)}" for w in records[x].captured.warnings}
+             for x in (pair.a, pair.b) if x in records]
+    only = sorted(sides[0] ^ sides[1]) if len(sides) == 2 else []
+    return f"warning({only[0] if only else 'count'})"
 
 
 def _error_type(record: ScenarioRecord) -> str:

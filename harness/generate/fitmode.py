@@ -58,13 +58,21 @@ def expectations(spec: dict[str, Any]) -> list[Expectation]:
     return fit_expectations(claims(spec)) if spec.get("fit") else []
 
 
-def claim_results(spec: dict[str, Any], captured: Any) -> dict[str, bool]:
-    """Expectation name -> passed, for one backend's capture of a fit case (no error: nothing to judge)."""
-    results = {}
+def expectation_results(spec: dict[str, Any], captured: Any) -> list[dict[str, Any]]:
+    """The fit expectations' results on one backend's capture, in the record format the suite's
+    capture writes (capture.evaluate_expectations): a known entry's fingerprint can read them."""
+    results = []
     for expectation in expectations(spec):
         try:
             outcome = expectation.check(captured)
-        except Exception:  # noqa: BLE001 (a check that cannot read the capture fails, as in the suite)
-            outcome = False
-        results[f"{expectation.claim} {expectation.name}"] = bool(outcome[0] if isinstance(outcome, tuple) else outcome)
+            passed, evidence = outcome if isinstance(outcome, tuple) else (outcome, "")
+        except Exception as exc:  # noqa: BLE001 (a check that cannot read the capture fails, as in the suite)
+            passed, evidence = False, f"check raised {type(exc).__name__}: {exc}"
+        results.append({"name": expectation.name, "claim": expectation.claim, "passed": bool(passed),
+                        "evidence": str(evidence)})
     return results
+
+
+def claim_results(spec: dict[str, Any], captured: Any) -> dict[str, bool]:
+    """'<claim> <expectation name>' -> passed, for one backend's capture of a fit case."""
+    return {f"{r['claim']} {r['name']}": r["passed"] for r in expectation_results(spec, captured)}

@@ -73,7 +73,7 @@ class _Case:
             if self.width:
                 args.update({k: self.width for k in SIZE_ARGS if k in args})
             if self.boundary:
-                args.update({k: self.pick(v) for k, v in production.boundary.items() if self.rng.random() < 0.5})
+                args.update({k: self.pick(v) for k, v in production.boundary.items() if self.rng.random() < 0.6})
             args.update(production.derive(ins, args))
             args = {k: v for k, v in args.items() if not k.startswith("_")}
         outs = production.out(ins, {**args, "_cell": production.op})
@@ -155,8 +155,8 @@ def _step(case: _Case) -> None:
     rng = case.rng
     usable = [p for p in PRODUCTIONS if all(case.recent(k) is not None for k in set(p.needs))
               and not (case.fit and p.op in RNG_OPS)]  # training must be deterministic to compare
-    # a boundary case favours the productions that have boundary values (twice their group's weight)
-    weights = np.array([GROUP_WEIGHTS.get(p.group, 1.0) * (2.0 if case.boundary and p.boundary else 1.0)
+    # a boundary case favours the productions that have boundary values, most those with an identity form
+    weights = np.array([GROUP_WEIGHTS.get(p.group, 1.0) * (_edge_weight(p) if case.boundary else 1.0)
                         for p in usable])
     production = usable[int(rng.choice(len(usable), p=weights / weights.sum()))]
     first = case.recent(production.needs[0])
@@ -192,6 +192,12 @@ def _step(case: _Case) -> None:
         case.add(production, refs, args, call)
         return
     case.add(production, refs, call=call)
+
+
+def _edge_weight(production: Production) -> float:
+    if not production.boundary:
+        return 1.0
+    return 4.0 if production.op in grammar.IDENTITY else 2.0
 
 
 def _initial_state(case: _Case, production: Production, source: str) -> dict[str, Any]:

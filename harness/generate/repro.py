@@ -18,6 +18,7 @@ from harness.define import spec as specs
 from harness.define import weights
 
 SPEC_BUILD = Path(__file__).resolve().parent.parent / "run" / "spec_build.py"
+PORTABILITY = SPEC_BUILD.parent / "portability.py"
 LIST_CALL_NAME = "LIST_CALL"
 TUPLE_ARGS = ("cropping", "dims", "axes", "target_shape")
 
@@ -35,6 +36,16 @@ def _spec_build_parts() -> tuple[dict[str, str], str, set[str]]:
             if node.targets[0].id == LIST_CALL_NAME:
                 list_call = set(ast.literal_eval(node.value))
     return {f"custom.{k}": v for k, v in classes.items()}, lambdas, list_call
+
+
+def portability_readers() -> tuple[str, ...]:
+    """The modules harness/run/portability.py reads masks from, read with ast (this module imports no
+    run-stage code)."""
+    tree = ast.parse(PORTABILITY.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "MASK_READERS":
+            return tuple(ast.literal_eval(node.value))
+    return ("keras.src.backend",)
 
 
 def _layer_expr(op: str, args: dict[str, Any], name: str | None) -> str:
@@ -69,7 +80,15 @@ def script(spec: dict[str, Any], header: str = "") -> str:
              "Run it under each backend and compare the printed outputs and masks:",
              "    for b in tensorflow jax torch; do KERAS_BACKEND=$b python THIS_FILE.py; done",
              '"""', "", "import hashlib", "", "import keras", "import numpy as np", "from keras import layers",
-             "from keras.src.backend import get_keras_mask  # the mask Keras attached to a tensor", "", ""]
+             "", "", "def get_keras_mask(tensor):",
+             '    """The mask Keras attached to a tensor, wherever this Keras keeps it (it moved in 3.16)."""',
+             "    import importlib", "",
+             f"    for module in {portability_readers()!r}:",
+             "        try:",
+             "            return getattr(importlib.import_module(module), 'get_keras_mask')(tensor)",
+             "        except (ImportError, AttributeError):",
+             "            continue",
+             "    return getattr(tensor, '_keras_mask', None)", "", ""]
     lines += [inspect.getsource(weights.seed_for), "", inspect.getsource(weights.weight_values), ""]
     if "Lambda" in used:
         lines += [lambdas, "", ""]
