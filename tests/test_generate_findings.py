@@ -171,6 +171,10 @@ def test_another_situation_or_odd_backend_is_another_cause(tmp_path) -> None:
     assert len(entries) == 1 and "last-output" not in entries[0]["cause"]
 
 
+def planted_signature(case: dict) -> str:
+    return findings.judge(case, planted_runner("jax", "l1", "mask")(case)).signature
+
+
 def test_the_jax_no_op_mask_through_an_identity_permute_is_the_reshape_cause(tmp_path) -> None:
     case = grammar.check({
         "version": 1, "name": "fuzz/s1-2", "seed": 1, "batch": 1, "time": 2, "dtype_policy": None,
@@ -182,8 +186,14 @@ def test_the_jax_no_op_mask_through_an_identity_permute_is_the_reshape_cause(tmp
         "outputs": ["l1"]})
     summary, entries = _campaign(tmp_path, case, planted_runner("jax", "l1", "mask"), variants=True)
     counted = summary["causes"]["jax|mask-differs|reshaping|identity"]
-    assert entries == [] and counted["kept"] == "found/mask-differs-reshape-jax-tf-torch-a21362"
-    [variant] = counted["variants"]  # --variants: the cause's reach through Permute, shrunk, not a new finding
+    # the kept finding of this very signature (the Permute one), the cause's known entry
+    assert entries == [] and counted["kept"] == "found/mask-differs-permute-jax-tf-torch-9ae318"
+    assert counted["known"] == "jax-reshape-same-shape-keeps-mask"
+    kept = [k for k in findings.kept_findings(ROOT / "scenarios" / "found") if k.signature != planted_signature(case)]
+    options = campaign.Options(out=tmp_path / "reach", budget=campaign.Budget(cases=1), shrink_tries=30,
+                               log=lambda _: None, variants=True, kept=kept)
+    summary = campaign.run(options, planted_runner("jax", "l1", "mask"), cases=[case])
+    [variant] = summary["causes"]["jax|mask-differs|reshaping|identity"]["variants"]  # its reach, not a new finding
     assert variant["signature"].endswith("|mask-differs|Permute") and variant["layer_classes"] == ["Embedding", "Permute"]
     assert Path(variant["paths"]["repro"]).is_file()
     # a real permutation (of as many steps as features: the same shape) is not that cause ...

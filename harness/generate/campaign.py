@@ -99,14 +99,14 @@ def run(options: Options, runner: Runner, cases: list[dict[str, Any]] | None = N
         if verdict.signature is not None:
             tally[f"finding:{verdict.verdict}"] += 1
             signatures[verdict.signature] += 1
-            hit = seen.get(verdict.cause) or _kept_hit(options, verdict.cause, seen, spec["name"])
+            hit = seen.get(verdict.cause) or _kept_hit(options, verdict.cause, seen, spec["name"], verdict.signature)
             if hit is None:
                 options.log(f"  case {spec['name']}: {verdict.signature} -> shrinking")
                 found = shrink_finding(spec, verdict, options, runner)
                 # Shrinking drops the facts the divergence does not need: the shrunk cause may be one
                 # already found or kept, and then this is that finding again, not a new one.
                 cause = found.final.cause or verdict.cause
-                hit = seen.get(cause) or _kept_hit(options, cause, seen, spec["name"])
+                hit = seen.get(cause) or _kept_hit(options, cause, seen, spec["name"], verdict.signature)
                 if hit is None:
                     entry = keep(found, verdict, options, runner)
                     hit = seen[cause] = {"cause": cause, "home": verdict.signature, "cases": 0, "entry": entry,
@@ -148,9 +148,11 @@ def _variant(spec: dict[str, Any], verdict: Verdict, options: Options, runner: R
             "size_after": specs.size(found.spec), "shrink_tries": found.tries, "paths": paths}
 
 
-def _kept_hit(options: Options, cause: str, seen: dict[str, dict[str, Any]], case: str) -> dict[str, Any] | None:
+def _kept_hit(options: Options, cause: str, seen: dict[str, dict[str, Any]], case: str,
+              signature: str = "") -> dict[str, Any] | None:
     """A finding already kept in the suite with this cause: what this case counts against."""
-    kept = next((k for k in options.kept if k.cause == cause), None)
+    same = [k for k in options.kept if k.cause == cause]  # the one kept with this very signature first
+    kept = next((k for k in same if k.signature == signature), same[0] if same else None)
     if kept is None:
         return None
     hit = seen[cause] = {"cause": kept.cause, "home": kept.signature, "cases": 0, "kept": kept.scenario, "known": _known_for(options, kept),
