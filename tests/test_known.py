@@ -472,3 +472,19 @@ def test_each_entry_is_judged_on_another_runtime():
     assert found["changed"].status == "changed" and "no longer describes" in found["changed"].detail
     assert found["fixed"].status == "not seen" and nightly in found["fixed"].detail
     assert found["too-old"].status == "does not apply" and "outside its range" in found["too-old"].detail
+
+
+def test_the_jax_metrics_fingerprints_never_cover_what_their_explanation_says_agrees(real):
+    """The cause leaves the training loss, evaluate, test_on_batch and the predictions equal: a glob that
+    covered them (as `fit/[hbo][ian]*[!s]` covered test_on_batch and predictions) would hide them."""
+    import fnmatch
+
+    (metrics,) = [e for e in real if e.id == "jax-fit-metrics-read-padding"]
+    agree = ["fit/history/loss", "fit/batch/loss", "fit/on_batch/train/loss", "fit/evaluate/after/mae",
+             "fit/evaluate/before/mae", "fit/on_batch/test/mae", "fit/on_batch/predict", "fit/predict/after",
+             "fit/weights/head#0", "fit/history/head_loss"]
+    for fp in metrics.fingerprints:
+        covered = [p for p in agree if any(fnmatch.fnmatchcase(p, g) for g in fp.probes)
+                   and not any(fnmatch.fnmatchcase(p, g) for g in fp.except_probes)]
+        assert covered == [], (fp.scenario, covered)
+    assert any(fnmatch.fnmatchcase("fit/on_batch/train/mae", g) for fp in metrics.fingerprints for g in fp.probes)
