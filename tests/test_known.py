@@ -452,25 +452,27 @@ def test_an_entry_whose_odd_backend_is_the_one_that_works(real):
                "the odd backend (tensorflow) failed")
 
 
-# ---- each entry on the newest nightly: holds, changed in, not seen (fixed?), does not apply -------------
+# ---- each entry on the newest nightly: holds, changed, fixed, does not apply ---------------------------
 def test_each_entry_is_judged_on_another_runtime():
     from harness.compare.known_runtime import on_runtime
 
-    nightly = "3.16.0.dev2026102704"
     values = lambda shift: {"gru_1": make_probe(np.array([1.0, 2.0 + shift], np.float32))}
 
-    def runs(per_scenario):
-        return [make_artifact(label, [make_record(name, values(shifts[i])) for name, shifts in per_scenario.items()],
-                              keras=nightly) for i, label in enumerate((TF, JAX, TORCH))]
+    def runs(keras, shifts_by_scenario):
+        return [make_artifact(label, [make_record(name, values(shifts[i])) for name, shifts in shifts_by_scenario.items()],
+                              keras=keras) for i, label in enumerate((TF, JAX, TORCH))]
 
     known = [entry("a", "torch", probes="gru_*", id="holds", fingerprint={"abs_range": (0.4, 0.6)}),
              entry("b", "torch", probes="gru_*", id="changed", fingerprint={"abs_range": (0.4, 0.6)}),
              entry("c", "torch", probes="gru_*", id="fixed"),
-             entry("a", "torch", probes="gru_*", id="too-old", keras=">=3.6, <=3.15.1")]
-    found = {x.entry.id: x for x in on_runtime(known, runs({"a": (0, 0, 0.5), "b": (0, 0, 5.0), "c": (0, 0, 0)}))}
-    assert found["holds"].status == "holds"
-    assert found["changed"].status == "changed" and "no longer describes" in found["changed"].detail
-    assert found["fixed"].status == "not seen" and nightly in found["fixed"].detail
+             entry("d", "torch", probes="gru_*", id="too-old", keras=">=3.6, <=3.15.1")]
+    release = runs("3.15.1", {s: (0, 0, 0.5) for s in "abcd"})
+    reference = judged(release, known)
+    nightly = runs("3.16.0.dev2026102704", {"a": (0, 0, 0.5), "b": (0, 0, 5.0), "c": (0, 0, 0), "d": (0, 0, 0.5)})
+    found = {x.entry.id: x for x in on_runtime(known, reference, release, nightly)}
+    assert found["holds"].status == "holds" and "2 of 2 pairs still as described" in found["holds"].detail
+    assert found["changed"].status == "changed" and "outside [0.4, 0.6]" in found["changed"].detail
+    assert found["fixed"].status == "fixed" and "c tensorflow vs torch (match)" in found["fixed"].detail
     assert found["too-old"].status == "does not apply" and "outside its range" in found["too-old"].detail
 
 

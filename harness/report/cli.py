@@ -123,7 +123,7 @@ def build(runs: list[Artifact], known_path: Path, figure: str | None = None,
         demonstrations={id(e): demonstrated.demonstrations(e, comparison, main_runs) for e in [*known, *surprises]},
         stale_reasons={id(k): fingerprint.stale_reason(k, comparison, runs) for k in comparison.stale_known},
         next_keras=nightly, next_keras_data=next_keras.as_data(nightly) if nightly else {},
-        known=known, newest_nightly=newest, known_on_nightly=known_runtime.on_runtime(list(known), newest),
+        known=known, newest_nightly=newest, known_on_nightly=known_runtime.on_runtime(list(known), comparison, runs, newest),
         upstream=_upstream_links([*known, *surprises], known_path.with_name(UPSTREAM_FILE)))
     return model, report_facts.facts(model)
 
