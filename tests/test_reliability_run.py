@@ -125,10 +125,11 @@ def test_a_file_that_closes_its_output_at_import_still_lists(capfd, tmp_path):
 def test_the_supervisor_never_imports_the_users_file(tmp_path, monkeypatch):
     marker = tmp_path / "imported-by"
     path = scenario_file(tmp_path, {"user/a": ()}, f"open({str(marker)!r}, 'a').write(str(os.getpid()) + '\\n')")
+    before = set(sys.modules)  # other tests may have imported user files in this process on purpose
     assert [i.name for i in loader.load([str(path)], None, timeout_s=10)] == ["user/a"]
     pids = marker.read_text().split()
     assert pids and str(os.getpid()) not in pids
-    assert not any(name.startswith("harness_user_") for name in sys.modules)
+    assert not any(name.startswith("harness_user_") for name in set(sys.modules) - before)
 
 
 def test_the_loader_works_without_fork(tmp_path, monkeypatch, capsys):
@@ -408,19 +409,24 @@ def test_interrupted_run_of_every_backend_stops_them_all_and_resumes(tmp_path):
 
 # ---- bisect and versions run load the scenario files the same way ---------------------------------------------
 
-@pytest.mark.parametrize("prelude,fragment", [("time.sleep(600)", "took longer than 1 s"),
-                                              ("os._exit(0)", "exited with status 0")], ids=["hangs", "exits"])
+# a file that hangs must be stopped at --timeout (1 s, far below its 600 s sleep); one that exits must be
+# reported as exiting, so it gets a --timeout it cannot reach on a loaded machine (a 1 s bound there
+# could expire while the child is still starting, and report a timeout instead)
+@pytest.mark.parametrize("prelude,timeout,fragment", [("time.sleep(600)", "1", "took longer than 1 s"),
+                                                      ("os._exit(0)", "60", "exited with status 0")],
+                         ids=["hangs", "exits"])
 @pytest.mark.parametrize("command", [["bisect", "--select", "user/*", "--backend", "torch"],
                                      ["versions", "run", "--keras", "tf-keras", "--backend", "tf"]],
                          ids=["bisect", "versions-run"])
-def test_bisect_and_versions_run_bound_the_import_too(capsys, tmp_path, monkeypatch, prelude, fragment, command):
+def test_bisect_and_versions_run_bound_the_import_too(capsys, tmp_path, monkeypatch, prelude, timeout, fragment,
+                                                      command):
     """Found by this test: both imported the user's file in their own process, unbounded."""
     from harness.versions import envs
 
     monkeypatch.setattr(envs, "releases", lambda *a, **k: pytest.fail("nothing past the import may run"))
     path = scenario_file(tmp_path, {"user/a": ()}, prelude)
-    with within(15):
-        code = main([*command, "--scenarios", str(path), "--timeout", "1"])
+    with within(float(timeout) + 14):
+        code = main([*command, "--scenarios", str(path), "--timeout", timeout])
     assert_usage_error(code, capsys.readouterr().err, fragment)
 
 
