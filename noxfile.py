@@ -23,11 +23,60 @@ import nox.project
 
 nox.options.sessions = ["tf", "jax", "torch"]
 nox.options.reuse_existing_virtualenvs = False
+# uv creates and fills a venv in seconds where pip takes a minute or more (docs/speed.md); where uv is
+# not installed, nox falls back to virtualenv and pip.
+nox.options.default_venv_backend = "uv|virtualenv"
 # nox's default skips a session whose interpreter is missing and exits 0 outside CI: a main job that
 # ran nothing and looked like it worked (issue 14). A missing interpreter is an error, everywhere.
 nox.options.error_on_missing_interpreters = True
 
 ROOT = Path(__file__).parent
+
+# pip's configuration key -> uv's variable, and how uv wants a list of them joined.
+PIP_TO_UV = {"index-url": ("UV_INDEX_URL", " "), "extra-index-url": ("UV_EXTRA_INDEX_URL", " "),
+             "find-links": ("UV_FIND_LINKS", ","), "constraint": ("UV_CONSTRAINT", " "),
+             "cert": ("SSL_CERT_FILE", None)}
+
+
+def uv_settings(pip_items: list[tuple[str, str]], environ: dict[str, str]) -> dict[str, str]:
+    """The package sources pip is configured with (files and PIP_* variables, as `pip config list`
+    gives them, lowest priority first), as the variables uv reads; what the user set for uv wins.
+    uv would otherwise read only PyPI, and here torch==2.13.0's CPU build lies in a find-links folder."""
+    effective: dict[str, str] = {}
+    for key, value in pip_items:
+        effective[key.rsplit(".", 1)[-1]] = value
+    out = {}
+    for key, (variable, joiner) in PIP_TO_UV.items():
+        if key in effective and variable not in environ:
+            parts = effective[key].split()
+            out[variable] = joiner.join(parts) if joiner else parts[0]
+    if out and "UV_INDEX_STRATEGY" not in environ:
+        out["UV_INDEX_STRATEGY"] = "unsafe-best-match"  # pip's way: the best version from any index
+    return out
+
+
+def _pip_items() -> list[tuple[str, str]]:
+    try:
+        from pip._internal.configuration import Configuration  # pip's own reading of its files
+    except ImportError:
+        return []
+    import logging
+
+    quiet = logging.getLogger("pip")  # pip says at debug level which files it tries; nox would show it
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)
+    try:
+        configuration = Configuration(isolated=False)
+        configuration.load()
+        return list(configuration.items())
+    except Exception:  # an unreadable pip configuration: uv keeps its own defaults
+        return []
+    finally:
+        quiet.setLevel(level)
+
+
+if shutil.which("uv"):
+    os.environ.update(uv_settings(_pip_items(), dict(os.environ)))
 # Pythons for which every backend pin publishes wheels (PyPI, checked with pip for each pin):
 # tensorflow-cpu 2.21.0 has 3.10-3.13, jax/jaxlib 0.10.2 3.11-3.14, torch 2.13.0 3.10-3.14.
 SUPPORTED_PYTHONS = ("3.11", "3.12", "3.13")
@@ -93,7 +142,9 @@ def check_python(session: nox.Session) -> None:
         session.log(CHOICE.note)
     version = session.run("python", "-c", "import sys; print('%d.%d' % sys.version_info[:2])",
                           silent=True, external=False)
-    version = (version or "").strip()
+    if version is None:  # --install-only: nox runs no command, so there is no answer to judge
+        return
+    version = version.strip()
     if version not in SUPPORTED_PYTHONS:
         session.error(python_advice(version or str(session.python)))
 # nox session name -> (pyproject dependency group, harness backend name)
@@ -186,8 +237,18 @@ def install_project(session: nox.Session, *requirements: str) -> None:
         # `nox -R` (--no-install) skips session.install, and a reused venv would then run the harness
         # as it was when the venv was made: reinstall the project alone (no dependencies), so a warm
         # run always runs the checkout as it is now.
-        session.run("python", "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", str(source),
-                    silent=True)
+        if getattr(session, "venv_backend", "") == "uv":  # a uv venv has no pip
+            session.run("uv", "pip", "install", "--quiet", "--no-deps", "--reinstall", "--python",
+                        str(Path(session.bin) / "python"), str(source), silent=True, external=True)
+        else:
+            session.run("python", "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall",
+                        str(source), silent=True)
+
+
+def _install_only(session: nox.Session) -> bool:
+    """`nox --install-only`: nox makes the venvs and installs, and runs no command."""
+    runner = getattr(session, "_runner", None)
+    return bool(getattr(getattr(runner, "global_config", None), "install_only", False))
 
 
 def _installs_skipped(session: nox.Session) -> bool:
@@ -226,6 +287,8 @@ def _backend_session(session: nox.Session, name: str) -> None:
     check_python(session)
     install_project(session, *pins(group))
     install_models(session)  # scenarios/models/
+    if _install_only(session):
+        return
     results = option(session.posargs, "--results", "reports/results")
     before = artifact_stamps(results)
     # The installed command, as a user's: nothing comes from the checkout being the current directory.
@@ -261,6 +324,9 @@ def report(session: nox.Session) -> None:
     """Rebuild reports/report.md and summary.json from the artifacts present (numpy only)."""
     job = MAIN_JOB
     built = None
+    if _install_only(session):
+        install_project(session, *pins("report"))
+        return
     if not job.asked or any(job.written.values()):  # never re-render old artifacts as this run's report
         install_project(session, *pins("report"))  # numpy comes as the project's own dependency
         session.run("keras-mask-harness", "report", *session.posargs)
@@ -285,13 +351,21 @@ def publish(session: nox.Session) -> None:
         session.notify(name, posargs=list(session.posargs))
 
 
+def pytest_parallel(posargs: list[str]) -> list[str]:
+    """pytest-xdist's workers, one per core, unless the posargs choose (-n, -p no:xdist) or select a
+    few tests by node id, where starting workers costs more than it saves."""
+    chosen = any(a in ("-n", "--numprocesses", "no:xdist") or a.startswith(("-n", "--numprocesses="))
+                 for a in posargs)
+    return [] if chosen or any("::" in a for a in posargs) else ["-n", "auto"]
+
+
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """The harness's own tests: unit tests (no backend) and one integration test per backend."""
     check_python(session)
     install_project(session, *dict.fromkeys(pins("tensorflow") + pins("jax") + pins("torch") + pins("test")
                                             + pins("report")))
-    session.run("python", "-m", "pytest", *session.posargs)
+    session.run("python", "-m", "pytest", *pytest_parallel(session.posargs), *session.posargs)
 
 
 @nox.session(python=PYTHON)
@@ -339,7 +413,7 @@ def keras2(session: nox.Session) -> None:
 def versions(session: nox.Session, keras: str, backend: str) -> None:
     """Run the suite on one Keras 3 release in its cached env: reports/versions/keras-<K>-<B>-cpu."""
     check_python(session)
-    install_project(session)
+    install_project(session, "pip")  # the version envs are made with pip; a uv venv has none
     session.run("keras-mask-harness", "versions", "run", "--keras", keras, "--backend", backend,
                 *session.posargs)
 
@@ -351,7 +425,7 @@ def nightly(session: nox.Session) -> None:
     section. The build is resolved once, so the three backends run the same one; posargs (--select,
     --timeout, --results ...) go to each `versions run`. docs/versions.md."""
     check_python(session)
-    install_project(session)
+    install_project(session, "pip")  # the version envs are made with pip; a uv venv has none
     build = session.run("python", "-c", "from harness.versions import envs; print(envs.nightlies()[-1])",
                         silent=True, external=False)
     build = (build or "").strip().splitlines()[-1] if build else ""

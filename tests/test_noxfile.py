@@ -270,3 +270,54 @@ def test_noxfile_imports_without_tomllib(noxfile: Any) -> None:
     source = (ROOT / "noxfile.py").read_text()
     assert not re.search(r"^\s*(import tomllib|from tomllib)", source, re.M)
     assert sys.version_info >= (3, 11)  # these tests themselves run on a supported Python
+
+
+# --- uv and pytest-xdist (issue 23) --------------------------------------------------------------------
+
+def test_uv_reads_the_package_sources_pip_is_configured_with(noxfile: Any) -> None:
+    items = [("global.extra-index-url", "file:///a/simple file:///b/simple"), ("global.find-links", "/old"),
+             ("global.constraint", "/etc/c.txt"), (":env:.find-links", "/opt/wheels /more"),
+             ("global.cert", "/etc/ca.crt"), ("global.timeout", "60")]
+    assert noxfile.uv_settings(items, {}) == {
+        "UV_EXTRA_INDEX_URL": "file:///a/simple file:///b/simple", "UV_FIND_LINKS": "/opt/wheels,/more",
+        "UV_CONSTRAINT": "/etc/c.txt", "SSL_CERT_FILE": "/etc/ca.crt", "UV_INDEX_STRATEGY": "unsafe-best-match"}
+    # what the user set for uv wins; nothing configured: uv's own defaults
+    assert "UV_FIND_LINKS" not in noxfile.uv_settings(items, {"UV_FIND_LINKS": "/mine"})
+    assert noxfile.uv_settings([], {}) == {}
+
+
+def test_sessions_prefer_uv_and_fall_back_to_virtualenv(noxfile: Any) -> None:
+    assert noxfile.nox.options.default_venv_backend == "uv|virtualenv"
+
+
+def test_a_reused_uv_venv_under_no_install_gets_the_checkout_with_uv(noxfile: Any, tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    reused = FakeSession(tmp_path, [])
+    reused.venv_backend, reused.bin = "uv", str(tmp_path / "bin")
+    reused._runner = SimpleNamespace(global_config=SimpleNamespace(no_install=True, install_only=False),
+                                     venv=SimpleNamespace(_reused=True))
+    noxfile.install_project(reused, "keras==3.15.1")
+    (uv,) = reused.ran
+    assert uv[:3] == ("uv", "pip", "install") and "--no-deps" in uv and str(tmp_path / "bin" / "python") in uv
+
+
+def test_install_only_installs_and_runs_nothing(noxfile: Any, main_job: Any, tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    session = FakeSession(tmp_path, [], python_version=None)
+    session.run = lambda *args, **kwargs: session.ran.append(args)  # nox runs nothing: every run is None
+    session._runner = SimpleNamespace(global_config=SimpleNamespace(no_install=False, install_only=True),
+                                      venv=SimpleNamespace(_reused=False))
+    noxfile.check_python(session)  # no answer is no failure
+    noxfile._backend_session(session, "torch")
+    assert session.installed and not any(a and a[0] == "keras-mask-harness" for a in session.ran)
+    noxfile.report(session)  # the report session installs and judges nothing
+    assert session.installed[-1] == tuple(noxfile.pins("report"))
+
+
+@pytest.mark.parametrize("posargs,added", [([], ["-n", "auto"]), (["-q", "-x"], ["-n", "auto"]),
+                                           (["-n", "0"], []), (["-n4"], []), (["-p", "no:xdist"], []),
+                                           (["tests/test_cli.py::test_x"], [])])
+def test_tests_run_in_parallel_unless_told_otherwise(noxfile: Any, posargs: list[str], added: list[str]) -> None:
+    assert noxfile.pytest_parallel(posargs) == added

@@ -17,6 +17,7 @@ class ScenarioInfo:
     description: str
     tags: tuple[str, ...]
     meta: dict[str, Any]  # scenario_meta: recorded for a scenario that crashed or timed out
+    suite_hash: str = ""  # its module and the suite modules it imports (run/reuse.py); "" unknown
 
 
 def scenario_meta(scn: Scenario) -> dict[str, Any]:

@@ -38,6 +38,9 @@ def add_parser(commands: Any) -> None:
     run.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     run.add_argument("--resume", action="store_true",
                      help="reuse the scenarios an interrupted run (same backend, label, passes) finished")
+    run.add_argument("--no-reuse", dest="reuse", action="store_false",
+                     help="run every scenario, even those unchanged since the previous artifact "
+                          "(the same as HARNESS_NO_REUSE=1)")
     run.add_argument("--no-cache", action="store_true",
                      help="no compilation caches (the same as HARNESS_NO_CACHE=1)")
     run.set_defaults(handler=cmd_run)
@@ -91,7 +94,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     options = runner.RunOptions(backend=backend, sources=args.scenarios or list(registry.DEFAULT_SOURCES),
                                 names=[s.name for s in chosen], results_dir=args.results,
                                 label=label, timeout_s=args.timeout, quiet=args.quiet,
-                                compiled=args.compiled, resume=args.resume)
+                                compiled=args.compiled, resume=args.resume, reuse=args.reuse)
     runner.run(chosen, options)
     return EXIT_OK
 
@@ -104,7 +107,7 @@ def _run_flags(args: argparse.Namespace) -> list[str]:
     for pattern in args.select or []:
         flags += ["--select", pattern]
     return (flags + ([] if args.compiled else ["--no-compiled"]) + (["-q"] if args.quiet else [])
-            + (["--resume"] if args.resume else []))
+            + (["--resume"] if args.resume else []) + ([] if args.reuse else ["--no-reuse"]))
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

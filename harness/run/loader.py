@@ -72,7 +72,8 @@ def load(sources: list[str], select: list[str] | None, *, timeout_s: float,
 
 def _infos(data: Any, what: str) -> list[ScenarioInfo]:
     try:
-        infos = [ScenarioInfo(item["name"], item["description"], tuple(item["tags"]), item["meta"])
+        infos = [ScenarioInfo(item["name"], item["description"], tuple(item["tags"]), item["meta"],
+                              str(item.get("suite_hash", "")))
                  for item in data["scenarios"]]
         if not all(isinstance(i.name, str) and registry.NAME_RE.fullmatch(i.name)
                    and isinstance(i.description, str) and all(isinstance(t, str) for t in i.tags)
@@ -94,8 +95,12 @@ def child_main(sources: list[str], select: list[str] | None, backend: str | None
         loaded = registry.load(sources)
         if not loaded:
             raise registry.ScenarioError(f"{what} define(s) no scenario (use the @scenario decorator)")
+        from harness.run import reuse
+
+        roots = reuse.suite_roots(sources)
         data: dict[str, Any] = {"scenarios": [
-            {"name": s.name, "description": s.description, "tags": list(s.tags), "meta": scenario_meta(s)}
+            {"name": s.name, "description": s.description, "tags": list(s.tags), "meta": scenario_meta(s),
+             "suite_hash": reuse.suite_hash(s.source_file, roots)}
             for s in registry.select(loaded, select)]}
     except registry.ScenarioError as exc:
         data = {"error": str(exc)}

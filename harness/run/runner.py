@@ -35,7 +35,7 @@ from harness.define import registry
 from harness.define.captured import Captured, ErrorInfo
 from harness.define.info import ScenarioInfo, as_info, scenario_meta
 from harness.define.registry import Scenario
-from harness.run import backends, caches, processes
+from harness.run import backends, caches, processes, reuse
 
 POLL_S = 0.02
 
@@ -52,6 +52,7 @@ class RunOptions:
     compiled: bool = True
     out: TextIO = field(default_factory=lambda: sys.stdout)
     resume: bool = False  # reuse what interrupted runs of the same backend and label journalled
+    reuse: bool = True  # reuse unchanged scenarios' results from the previous artifact (run/reuse.py)
 
 
 def run(scenarios: list[ScenarioInfo] | list[Scenario], options: RunOptions) -> Path:
@@ -75,7 +76,9 @@ def run(scenarios: list[ScenarioInfo] | list[Scenario], options: RunOptions) -> 
     safety.atomic_write(journal_dir / "run.json", json.dumps(
         {"backend": options.backend, "label": options.label, "compiled": options.compiled,
          "pid": os.getpid()}).encode())
-    environment: dict[str, Any] = {}
+    fingerprints = _fingerprints(scenarios, options)
+    kept, environment = _reusable(options, fingerprints, records)
+    records.update(kept)
     remaining = [s.name for s in scenarios if s.name not in records]
     started = time.perf_counter()
     attempt = 0
@@ -93,7 +96,7 @@ def run(scenarios: list[ScenarioInfo] | list[Scenario], options: RunOptions) -> 
                 journal = journal_dir / f"journal-{attempt}.jsonl"
                 batch = remaining[:SCENARIOS_PER_WORKER]
                 in_flight, env, failure = _supervise_worker(options, batch, journal, records, failed)
-                environment = environment or env
+                environment = env or environment  # this run's worker, else the reused artifact's
                 if in_flight is not None:
                     remaining = remaining[remaining.index(in_flight) + 1:]
                     continue
@@ -115,13 +118,49 @@ def run(scenarios: list[ScenarioInfo] | list[Scenario], options: RunOptions) -> 
     environment["command"] = "python -m harness " + " ".join(sys.argv[1:])
     environment["time"] = datetime.now(UTC).isoformat(timespec="seconds")
     environment["run_wall_s"] = round(time.perf_counter() - started, 3)
+    environment["reused"] = f"{len(kept)} of {len(by_name)}"
     ordered = {name: records[name] for name in by_name}
+    for name, record in ordered.items():
+        record.meta["reused"] = name in kept
+        if fingerprints.get(name):
+            record.meta["fingerprint"] = fingerprints[name]
     label = options.label or default_label(options.backend, environment)
     path = artifacts.write(Artifact(label, environment, ordered), options.results_dir)
     for folder in [journal_dir, *reused]:
         shutil.rmtree(folder, ignore_errors=True)
-    _summary_line(label, options, ordered, time.perf_counter() - started, path)
+    _summary_line(label, options, ordered, time.perf_counter() - started, path, len(kept))
     return path
+
+
+def _fingerprints(scenarios: list[ScenarioInfo] | list[Scenario], options: RunOptions) -> dict[str, str]:
+    """Each scenario's reuse fingerprint; none where its suite modules are unknown (never reused)."""
+    context = reuse.run_context(options.backend, options.compiled)
+    roots = None
+    out = {}
+    for scn in scenarios:
+        if isinstance(scn, Scenario):  # imported by a trusted caller, in this process
+            roots = roots if roots is not None else reuse.suite_roots(options.sources)
+            suite = reuse.suite_hash(scn.source_file, roots)
+        else:
+            suite = scn.suite_hash
+        if suite:
+            out[scn.name] = reuse.fingerprint(as_info(scn).meta, suite, context)
+    return out
+
+
+def _reusable(options: RunOptions, fingerprints: dict[str, str], done: dict[str, ScenarioRecord],
+              ) -> tuple[dict[str, ScenarioRecord], dict[str, Any]]:
+    """The previous artifact's records whose fingerprint is this run's (arrays as they were), and
+    that artifact's environment."""
+    if not options.reuse or reuse.disabled():
+        return {}, {}
+    previous, environment = reuse.previous_records(options.results_dir, options.backend, options.label,
+                                                         default_label)
+    kept = {name: previous[name] for name, fp in fingerprints.items()
+            if name not in done and name in previous and previous[name].meta.get("fingerprint") == fp}
+    if kept and not options.quiet:
+        print(f"  reusing {len(kept)} unchanged scenario(s) from the previous run", file=options.out, flush=True)
+    return kept, environment if kept else {}
 
 
 @contextlib.contextmanager
@@ -314,12 +353,13 @@ def default_label(backend: str, environment: dict[str, Any]) -> str:
 
 
 def _summary_line(label: str, options: RunOptions, records: dict[str, ScenarioRecord], wall: float,
-                  path: Path) -> None:
+                  path: Path, reused: int = 0) -> None:
     counts: dict[str, int] = {}
     for record in records.values():
         counts[record.status] = counts.get(record.status, 0) + 1
     detail = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    print(f"{label}: {len(records)} scenarios ({detail}) in {wall:.1f}s -> {path}",
+    print(f"{label}: {len(records)} scenarios ({detail}) in {wall:.1f}s, {reused} reused from the previous "
+          f"run, {len(records) - reused} run -> {path}",
           file=options.out, flush=True)
 
 
