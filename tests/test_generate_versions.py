@@ -34,13 +34,22 @@ def _records(spec: dict, moved: set[str]) -> dict[str, ScenarioRecord]:
 
 def test_axes_compare_versions_per_backend_and_backends_per_version_never_cross_pairs() -> None:
     groups = versions.axes(list(LABELS), LABELS)
-    assert sorted(map(sorted, groups)) == sorted(map(sorted, [
-        ["keras-3.13.1-tensorflow-cpu", "keras-3.15.1-tensorflow-cpu"],
-        ["keras-3.13.1-torch-cpu", "keras-3.15.1-torch-cpu"],
-        ["keras-3.13.1-tensorflow-cpu", "keras-3.13.1-torch-cpu"],
-        ["keras-3.15.1-tensorflow-cpu", "keras-3.15.1-torch-cpu"]]))
+    assert sorted(sorted(g.items()) for g in groups) == sorted(sorted(g.items()) for g in [
+        {"keras-3.13.1-tensorflow-cpu": "keras-3.13.1-tensorflow-cpu", "keras-3.15.1-tensorflow-cpu": "keras-3.15.1-tensorflow-cpu"},
+        {"keras-3.13.1-torch-cpu": "keras-3.13.1-torch-cpu", "keras-3.15.1-torch-cpu": "keras-3.15.1-torch-cpu"},
+        {"keras-3.13.1-tensorflow-cpu": "tensorflow", "keras-3.13.1-torch-cpu": "torch"},  # judged as backends
+        {"keras-3.15.1-tensorflow-cpu": "tensorflow", "keras-3.15.1-torch-cpu": "torch"}])
     assert versions.axes(["keras-3.13.1-torch-cpu", "keras-3.15.1-torch-cpu"], LABELS) == [
-        ["keras-3.13.1-torch-cpu", "keras-3.15.1-torch-cpu"]]
+        {"keras-3.13.1-torch-cpu": "keras-3.13.1-torch-cpu", "keras-3.15.1-torch-cpu": "keras-3.15.1-torch-cpu"}]
+
+
+def test_a_backend_difference_within_one_version_is_named_by_backends_so_known_causes_apply() -> None:
+    spec = generator.generate(0, 5)
+    one_version = ["keras-3.13.1-tensorflow-cpu", "keras-3.13.1-torch-cpu"]
+    judge = versions.judge_by_axes(versions.axes(one_version, LABELS))
+    verdict = judge(spec, _records(spec, {"keras-3.13.1-torch-cpu"}))
+    assert verdict.signature.startswith("tensorflow-vs-torch|differs|")  # backend names, not labels
+    assert verdict.cause.startswith("tensorflow-vs-torch|differs|rnn|")
 
 
 def test_a_difference_between_versions_is_a_finding_named_by_both_versions() -> None:

@@ -8,8 +8,8 @@ One case worker per (version, backend) runs in that version's cached environment
 envs.ensure builds it once; the worker imports the harness from this checkout, so both versions run
 the same capture code). A worker's records are labelled as a version run is (keras-3.15.1-torch-cpu).
 A case is judged along each axis with the suite's own comparison: the versions on each backend, and
-the backends on each version (a cross pair, one Keras on TensorFlow against another on JAX, says
-nothing). A difference is shrunk and kept like any finding; its signature names both versions.
+the backends on each version, under the backends' names, so known divergences and kept findings apply
+(a cross pair, one Keras on TensorFlow against another on JAX, says nothing). A difference is shrunk and kept like any finding; its signature names both versions.
 Never imports keras.
 """
 
@@ -51,23 +51,28 @@ def pool_arguments(chosen: dict[str, Any], workdir: Path) -> dict[str, Any]:
             "workdir": workdir}
 
 
-def axes(labels: list[str], chosen: dict[str, Any]) -> list[list[str]]:
-    """The groups compared: the versions on each backend first, then the backends on each version."""
+def axes(labels: list[str], chosen: dict[str, Any]) -> list[dict[str, str]]:
+    """The groups compared, each {label: name it is judged under}: the versions on each backend first
+    (named by label: the versions are what differs), then the backends on each version (named by backend,
+    so the known divergences and kept findings of the three-backend suite apply to them)."""
     by_backend: dict[str, list[str]] = {}
     by_version: dict[str, list[str]] = {}
     for label in labels:
         by_backend.setdefault(chosen[label].backend, []).append(label)
         by_version.setdefault(chosen[label].version, []).append(label)
-    return [g for g in [*by_backend.values(), *by_version.values()] if len(g) > 1]
+    groups = [{label: label for label in g} for g in by_backend.values() if len(g) > 1]
+    groups += [{label: chosen[label].backend for label in g} for g in by_version.values() if len(g) > 1]
+    return groups
 
 
-def judge_by_axes(groups: list[list[str]]):
+def judge_by_axes(groups: list[dict[str, str]]):
     """A judge (campaign.Options.judge) that compares each group apart; the first divergence wins."""
     def judge(spec: dict[str, Any], records: dict[str, ScenarioRecord],
               known: list[KnownDivergence] = ()) -> Verdict:
         last = None
         for group in groups:
-            verdict = findings.judge(spec, {label: records[label] for label in group if label in records}, known)
+            verdict = findings.judge(spec, {name: records[label] for label, name in group.items() if label in records},
+                                     known)
             if verdict.signature is not None:
                 return verdict
             last = last or verdict
