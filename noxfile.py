@@ -351,21 +351,14 @@ def publish(session: nox.Session) -> None:
         session.notify(name, posargs=list(session.posargs))
 
 
-def pytest_parallel(posargs: list[str]) -> list[str]:
-    """pytest-xdist's workers, one per core, unless the posargs choose (-n, -p no:xdist) or select a
-    few tests by node id, where starting workers costs more than it saves."""
-    chosen = any(a in ("-n", "--numprocesses", "no:xdist") or a.startswith(("-n", "--numprocesses="))
-                 for a in posargs)
-    return [] if chosen or any("::" in a for a in posargs) else ["-n", "auto"]
-
-
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """The harness's own tests: unit tests (no backend) and one integration test per backend."""
     check_python(session)
     install_project(session, *dict.fromkeys(pins("tensorflow") + pins("jax") + pins("torch") + pins("test")
                                             + pins("report")))
-    session.run("python", "-m", "pytest", *pytest_parallel(session.posargs), *session.posargs)
+    # pytest-xdist is installed: `nox -s tests -- -n auto` runs the tests on every core (docs/speed.md)
+    session.run("python", "-m", "pytest", *session.posargs)
 
 
 @nox.session(python=PYTHON)

@@ -314,10 +314,3 @@ def test_install_only_installs_and_runs_nothing(noxfile: Any, main_job: Any, tmp
     assert session.installed and not any(a and a[0] == "keras-mask-harness" for a in session.ran)
     noxfile.report(session)  # the report session installs and judges nothing
     assert session.installed[-1] == tuple(noxfile.pins("report"))
-
-
-@pytest.mark.parametrize("posargs,added", [([], ["-n", "auto"]), (["-q", "-x"], ["-n", "auto"]),
-                                           (["-n", "0"], []), (["-n4"], []), (["-p", "no:xdist"], []),
-                                           (["tests/test_cli.py::test_x"], [])])
-def test_tests_run_in_parallel_unless_told_otherwise(noxfile: Any, posargs: list[str], added: list[str]) -> None:
-    assert noxfile.pytest_parallel(posargs) == added
