@@ -375,7 +375,8 @@ def fuzz(session: nox.Session) -> None:
     Posargs go to `python -m harness fuzz`, e.g. `nox -s fuzz -- --budget 10m --seed 0 --out fuzz-out`.
     """
     check_python(session)
-    install_project(session, *dict.fromkeys(pins("tensorflow") + pins("jax") + pins("torch")))
+    # pip: --versions builds the version envs with pip, and a uv venv has none
+    install_project(session, *dict.fromkeys(pins("tensorflow") + pins("jax") + pins("torch")), "pip")
     session.run("python", "-m", "harness", "fuzz", *session.posargs)
 
 
@@ -451,7 +452,7 @@ def check(session: nox.Session) -> None:
     .nox/check-<name>. This session's own environment holds the harness alone (numpy, no backend).
     """
     check_python(session)
-    install_project(session)
+    install_project(session, "pip")  # --keras checks in the version envs, made with pip
     flags = []
     for name, (group, backend) in BACKEND_SESSIONS.items():
         python = main_job_python(name)
