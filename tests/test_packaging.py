@@ -8,6 +8,7 @@ it finds must come from the install.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -74,7 +75,10 @@ def project(sources: list[str], tmp_path_factory: pytest.TempPathFactory) -> Pat
 
 @pytest.fixture(scope="module")
 def wheel(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("setuptools")  # built without isolation: no download in the test
+    # built without isolation (no download in the test), so setuptools must be installed; looked up, not
+    # imported: importing it here after another test imported the stdlib distutils trips its distutils hack
+    if importlib.util.find_spec("setuptools") is None:
+        pytest.skip("needs setuptools")
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
                     "--wheel-dir", str(out), str(project)], check=True, timeout=300, capture_output=True)
