@@ -49,8 +49,11 @@ class CheckSpec:
 
 def inspect_archive(path: Path, *, unsafe: bool, custom_objects: Path | None) -> dict[str, Any]:
     """The archive's config.json; refuses what safe mode would refuse, naming the flag that allows it."""
-    if not path.is_file():
+    if not path.exists():
         raise SavedModelError(f"{path}: file not found")
+    if not path.is_file():  # a folder or a FIFO: never opened, so never a hang
+        kind = "a folder" if path.is_dir() else "not a regular file"
+        raise SavedModelError(f"{path}: {kind}, not a .keras archive")
     if path.stat().st_size > MAX_ARCHIVE_BYTES:
         raise SavedModelError(f"{path}: larger than {MAX_ARCHIVE_BYTES >> 30} GiB, not checked")
     if not zipfile.is_zipfile(path):

@@ -17,7 +17,9 @@ from pathlib import Path
 from harness import safety
 from harness.artifacts import ArtifactError
 
-DEFAULT_DATA = Path("scenarios/upstream.toml")
+# Beside the other registries of the suite (compare/known.py finds known_divergences.toml the same way),
+# so the command works from any folder and from an installed package, not only from the checkout.
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "scenarios" / "upstream.toml"
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,79}$")
 KINDS = ("known", "surprise", "finding", "next-keras")
 STATUSES = ("not filed", "filed", "fixed", "upstream elsewhere", "not a bug")
