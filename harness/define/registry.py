@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.safety import printable
+
 
 class ScenarioError(Exception):
     """A problem with a scenario definition or selection; shown to the user as one line."""
@@ -304,6 +306,6 @@ def select(scenarios: list[Scenario], patterns: Iterable[str] | None) -> list[Sc
                for p in patterns)
     ]
     if not chosen:
-        raise ScenarioError(f"--select {' '.join(patterns)!s} matches no scenario "
+        raise ScenarioError(f"--select {printable(' '.join(patterns))} matches no scenario "
                             f"(try `python -m harness list`)")
     return chosen
