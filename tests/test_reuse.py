@@ -16,6 +16,7 @@ import pytest
 
 from harness import artifacts
 from harness.__main__ import main
+from harness.define import registry
 from harness.run import loader, reuse, runner
 
 HERE = Path(__file__).resolve().parent
@@ -27,8 +28,11 @@ SUITE = {
     "_shared.py": "SCALE = 1.0\n",
     "alpha.py": ("from harness import scenario\nfrom suitepkg._shared import SCALE\n\n"
                  "@scenario('alpha/one', description='d')\ndef build():\n    return SCALE\n"),
-    "beta.py": ("from harness import scenario\n\n"
+    "beta.py": ("from pathlib import Path\n\nfrom harness import scenario\n\n"
+                "TABLES = Path(__file__).parent / 'data' / 'tables'  # read at run time, as saving/ reads\n\n"
                 "@scenario('beta/one', description='d')\ndef build():\n    return 2\n"),
+    "data/tables/one.txt": "1 2 3\n",
+    "data/other.txt": "no module names this file\n",
 }
 
 
@@ -38,6 +42,7 @@ def suite(tmp_path, monkeypatch):
     package = tmp_path / "src" / "suitepkg"
     package.mkdir(parents=True)
     for name, text in SUITE.items():
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
         (package / name).write_text(text)
     monkeypatch.syspath_prepend(str(tmp_path / "src"))
     monkeypatch.setenv("PYTHONPATH", str(tmp_path / "src"))
@@ -99,6 +104,10 @@ CHANGES = {
     "module-outside-the-build": (lambda t, mp: _edit(t / "src/suitepkg/beta.py", "\n\n@scenario",
                                                      "\nOTHER = 1\n\n@scenario"), ["beta/one"]),
     "imported-suite-module": (lambda t, mp: _edit(t / "src/suitepkg/_shared.py", "1.0", "2.0"), ["alpha/one"]),
+    "data-file-a-module-names": (lambda t, mp: _edit(t / "src/suitepkg/data/tables/one.txt", "2", "7"),
+                                 ["beta/one"]),
+    "new-data-file-in-a-named-folder": (lambda t, mp: (t / "src/suitepkg/data/tables/two.txt").write_text("4\n"),
+                                        ["beta/one"]),
     "harness-run-code": (lambda t, mp: mp.setattr(reuse, "harness_code_hash", lambda: "other code"),
                          ["alpha/one", "beta/one"]),
     "package-version": (lambda t, mp: mp.setattr(reuse, "packages", lambda: ["keras==9.9.9"]),
@@ -122,6 +131,35 @@ def test_changing_one_input_of_the_fingerprint_reruns(suite, monkeypatch, change
     assert sorted(n for n, r in art.records.items() if not r.meta["reused"]) == expected
     assert sorted(n for n, r in art.records.items() if r.meta["reused"]) == \
         sorted({"alpha/one", "beta/one"} - set(expected))
+
+
+def test_data_no_module_names_is_not_an_input(suite):
+    run(suite)
+    ran(suite)
+    _edit(suite / "src/suitepkg/data/other.txt", "no", "still no")
+    run(suite)
+    assert ran(suite) == []
+
+
+def test_data_too_large_to_hash_is_never_reused(suite, monkeypatch):
+    import suitepkg.beta  # in this process: suite_hash reads the loaded modules
+
+    beta = str(Path(suitepkg.beta.__file__).resolve())
+    registry._BY_MODULE.pop("suitepkg.beta")  # the next test's load registers it again
+    roots = reuse.suite_roots(["suitepkg"])
+
+    def fresh_hash(module_file: str) -> str:
+        for cached in (reuse.suite_hash, reuse._data_hash):
+            cached.cache_clear()
+        return reuse.suite_hash(module_file, roots)
+
+    assert reuse.data_paths(beta, roots) == [str((suite / "src/suitepkg/data/tables").resolve())]
+    assert fresh_hash(beta)
+    monkeypatch.setattr(reuse, "MAX_DATA_BYTES", 3)  # the tables folder holds 6 bytes
+    assert fresh_hash(beta) == "", "no hash: never reused (runner._fingerprints)"
+    assert fresh_hash(str(suite / "src/suitepkg/alpha.py")), "alpha names no data"
+    for cached in (reuse.suite_hash, reuse._data_hash):
+        cached.cache_clear()  # no hash of this test's files outlives it
 
 
 def test_the_compiled_pass_and_the_backend_are_inputs(suite):

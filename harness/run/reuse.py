@@ -3,7 +3,8 @@
 A scenario's fingerprint is a hash of everything its result depends on:
 - its definition (definition_hash: the build function's source and the scenario's data, dtype
   policy included) and the source of its module and of the suite modules that module imports,
-  transitively (`suite_hash`, computed where the scenario files are imported: loader.py);
+  transitively (`suite_hash`, computed where the scenario files are imported: loader.py), and the
+  data files those modules name in a module-level Path (scenarios/data/saving: data_paths);
 - the harness's run and capture code (harness/run, harness/define, the artifact format);
 - the environment: Python, every installed distribution with its exact version, the platform;
 - the backend, the device it will run on (the variables and device nodes that choose it), Keras's
@@ -29,7 +30,7 @@ import platform
 import sys
 from collections.abc import Callable, Iterable
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -119,16 +120,72 @@ def fingerprint(meta: dict[str, Any], suite_hash: str, context: dict[str, Any]) 
 @cache
 def suite_hash(module_file: str, roots: tuple[str, ...]) -> str:
     """The source of a scenario's module and of every module of the suite (a file under one of `roots`)
-    it imports, transitively. Called where the scenario files were imported (their modules are loaded)."""
+    it imports, transitively, and the data files those modules name (data_paths). Called where the
+    scenario files were imported (their modules are loaded). "" when the data is too large to hash:
+    such a scenario is never reused."""
     seen: dict[str, str] = {}
+    data: dict[str, str] = {}
     todo = [str(Path(module_file).resolve())]
     while todo:
         path = todo.pop()
         if path in seen:
             continue
         seen[path] = _file_hash(path)
+        for where in data_paths(path, roots):
+            data[where] = _data_hash(where)
         todo += [p for p in _imported_files(path) if any(p.startswith(r) for r in roots)]
-    return _sha(f"{Path(p).name}={h}" for p, h in sorted(seen.items()))
+    if TOO_LARGE in data.values():
+        return ""
+    return _sha([*(f"{Path(p).name}={h}" for p, h in sorted(seen.items())),
+                 *(f"data:{_under(p, roots)}={h}" for p, h in sorted(data.items()))])
+
+
+# A folder of data larger than this is not hashed (its scenarios always run): the hash reads every byte.
+MAX_DATA_BYTES = 256 << 20
+MAX_DATA_FILES = 10_000
+TOO_LARGE = "too large to hash"
+
+
+def data_paths(module_file: str, roots: tuple[str, ...]) -> list[str]:
+    """The files and folders under the suite's `roots` that the module named in a module-level Path
+    (scenarios/_saving_model.py: ARCHIVES = Path(__file__).parent / "data" / "saving"): the data its
+    scenarios read at run time. A path built only inside a function is not seen (docs/speed.md)."""
+    module = _module_of(module_file)
+    found = set()
+    for value in list(vars(module).values()) if module is not None else []:
+        if isinstance(value, PurePath):
+            try:
+                where = str(Path(value).resolve())
+            except (OSError, RuntimeError):
+                continue
+            if any(where.startswith(r) for r in roots) and os.path.exists(where) and where != module_file:
+                found.add(where)
+    return sorted(found)
+
+
+@cache
+def _data_hash(where: str) -> str:
+    """A data file's bytes, or every file of a data folder (relative path and bytes), bounded."""
+    if os.path.isfile(where):
+        return TOO_LARGE if os.path.getsize(where) > MAX_DATA_BYTES else _file_hash(where)
+    files = []
+    for folder, subfolders, names in os.walk(where):  # symbolic links to folders are not followed
+        subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
+        files += [os.path.join(folder, n) for n in sorted(names) if not n.endswith(".pyc")]
+        if len(files) > MAX_DATA_FILES:
+            return TOO_LARGE
+    try:
+        if sum(os.path.getsize(f) for f in files) > MAX_DATA_BYTES:
+            return TOO_LARGE
+    except OSError:
+        return "unreadable"
+    return _sha(f"{os.path.relpath(f, where)}={_file_hash(f)}" for f in files)
+
+
+def _under(path: str, roots: tuple[str, ...]) -> str:
+    """`path` relative to the root it lies under (the same for the checkout and an installed copy)."""
+    root = next(r for r in roots if path.startswith(r))
+    return os.path.relpath(path, root)
 
 
 @cache
@@ -161,10 +218,20 @@ def _imported_files(path: str) -> list[str]:
 
 
 def _package_of(path: str) -> str:
-    for module in list(sys.modules.values()):
-        if getattr(module, "__file__", None) and str(Path(module.__file__).resolve()) == path:
-            return getattr(module, "__package__", None) or ""
-    return ""
+    module = _module_of(path)
+    return (getattr(module, "__package__", None) or "") if module is not None else ""
+
+
+def _module_of(path: str) -> Any:
+    """The loaded module whose file is `path` (resolved), if any."""
+    return _modules_by_file(len(sys.modules)).get(path)
+
+
+@cache
+def _modules_by_file(loaded: int) -> dict[str, Any]:
+    """Every loaded module by its resolved file; computed again when modules were loaded since."""
+    return {str(Path(module.__file__).resolve()): module for module in list(sys.modules.values())
+            if isinstance(getattr(module, "__file__", None), str)}
 
 
 def suite_roots(sources: list[str]) -> tuple[str, ...]:
