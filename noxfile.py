@@ -9,6 +9,8 @@ An unsupported or missing interpreter fails the session with one line that says 
 from __future__ import annotations
 
 import argparse
+import fnmatch
+import hashlib
 import os
 import re
 import shutil
@@ -224,14 +226,23 @@ PROJECT_SOURCES = ("pyproject.toml", "README.md", "harness", "scenarios")
 
 def install_project(session: nox.Session, *requirements: str) -> None:
     """Install the harness (its console script, the suite as package data) with `requirements`."""
+    keep_bytecode(session)
+    if _installs_skipped(session) and installed_digest(session) == source_digest(ROOT):
+        # `nox -R` and the venv already holds the checkout as it is now: a reinstall would build and
+        # install the same files again (2-4 s a session).
+        session.log("the checkout is installed as it is (source hash unchanged): not reinstalled")
+        return
     source = Path(session.create_tmp()) / "project"
     shutil.rmtree(source, ignore_errors=True)
     source.mkdir()
     for name in PROJECT_SOURCES:
         if (ROOT / name).is_dir():
-            shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns(*NOT_SOURCES))
         else:
             shutil.copy2(ROOT / name, source / name)
+    mark = _installed_mark(session)
+    if mark is not None:
+        mark.unlink(missing_ok=True)  # an install that stops half-way leaves no mark
     session.install(str(source), *requirements)
     if _installs_skipped(session):
         # `nox -R` (--no-install) skips session.install, and a reused venv would then run the harness
@@ -243,6 +254,63 @@ def install_project(session: nox.Session, *requirements: str) -> None:
         else:
             session.run("python", "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall",
                         str(source), silent=True)
+    if mark is not None and not (_installs_skipped(session) and _install_only(session)):  # nox ran no reinstall
+        mark.write_text(source_digest(source) + "\n")  # what was installed: the copy, not the checkout
+
+
+def keep_bytecode(session: nox.Session) -> None:
+    """Let the session's Python keep the byte code it compiles, in a folder of the venv.
+
+    uv installs without compiling (pip compiled at install), and where PYTHONDONTWRITEBYTECODE is set
+    (this machine's default) every process then compiled every module it imported, every run:
+    keras and torch alone are 7 CPU seconds of each worker's start (docs/speed.md). Compiled on first
+    import and kept under PYTHONPYCACHEPREFIX, nothing is written beside any source file, the
+    checkout's included. A PYTHONPYCACHEPREFIX of the user's own wins."""
+    location = getattr(getattr(session, "virtualenv", None), "location", None)
+    env = getattr(session, "env", None)
+    if not isinstance(location, str) or not isinstance(env, dict):
+        return
+    if not os.environ.get("PYTHONPYCACHEPREFIX"):
+        env["PYTHONPYCACHEPREFIX"] = str(Path(location) / "pycache")
+    env["PYTHONDONTWRITEBYTECODE"] = ""  # empty is unset, for Python
+
+
+# Left out of the copy (and of its hash): byte code the checkout's own imports leave behind.
+NOT_SOURCES = ("__pycache__", "*.pyc")
+INSTALLED_MARK = "keras-mask-harness.source-sha256"  # in the venv: the hash of the copy installed there
+
+
+def source_digest(root: Path) -> str:
+    """The hash of what install_project copies from `root` (paths and bytes), the same for the checkout
+    and for its copy."""
+    digest = hashlib.sha256()
+    for name in PROJECT_SOURCES:
+        where = root / name
+        files = sorted(p for p in where.rglob("*") if p.is_file() and not _not_source(p.relative_to(where))) \
+            if where.is_dir() else [where] if where.is_file() else []
+        for path in files:
+            data = path.read_bytes()
+            digest.update(f"{path.relative_to(root).as_posix()}\0{len(data)}\0".encode())
+            digest.update(data)
+    return digest.hexdigest()
+
+
+def _not_source(relative: Path) -> bool:
+    return any(fnmatch.fnmatch(part, pattern) for part in relative.parts for pattern in NOT_SOURCES)
+
+
+def _installed_mark(session: nox.Session) -> Path | None:
+    """Where this session's venv records the hash of the copy installed in it (None: no venv)."""
+    location = getattr(getattr(session, "virtualenv", None), "location", None)
+    return Path(location) / INSTALLED_MARK if isinstance(location, str) and Path(location).is_dir() else None
+
+
+def installed_digest(session: nox.Session) -> str | None:
+    mark = _installed_mark(session)
+    try:
+        return mark.read_text().strip() if mark is not None else None
+    except OSError:
+        return None
 
 
 def _install_only(session: nox.Session) -> bool:

@@ -254,6 +254,76 @@ def test_a_reused_venv_under_no_install_still_gets_the_checkout(noxfile: Any, tm
     assert pip[:4] == ("python", "-m", "pip", "install") and "--no-deps" in pip
 
 
+def _reused_uv_session(noxfile: Any, tmp_path: Path, venv: Path) -> FakeSession:
+    from types import SimpleNamespace
+
+    session = FakeSession(tmp_path, [])
+    session.venv_backend, session.bin, session.env = "uv", str(venv / "bin"), {}
+    session.virtualenv = SimpleNamespace(location=str(venv))
+    session._runner = SimpleNamespace(global_config=SimpleNamespace(no_install=True, install_only=False),
+                                      venv=SimpleNamespace(_reused=True))
+    return session
+
+
+def test_nox_r_skips_the_reinstall_only_while_the_checkout_is_unchanged(noxfile: Any, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    checkout = tmp_path / "checkout"
+    for name in ("harness/run/a.py", "scenarios/b.py", "scenarios/data/saving/c.keras", "pyproject.toml",
+                 "README.md", "harness/__pycache__/a.cpython-311.pyc"):
+        (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+        (checkout / name).write_text(name)
+    monkeypatch.setattr(noxfile, "ROOT", checkout)
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    first = _reused_uv_session(noxfile, tmp_path, venv)
+    noxfile.install_project(first)  # no mark yet: reinstalled, and the copy's hash recorded
+    assert [run[:3] for run in first.ran] == [("uv", "pip", "install")]
+    assert noxfile.installed_digest(first) == noxfile.source_digest(checkout)
+    again = _reused_uv_session(noxfile, tmp_path, venv)
+    noxfile.install_project(again)
+    assert again.ran == [] and "not reinstalled" in again.logged[-1]
+    (checkout / "harness/__pycache__/a.cpython-311.pyc").write_text("byte code is not source")
+    for change in (lambda: (checkout / "scenarios/data/saving/c.keras").write_text("new archive"),
+                   lambda: (checkout / "harness/run/new.py").write_text(""),
+                   lambda: (checkout / "harness/run/a.py").rename(checkout / "harness/run/moved.py"),
+                   lambda: (checkout / "pyproject.toml").write_text("[project]")):
+        change()
+        session = _reused_uv_session(noxfile, tmp_path, venv)
+        noxfile.install_project(session)
+        assert [run[:3] for run in session.ran] == [("uv", "pip", "install")], "changed: reinstalled"
+        again = _reused_uv_session(noxfile, tmp_path, venv)
+        noxfile.install_project(again)
+        assert again.ran == []
+
+
+def test_a_failed_reinstall_leaves_no_mark(noxfile: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    (venv / noxfile.INSTALLED_MARK).write_text("an older checkout\n")
+    session = _reused_uv_session(noxfile, tmp_path, venv)
+
+    def fails(*args: str, **kwargs: Any) -> None:
+        raise SessionFailed("uv failed")
+
+    session.run = fails
+    with pytest.raises(SessionFailed):
+        noxfile.install_project(session)
+    assert noxfile.installed_digest(session) is None
+
+
+def test_sessions_keep_their_byte_code_in_the_venv(noxfile: Any, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.delenv("PYTHONPYCACHEPREFIX", raising=False)
+    session = _reused_uv_session(noxfile, tmp_path, tmp_path / "venv")
+    noxfile.keep_bytecode(session)
+    assert session.env == {"PYTHONPYCACHEPREFIX": str(tmp_path / "venv" / "pycache"), "PYTHONDONTWRITEBYTECODE": ""}
+    monkeypatch.setenv("PYTHONPYCACHEPREFIX", "/mine")
+    session = _reused_uv_session(noxfile, tmp_path, tmp_path / "venv")
+    noxfile.keep_bytecode(session)
+    assert session.env == {"PYTHONDONTWRITEBYTECODE": ""}  # the user's prefix is inherited
+
+
 def test_backend_session_in_a_ci_matrix_leg_does_not_queue_the_report(noxfile: Any, main_job: Any,
                                                                      tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
