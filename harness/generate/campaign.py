@@ -28,7 +28,7 @@ from harness.artifacts import ScenarioRecord
 from harness.compare.known import KnownDivergence
 from harness.define import spec as specs
 from harness.define.spec import SpecError
-from harness.generate import coverage, findings, generator, mutate, repro, shrink
+from harness.generate import causes, coverage, findings, generator, guide, mutate, repro, shrink
 from harness.generate.findings import Verdict
 
 Runner = Callable[[dict[str, Any]], dict[str, ScenarioRecord]]
@@ -58,14 +58,22 @@ class Options:
     shrink_seconds: float = 240.0
     max_layers: int = 6
     variants: bool = False  # also shrink a found or kept cause reached through a new signature (layer class)
+    guided: bool = True  # aim half the cases at combinations not yet exercised (guide.py); --unguided: off
+    keras: list[str] = field(default_factory=list)  # the Keras version(s) the workers run: findings' tags
     log: Callable[[str], None] = print
     judge: Callable[..., Verdict] = findings.judge  # versions mode: per axis (harness/generate/versions.py)
     ends_at: float | None = None  # monotonic time a timed budget runs out (set by run)
 
 
-def case_at(options: Options, index: int) -> dict[str, Any]:
+def case_at(options: Options, index: int, cover: coverage.Coverage | None = None) -> dict[str, Any]:
+    """Case `index`: a mutant, a case aimed at what `cover` has not exercised yet, or a random one."""
     if options.mutate:
         return mutate.mutant(options.seed, index)
+    if options.guided and cover is not None and guide.guided(index):
+        spec, aimed = guide.generate(options.seed, index, cover.uncovered(), shard=options.shard)
+        cover.features["guided cases"] += 1
+        cover.features["combinations aimed at"] += len(aimed)
+        return spec
     return generator.generate(options.seed, index, max_layers=options.max_layers)
 
 
@@ -90,7 +98,7 @@ def run(options: Options, runner: Runner, cases: list[dict[str, Any]] | None = N
     index, cases = shard, 0
     summary: dict[str, Any] = {}
     while (cases < len(given)) if given is not None else not options.budget.spent(started, cases):
-        spec = given[cases] if given is not None else case_at(options, index)
+        spec = given[cases] if given is not None else case_at(options, index, cover)
         index += shards
         cases += 1
         cover.add(spec)
@@ -228,7 +236,9 @@ def keep(found: Shrunk, verdict: Verdict, options: Options, runner: Runner) -> d
               f"{final.layer_class} ({final.layer}).")
     _write_text(Path(paths["repro"]), repro.script(shrunk, header))
     paths["scenario"] = str(out / "found" / f"{slug}.py")
-    source = findings.scenario_source(shrunk, final, len(spec["layers"]), f"scenarios/found/repro/{slug}.py")
+    features = causes.features(shrunk, final.layer_class or verdict.signature.split("|")[2], options.keras)
+    source = findings.scenario_source(shrunk, final, len(spec["layers"]), f"scenarios/found/repro/{slug}.py",
+                                      causes.tags(features))
     _write_text(Path(paths["scenario"]), source)
     entry = {
         "name": name, "signature": verdict.signature, "pairs": list(verdict.pairs), "verdict": verdict.verdict,
@@ -236,7 +246,7 @@ def keep(found: Shrunk, verdict: Verdict, options: Options, runner: Runner) -> d
         "layer_classes": specs.layer_classes(shrunk), "detail": final.detail, "evidence": final.evidence,
         "size_before": specs.size(spec), "size_after": specs.size(shrunk), "shrink_tries": found.tries,
         "found_in_case": spec["name"], "reproduced_under_name": reproduced, "cause": cause,
-        "covered_by_known": final.known or None, "paths": paths,
+        "covered_by_known": final.known or None, "features": features, "paths": paths,
     }
     options.log(f"  kept {name}: {entry['size_before']['layers']} -> {entry['size_after']['layers']} layers "
                 f"in {found.tries} tries")

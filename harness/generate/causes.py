@@ -112,3 +112,37 @@ def layer_class(spec: dict[str, Any], layer: dict[str, Any]) -> str:
     if resolved["op"] in ("TimeDistributed", "Bidirectional"):
         return f"{resolved['op']}({resolved['args']['layer']['op']})"
     return resolved["op"]
+
+
+def features(spec: dict[str, Any], layer_class: str, keras: list[str] = ()) -> dict[str, Any]:
+    """A finding's feature tags, what a reader sorts findings by: the first divergent layer's family,
+    the mask sources in the model, the layers at a boundary value (and which), fit or forward, the
+    dtype policy and call mode, and the Keras version(s) that ran it (two in a --versions campaign)."""
+    types = grammar.infer(spec)
+    fit = spec.get("fit")
+    mode = "forward" if not fit else "fit:" + "+".join(
+        [fit.get("optimizer", "SGD")] + ([f"sample-weight-rank-{fit['sample_weight_rank']}"]
+                                         if fit.get("sample_weight_rank") else [])
+        + (["class-weight"] if fit.get("class_weight") else []) + (["on-batch"] if fit.get("on_batch") else []))
+    return {"family": family(layer_class),
+            "mask_sources": sorted({t.source for t in types.values() if t.source != "none"}) or ["none"],
+            "boundary": _boundary_forms(spec), "mode": mode, "training": bool(spec.get("training")),
+            "dtype_policy": spec.get("dtype_policy") or "float32", "keras": sorted(keras)}
+
+
+def tags(features: dict[str, Any]) -> list[str]:
+    """The feature tags as scenario tags (`--select 'source:embedding'` picks them)."""
+    return [f"family:{features['family']}", *(f"source:{s}" for s in features["mask_sources"]),
+            *(f"boundary:{b.split('(')[0]}" for b in features["boundary"]), f"mode:{features['mode'].split(':')[0]}",
+            *(f"keras:{k}" for k in features["keras"])]
+
+
+def _boundary_forms(spec: dict[str, Any]) -> list[str]:
+    """'Cropping1D(cropping=[0, 0])' for each layer at a boundary value."""
+    forms = []
+    for layer in spec["layers"]:
+        values = {} if layer["op"] == "shared" else grammar.boundary_values(layer["op"], layer.get("args", {}))
+        if values:  # a wrapped layer's units are recorded as _units
+            named = ", ".join(f"{key.lstrip('_')}={value}" for key, value in values.items())
+            forms.append(f"{layer['op']}({named})")
+    return forms

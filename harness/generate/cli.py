@@ -1,7 +1,7 @@
 """`python -m harness fuzz`: generate masking models, run them on every backend, shrink what diverges.
 
     python -m harness fuzz [--budget 10m|90s|500] [--seed N] [--shard I/N] [--out DIR] [--mutate]
-                           [--backends tf,jax,torch] [--timeout S] [--spec FILE]
+                           [--backends tf,jax,torch] [--timeout S] [--spec FILE] [--unguided]
 
 Importing this module does not import keras; the backends run in case workers (harness/run/case_worker.py).
 Bad input (budget, shard, spec, output folder) is one `harness: error:` line and exit 2.
@@ -72,10 +72,36 @@ def add_parser(commands) -> None:
                       help="findings already in the suite: their signatures are not kept again")
     fuzz.add_argument("--variants", action="store_true",
                       help="also shrink a known cause reached through a new layer class (its reach)")
+    fuzz.add_argument("--unguided", action="store_true",
+                      help="draw every case at random (by default half aim at combinations not yet exercised)")
     fuzz.add_argument("--max-layers", type=int, default=6)
     fuzz.add_argument("--shrink-tries", type=int, default=80)
     fuzz.add_argument("-q", "--quiet", action="store_true")
     fuzz.set_defaults(handler=cmd_fuzz)
+    merge = commands.add_parser("fuzz-merge", help="merge the output folders of a campaign's shards, findings by cause")
+    merge.add_argument("shards", nargs="+", type=Path, metavar="SHARD_DIR")
+    merge.add_argument("--out", type=Path, required=True, metavar="DIR",
+                       help="where the merged findings.json and campaign.json go")
+    merge.add_argument("--summary", type=Path, metavar="FILE", help="append the markdown summary here as well")
+    merge.set_defaults(handler=cmd_merge)
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from harness.generate import findings, shards
+
+    try:
+        merged = shards.merge(args.shards)
+    except shards.ShardError as exc:
+        raise FuzzInputError(str(exc)) from None
+    _prepare_out(args.out)
+    findings.write_json(args.out / "findings.json", merged["findings"])
+    findings.write_json(args.out / "campaign.json", merged["campaign"])
+    text = "\n".join(shards.summary_lines(merged)) + "\n"
+    print(text, end="")
+    if args.summary:
+        with open(args.summary, "a", encoding="utf-8") as out:
+            out.write(text)
+    return 0
 
 
 def _prepare_out(out: Path) -> None:
@@ -155,6 +181,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     options = campaign.Options(out=args.out, budget=budget, seed=args.seed, shard=shard, mutate=args.mutate,
                                known=known, kept=findings.kept_findings(args.kept),
                                shrink_tries=args.shrink_tries, max_layers=args.max_layers, variants=args.variants,
+                               guided=not args.unguided,
                                log=(lambda _: None) if args.quiet else (lambda m: print(m, flush=True)))
     with tempfile.TemporaryDirectory(prefix="harness-fuzz-") as workdir:
         pool_args, labels = _pool_arguments(versions, chosen, Path(workdir), options)
@@ -163,6 +190,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
                 pool.start()
             except workers.WorkerError as exc:
                 raise FuzzInputError(str(exc)) from None
+            options.keras = sorted({str(e.get("keras")) for e in pool.environments().values() if e.get("keras")})
             summary = campaign.run(options, pool.run, cases=None if single is None else [single])
             summary["backend_seconds"] = {b: round(s, 1) for b, s in pool.seconds.items()}
             summary["environments"] = pool.environments()

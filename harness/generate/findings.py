@@ -221,14 +221,14 @@ def build():
 '''
 
 
-def scenario_source(spec: dict[str, Any], found: Verdict, before: int, repro: str) -> str:
+def scenario_source(spec: dict[str, Any], found: Verdict, before: int, repro: str, tags: list[str] = ()) -> str:
     description = (f"generated: {found.verdict} ({' '.join(found.pairs)}) first at {found.layer_class}; "
                    f"layers {' > '.join(specs.layer_classes(spec))}")
     return SCENARIO_TEMPLATE.format(
         verdict=found.verdict, pairs=", ".join(found.pairs), layer_class=found.layer_class, before=before,
         after=len(spec["layers"]), repro=repro, signature=found.signature, cause=found.cause,
         spec_json=json.dumps(spec, indent=1, sort_keys=True), description=description[:300],
-        tags=("generated", "found", found.verdict))
+        tags=("generated", "found", found.verdict, *tags))  # tags: causes.tags, the finding's features
 
 
 MAX_FINDING_BYTES = 4 << 20  # a finding's scenario file is a few KB

@@ -69,13 +69,7 @@ class _Case:
         if not production.fit(ins):
             return None
         if args is None:
-            args = {k: self.pick(v) for k, v in production.options.items()}
-            if self.width:
-                args.update({k: self.width for k in SIZE_ARGS if k in args})
-            if self.boundary:
-                args.update({k: self.pick(v) for k, v in production.boundary.items() if self.rng.random() < 0.6})
-            args.update(production.derive(ins, args))
-            args = {k: v for k, v in args.items() if not k.startswith("_")}
+            args = self.draw(production, ins)
         outs = production.out(ins, {**args, "_cell": production.op})
         if outs is None:
             return None
@@ -100,6 +94,19 @@ class _Case:
         made = [f"{name}:{i}" for i in range(len(outs))]
         self.pool.update(zip(made, outs))
         return made
+
+    def draw(self, production: Production, ins: list[Tensor], edge: str | None = None) -> dict[str, Any]:
+        """A layer's args: its options, the bucket's width, and boundary values. `edge` None: a boundary
+        case takes each boundary value 60% of the time, a regular case none; "boundary": every boundary
+        value; "regular": none (a coverage-guided case aims at one form, guide.py)."""
+        args = {k: self.pick(v) for k, v in production.options.items()}
+        if self.width:
+            args.update({k: self.width for k in SIZE_ARGS if k in args})
+        if edge == "boundary" or (edge is None and self.boundary):
+            args.update({k: self.pick(v) for k, v in production.boundary.items()
+                         if edge == "boundary" or self.rng.random() < 0.6})
+        args.update(production.derive(ins, args))
+        return {k: v for k, v in args.items() if not k.startswith("_")}
 
     def recent(self, kind: str) -> str | None:
         """The newest tensor of a kind (most of the time) or an older one (a branch)."""

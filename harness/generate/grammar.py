@@ -266,12 +266,17 @@ def is_identity(op: str, args: dict[str, Any]) -> bool:
         return False
 
 
-def at_boundary(op: str, args: dict[str, Any]) -> bool:
-    """Whether a layer's args take a boundary value of their production (an identity or extreme form)."""
+def boundary_values(op: str, args: dict[str, Any]) -> dict[str, Any]:
+    """The args of a layer that take a boundary value of their production (an identity or extreme form),
+    a wrapped layer's as `_units`."""
     flat = {**args, **{f"_{k}": v for k, v in (args.get("layer") or {}).get("args", {}).items()}} \
         if isinstance(args.get("layer"), dict) else args
-    return any(_plain(flat.get(k)) in [_plain(c) for c in choices]
-               for p in BY_OP.get(op, []) for k, choices in p.boundary.items())
+    return {k: _plain(flat.get(k)) for p in BY_OP.get(op, []) for k, choices in p.boundary.items()
+            if _plain(flat.get(k)) in [_plain(c) for c in choices]}
+
+
+def at_boundary(op: str, args: dict[str, Any]) -> bool:
+    return bool(boundary_values(op, args))
 
 
 # The productions by (op, needs): Dense has a sequence and a vector form.

@@ -29,6 +29,13 @@ def _description(model: ReportModel, name: str) -> str:
     return next((run.records[name].meta.get("description", "") for run in model.runs if name in run.records), "")
 
 
+def _features(model: ReportModel, name: str) -> list[str]:
+    """The finding's feature tags (family:, source:, boundary:, mode:, keras:; harness/generate/causes.py),
+    which files kept before the tags were recorded do not have."""
+    tags = next((run.records[name].meta.get("tags", []) for run in model.runs if name in run.records), [])
+    return [t for t in tags if ":" in t]
+
+
 def facts(model: ReportModel) -> list[dict[str, Any]]:
     """The section's facts for summary.json."""
     cmp = model.comparison
@@ -37,7 +44,8 @@ def facts(model: ReportModel) -> list[dict[str, Any]]:
         pairs = {cmp.get(name, a, b).key: cmp.get(name, a, b).verdict for a, b in cmp.pairs}
         known = next((cmp.get(name, a, b).known for a, b in cmp.pairs if cmp.get(name, a, b).known), None)
         out.append({"name": name, "verdict": model.verdicts[name], "pairs": pairs,
-                    "description": _description(model, name), "repro": repro_path(name),
+                    "description": _description(model, name), "features": _features(model, name),
+                    "repro": repro_path(name),
                     "upstream": known.link if known else None})
     return out
 
@@ -64,7 +72,9 @@ def render(model: ReportModel) -> str:
         detail = next((p.detail for p in pairs if p.detail), "")
         known = next((p.known for p in pairs if p.known), None)
         upstream = md.link(known.link) if known and known.link else "none found"
-        lines.append(f"| [{md.text(name)}](#{md.slug(name)}) | {md.text(_description(model, name), 200)} | "
+        features = " ".join(md.code(t, cell=True) for t in _features(model, name))
+        lines.append(f"| [{md.text(name)}](#{md.slug(name)}) | {md.text(_description(model, name), 200)}"
+                     f"{'<br>' + features if features else ''} | "
                      f"{verdicts or 'match'} | {md.text(detail)} | {md.code(repro_path(name), cell=True)} | "
                      f"{upstream} |")
     return "\n".join(lines)
