@@ -76,12 +76,45 @@ def test_draft_is_built_from_the_data_and_a_captured_run(tmp_path, capsys):
     assert "upstream: demo-cause: shows" in capsys.readouterr().out
 
 
-def test_a_repro_that_no_longer_shows_the_difference_makes_the_draft_say_so(tmp_path):
+THREE = [f"{b}={sys.executable}" for b in ("tensorflow", "jax", "torch")]
+
+
+def _run_in(tmp_path: Path, data: Path, repros: Path, envs: list[str], *extra: str) -> int:
+    return main(["upstream", "--data", str(data), "--repros", str(repros), "--out", str(tmp_path / "out"),
+                 *[a for e in envs for a in ("--env", e)], *extra])
+
+
+def test_a_repro_that_no_longer_shows_the_difference_makes_the_draft_say_so(tmp_path, capsys):
     data, repros = _write_case(tmp_path, 'print("RESULT: right")\n')
-    assert _run(tmp_path, data, repros) == 0
+    assert _run_in(tmp_path, data, repros, THREE) == 0  # all three backends ran: only then "no longer shows"
     draft = (tmp_path / "out" / "demo-cause" / "README.md").read_text()
     assert "This repro no longer shows the difference" in draft
     assert "no longer shows" in (tmp_path / "out" / "README.md").read_text()
+    assert "upstream: demo-cause: no longer shows" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("envs,missing", [(THREE[:1], "jax, torch"), (THREE[1:], "tensorflow")])
+def test_expected_lines_from_fewer_than_three_backends_do_not_say_no_longer_shows(tmp_path, capsys, envs, missing):
+    """A cross-backend cause shows on the backend that differs; when that one did not run, the expected
+    lines of the others say nothing about it."""
+    data, repros = _write_case(tmp_path, 'print("RESULT: right")\n')
+    assert _run_in(tmp_path, data, repros, envs) == 0
+    draft = (tmp_path / "out" / "demo-cause" / "README.md").read_text()
+    index = (tmp_path / "out" / "README.md").read_text()
+    assert "no longer shows" not in draft and "no longer shows" not in index
+    assert f"but none ran on {missing}" in draft and f"not shown where run \\(not run on {missing}\\)" in index
+    assert f"upstream: demo-cause: not shown where run (not run on {missing})" in capsys.readouterr().out
+
+
+def test_a_next_keras_change_needs_a_nightly_run_before_it_no_longer_shows():
+    cause = drafts.Cause(id="n", title="t", kind="next-keras", status="not filed", covers=(), expected="e")
+
+    def runs(dist):
+        return {"runs": [{"env": {"backend": b, "keras_dist": dist, "label": b, "keras": "1"}, "result": "e"}
+                         for b in render.BACKENDS]}
+    assert render.verdict(cause, runs("keras")) == "not shown where run"
+    assert render.not_covered(cause, runs("keras")) == ["keras-nightly"]
+    assert render.verdict(cause, runs("keras-nightly")) == "no longer shows"
 
 
 def test_a_run_that_prints_no_result_or_overruns_its_bound_is_not_called_fixed(tmp_path):

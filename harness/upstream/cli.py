@@ -114,7 +114,7 @@ def cmd_upstream(args: argparse.Namespace) -> int:
         safety.atomic_write(folder / "README.md", body.encode("utf-8"))
         captured[cause.id] = runs
         results = "; ".join(f"{r['env']['label']}: {r['result']}" for r in runs["runs"])
-        print(f"upstream: {cause.id}: {render.verdict(cause, runs)} ({results})")
+        print(f"upstream: {cause.id}: {render.verdict_text(cause, runs)} ({results})")
     for cause in causes:  # the index covers every cause, drafted now or before
         if cause.id not in captured and cause.repro:
             captured[cause.id] = _read_runs(args.out / cause.id / RUNS)

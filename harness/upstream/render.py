@@ -22,14 +22,43 @@ def shows(run: dict, cause: Cause) -> bool | None:
     return run["result"] != cause.expected
 
 
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def not_covered(cause: Cause, captured: dict | None) -> list[str]:
+    """What the finished runs leave out that 'no longer shows' needs: each backend (a cross-backend cause
+    shows on the backend that differs, which may be the one not run), and for a next-Keras change a
+    keras-nightly run (the release prints the expected line by definition)."""
+    finished = [r for r in (captured or {}).get("runs", []) if shows(r, cause) is not None]
+    ran = {r["env"]["backend"] for r in finished}
+    missing = [b for b in BACKENDS if b not in ran]
+    if cause.kind == "next-keras" and not any(r["env"].get("keras_dist") == "keras-nightly" for r in finished):
+        missing.append("keras-nightly")
+    return missing
+
+
 def verdict(cause: Cause, captured: dict | None) -> str:
-    """'shows', 'no longer shows', 'did not run' (no finished run), or 'no repro'."""
+    """'shows', 'no longer shows' (only when finished runs cover every backend, and a nightly for a
+    next-Keras change), 'not shown where run' (they do not), 'did not run' (no finished run), or 'no repro'."""
     if not cause.repro:
         return "no repro"
     finished = [r for r in (captured or {}).get("runs", []) if shows(r, cause) is not None]
     if not finished:
         return "did not run"
-    return "shows" if any(shows(r, cause) for r in finished) else "no longer shows"
+    if any(shows(r, cause) for r in finished):
+        return "shows"
+    return "not shown where run" if not_covered(cause, captured) else "no longer shows"
+
+
+def verdict_text(cause: Cause, captured: dict | None) -> str:
+    """The verdict as the index and the command line say it: where it shows, or what was not run."""
+    state = verdict(cause, captured)
+    runs = (captured or {}).get("runs", [])
+    if state == "shows":
+        return "shows it under " + ", ".join(f"{r['env']['label']} {r['env']['keras']}" for r in runs if shows(r, cause))
+    if state == "not shown where run":
+        return f"not shown where run (not run on {', '.join(not_covered(cause, captured))})"
+    return state
 
 
 def _run_name(run: dict) -> str:
@@ -47,6 +76,11 @@ def _state_line(cause: Cause, captured: dict) -> str:
     if state == "did not run":
         return head + ("**The repro did not finish in any environment** (no `RESULT:` line; see the logs below): "
                 "this draft cannot say whether the difference is still there.")
+    if state == "not shown where run":
+        return head + (f"**The runs made print the expected line** {md.code('RESULT: ' + cause.expected)} "
+                f"({', '.join(md.text(_run_name(r)) for r in runs)}), **but none ran on "
+                f"{md.text(', '.join(not_covered(cause, captured)))}**, where the difference may be: this draft "
+                "cannot tell whether the difference is gone. Run it there too.")
     if state == "no longer shows":
         return head + (f"**This repro no longer shows the difference**: every run printed the expected line "
                 f"{md.code('RESULT: ' + cause.expected)} ({', '.join(md.text(_run_name(r)) for r in runs)}). "
@@ -198,11 +232,7 @@ def index(causes: list[Cause], captured: dict[str, dict | None], next_keras: dic
     rows = []
     for c in causes:
         name = f"[{md.text(c.title, 160)}]({c.id}/README.md)" if c.repro else md.text(c.title, 160)
-        state = verdict(c, captured.get(c.id))
-        runs = (captured.get(c.id) or {}).get("runs", [])
-        if state == "shows":
-            state = "shows it under " + ", ".join(
-                md.text(f"{r['env']['label']} {r['env']['keras']}") for r in runs if shows(r, c))
+        state = verdict_text(c, captured.get(c.id))
         rows.append([name, md.text(c.kind), status_text(c), md.text(state), md.text(c.summary, 300)])
     head = ("# Upstream drafts\n\nOne line per cause the harness found, with its status upstream (kept in "
             "scenarios/upstream.toml, so the report can say which are already upstream). A draft folder holds "
