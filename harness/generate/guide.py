@@ -29,9 +29,12 @@ from harness.generate import coverage, generator, grammar
 from harness.generate.coverage import Combo
 from harness.generate.generator import BRANCH_OPS, FILLS, _Case
 
-# Which cases of every ten are guided (index % 10): the boundary share (0-2) and the fit share (9) stay
-# as they were, and 3 stays a plain random case, so a tenth of the budget still explores freely.
+# Which cases of every ten are guided (index % 10): 4-8, and the boundary share (0-2), which stays a
+# boundary case (extreme sizes: one step, one row, every row padded) aimed at boundary forms first; the
+# fit case (9) is drawn as before, and 3 stays a plain random case, so a tenth of the budget still
+# explores freely.
 GUIDED = frozenset(range(4, 9))
+BOUNDARY = frozenset(range(generator.BOUNDARY_SHARE))
 MAX_TARGETS = 8  # combinations aimed at in one case: more is fewer cases but longer ones
 MAX_SLOTS = 2  # inputs (padding patterns) per guided case
 FLOAT_SOURCES = ("none", "masking", "custom", "explicit")
@@ -39,7 +42,7 @@ PRODUCTIONS = {coverage.production_key(p): p for p in grammar.PRODUCTIONS}
 
 
 def guided(index: int) -> bool:
-    return index % 10 in GUIDED
+    return index % 10 in GUIDED | BOUNDARY
 
 
 def slot_of(combo: Combo) -> tuple[str, str]:
@@ -93,6 +96,8 @@ class _Guided:
         batch, n = case.spec["batch"], len(self.inputs)
         rows = [padding] + [case.pick(specs.PATTERNS) for _ in range(batch - 1)] if padding != "none" \
             else ["none"] * batch
+        if case.full_batch:  # a boundary case whose every row is padding (its slots are all "full")
+            rows = ["full"] * batch
         name = f"x{n}"
         if kind == "tokens":
             self.inputs[slot] = case.add_input({"name": name, "kind": "tokens", "vocab": int(case.rng.integers(5, 13)),
@@ -146,7 +151,8 @@ class _Guided:
         return case.add(production, [x], args, call={"mask": {"ref": mask}})[0]
 
     def aim(self, combo: Combo) -> bool:
-        """Add the targeted layer; False when it cannot be built here (tests check that it always can)."""
+        """Add the targeted layer; False when it cannot be built here (at one step: a cropping of (1, 1));
+        at the bucket's six steps every reachable combination can (tested)."""
         key, source, _, edge = combo
         production, slot, case = PRODUCTIONS[key], slot_of(combo), self.case
         if production.op == "custom.PairMask":  # a helper: only as attention_mask= of a MultiHeadAttention
@@ -196,7 +202,10 @@ def generate(seed: int, index: int, uncovered: Sequence[Combo], *, shard: tuple[
              max_targets: int = MAX_TARGETS) -> tuple[dict[str, Any], list[Combo]]:
     """The index-th case of a guided campaign, aimed at `uncovered`: (spec, the combinations aimed at).
 
-    With nothing left to aim at, the case is the random one (generator.generate)."""
+    A boundary case (index % 10 in BOUNDARY) aims at boundary forms first and has the boundary share's
+    extreme sizes: one step half of the time, one row 30 %, every row padded 25 %; a combination that
+    cannot be built at one step (a cropping of (1, 1)) is left out of what it aimed at. With nothing
+    left to aim at (or nothing buildable), the case is the random one (generator.generate)."""
     pool = _own_part(uncovered, shard)
     if not pool:
         return generator.generate(seed, index), []
@@ -204,10 +213,19 @@ def generate(seed: int, index: int, uncovered: Sequence[Combo], *, shard: tuple[
     case = _Case(rng, f"fuzz/s{seed}-{index}", int(rng.integers(2**31)))
     # the shape bucket (generator.py): the programs JAX compiles for one case serve the next
     case.spec["batch"], case.spec["time"], case.width = 4, 6, generator.BUCKET_WIDTH
+    if index % 10 in BOUNDARY:
+        case.boundary = True
+        pool = [c for c in pool if c[3] == "boundary"] or pool
+        case.spec["time"] = 1 if rng.random() < 0.5 else case.spec["time"]
+        case.spec["batch"] = 1 if rng.random() < 0.3 else case.spec["batch"]
+        full = [c for c in pool if c[2] == "full"]
+        if full and rng.random() < 0.25:
+            case.full_batch, pool = True, full
     targets = choose(rng, pool, max_targets)
     build = _Guided(case, targets)
-    for combo in targets:
-        build.aim(combo)
+    targets = [combo for combo in targets if build.aim(combo)]
+    if not targets:
+        return generator.generate(seed, index), []
     if rng.random() < 0.25:
         case.spec["training"] = True
     if rng.random() < 0.08:
