@@ -201,8 +201,10 @@ def test_the_jax_no_op_mask_through_an_identity_permute_is_the_reshape_cause(tmp
     signature = findings.judge(swapped, planted_runner("jax", "l1", "mask")(swapped)).signature
     assert causes.cause(swapped, signature, "l1") == "jax|mask-differs|reshaping|-"
     # ... and the shrinker, preferring boundary values, tries the identity permutation, which keeps it
-    _, entries = _campaign(tmp_path / "swap", swapped, planted_runner("jax", "l1", "mask"))
+    summary, entries = _campaign(tmp_path / "swap", swapped, planted_runner("jax", "l1", "mask"))
     assert entries == []
+    [shrunk] = summary["causes"]["jax|mask-differs|reshaping|identity"]["shrunk"]  # accounted for, with its size
+    assert shrunk["cause_before"] == "jax|mask-differs|reshaping|-" and shrunk["layers"] == [2, 2]
 
 
 def test_a_case_every_backend_refuses_is_counted_not_kept() -> None:

@@ -122,7 +122,13 @@ def run(options: Options, runner: Runner, cases: list[dict[str, Any]] | None = N
                     entries.append(entry)
                     findings.write_json(out / "findings.json", entries)
                 else:
-                    options.log(f"  case {spec['name']}: shrunk to {cause}, found before")
+                    before, after = len(spec["layers"]), len(found.spec["layers"])
+                    options.log(f"  case {spec['name']}: shrunk to {cause} ({before} -> {after} layers), "
+                                "found before")
+                    # what shrinking showed, whichever cause it matched: every shrunk case is accounted for
+                    hit.setdefault("shrunk", []).append({"case": spec["name"], "signature": verdict.signature,
+                                                         "cause_before": verdict.cause, "layers": [before, after],
+                                                         "layer_classes": specs.layer_classes(found.spec)})
                     if options.variants and verdict.signature != hit["home"]:  # already shrunk: its reach
                         hit.setdefault("variants", []).append(_variant(spec, verdict, options, runner, found))
                         hit["signatures"].append(verdict.signature)
@@ -187,7 +193,8 @@ def _summary(options: Options, cases: int, started: float, tally: Counter, seen:
             "causes": {v["cause"]: {"cases": v["cases"], "signatures": v["signatures"],
                                     **({"kept": v["kept"], "known": v["known"]} if "kept" in v else
                                        {"finding": v["entry"]["name"]}),
-                                    **({"variants": v["variants"]} if v.get("variants") else {})}
+                                    **({"variants": v["variants"]} if v.get("variants") else {}),
+                                    **({"shrunk": v["shrunk"]} if v.get("shrunk") else {})}
                        for v in {id(v): v for v in seen.values()}.values()},
             "coverage": cover.report()}
 
