@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.generate import generator, workers
+from harness.define import spec as specs
+from harness.generate import findings, generator, workers
 
 ROOT = Path(__file__).resolve().parent.parent
 FAKE = textwrap.dedent('''
@@ -114,3 +115,117 @@ def test_the_real_worker_answers_a_case_and_refuses_a_bad_request(tmp_path: Path
         assert refused.status == "crashed" and "bad request" in refused.captured.error.message
     finally:
         worker.stop()
+
+
+# A worker that screens like the JAX one: it announces the modes and records the one it ran in. Its JAX
+# answers differ from the other backends' where the case's name plants a difference: in both modes
+# ("planted", a real divergence) or only in the screening mode ("screen-only", an artifact of the mode).
+SCREENING = textwrap.dedent('''
+    import json, os, sys
+    sys.path.insert(0, os.environ["HARNESS_ROOT"])
+    import numpy as np
+    from harness import artifacts
+    from harness.artifacts import ScenarioRecord
+    from harness.define.captured import Captured, ErrorInfo, Probe
+    backend, workdir = sys.argv[1], sys.argv[2]
+    modes = ["eager", "jit"] if backend == "jax" else []
+    print(json.dumps({"event": "ready", "environment": {"backend": backend}, "jax_modes": modes}), flush=True)
+    for line in sys.stdin:
+        request = json.loads(line)
+        name, mode = request["spec"]["name"], request.get("jax_mode")
+        value = 1.0
+        if backend == "jax" and (name.endswith("/planted") or (name.endswith("/screen-only") and mode == "jit")):
+            value = 5.0
+        captured = Captured(name, backend, {"l0": Probe(np.full((2, 3), value, np.float32), None, "float32")})
+        if backend == "jax" and name.endswith("/screen-error") and mode == "jit":
+            captured = Captured(name, backend, error=ErrorInfo("ValueError", "only when jitted"))
+        record = ScenarioRecord(name, "error" if captured.error else "ok", 0.01, captured, {"mode": mode})
+        entry, arrays = artifacts.encode_record(record)
+        file = None
+        if arrays:
+            file = f"{backend}-{request['id']}.npz"
+            np.savez(os.path.join(workdir, file), **arrays)
+        print(json.dumps({"id": request["id"], "entry": entry, "arrays": file}), flush=True)
+''')
+
+
+def _screening_pool(tmp_path: Path, screen: bool = True) -> workers.Pool:
+    script = tmp_path / "screening_worker.py"
+    script.write_text(SCREENING)
+    return workers.Pool(("tensorflow", "jax", "torch"), timeout_s=5.0, workdir=tmp_path, screen=screen,
+                        command_for=lambda b: [sys.executable, str(script), b, str(tmp_path)])
+
+
+def test_a_case_the_screening_settles_runs_once_in_the_screening_mode(tmp_path: Path) -> None:
+    with _screening_pool(tmp_path) as pool:
+        pool.start()
+        records = pool.run(_case("fuzz/agree"))
+        environments = pool.environments()
+    assert records["jax"].meta["mode"] == "jit" and records["tensorflow"].meta["mode"] is None
+    assert pool.rechecks == 0 and findings.judge(_case("fuzz/agree"), records).verdict == "match"
+    assert "0 of 1 cases run again" in environments["jax"]["jax_mode"] and "jax_mode" not in environments["torch"]
+
+
+def test_a_planted_divergence_is_still_found_and_judged_on_the_users_mode(tmp_path: Path) -> None:
+    spec = _case("fuzz/planted")
+    with _screening_pool(tmp_path) as pool:
+        pool.start()
+        records = pool.run(spec)
+    assert pool.rechecks == 1 and records["jax"].meta["mode"] == "eager"  # the kept record is the users' mode
+    verdict = findings.judge(spec, records)
+    assert verdict.signature == "tensorflow-vs-jax+jax-vs-torch|differs|Activation"  # JAX the odd one out
+
+
+@pytest.mark.parametrize("name", ["fuzz/screen-only", "fuzz/screen-error"])
+def test_what_only_the_screening_mode_shows_is_run_again_and_never_a_finding(tmp_path: Path, name: str) -> None:
+    spec = _case(name)
+    with _screening_pool(tmp_path) as pool:
+        pool.start()
+        records = pool.run(spec)
+    assert pool.rechecks == 1 and records["jax"].meta["mode"] == "eager"
+    assert findings.judge(spec, records).signature is None
+
+
+def test_screening_is_off_unless_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HARNESS_FUZZ_JAX_MODE", raising=False)
+    assert not workers.Pool(("jax",), workdir=tmp_path).screen
+    monkeypatch.setenv("HARNESS_FUZZ_JAX_MODE", "jit")
+    assert workers.Pool(("jax",), workdir=tmp_path).screen
+
+
+def test_screening_off_sends_no_mode(tmp_path: Path) -> None:
+    with _screening_pool(tmp_path, screen=False) as pool:
+        pool.start()
+        records = pool.run(_case("fuzz/screen-only"))
+    assert records["jax"].meta["mode"] is None and pool.rechecks == 0
+
+
+@pytest.mark.backend
+def test_the_jax_screening_mode_gives_the_users_records_for_every_kept_finding(tmp_path: Path) -> None:
+    """Each kept finding diverges on JAX or with JAX as a witness. Jitted, JAX must answer as it does
+    eagerly (masks, values, errors) or fail, which the supervisor runs again eagerly: never an answer
+    that could settle a case that diverges as users run it. The JAX-only classes (the no-op mask through
+    Reshape, Permute and Cropping1D; the GRU initial state) must show under jit as they are."""
+    pytest.importorskip("jax")
+    kept = {p.stem: p for p in sorted((ROOT / "scenarios" / "found").glob("*.py")) if p.name != "__init__.py"}
+    cases = [specs.loads(findings.SPEC_RE.search(p.read_text()).group(1)) for p in kept.values()]
+    cases += [generator.generate(3, i) for i in range(4)]  # and some new cases (RNNs among them)
+    worker = workers.Worker("jax", tmp_path, timeout_s=300)
+    worker.start()
+    outcomes = {}
+    try:
+        assert "jit" in worker.jax_modes
+        for number, spec in enumerate(cases):
+            by_mode = {}
+            for offset, mode in enumerate(("eager", "jit")):
+                worker.send(2 * number + offset, spec, mode)
+                by_mode[mode] = worker.receive(2 * number + offset, spec["name"])
+            assert by_mode["jit"].meta["jax_mode"] == ("eager" if spec.get("fit") else "jit")
+            verdict = findings.judge(spec, by_mode)
+            outcomes[spec["name"]] = "match" if verdict.signature is None and verdict.verdict == "match" else (
+                "jit failed" if by_mode["jit"].status != "ok" else verdict.signature)
+    finally:
+        worker.stop()
+    assert set(outcomes.values()) <= {"match", "jit failed"}, outcomes
+    jax_only = [n for n in outcomes if any(c in n for c in ("reshape", "permute", "cropping1d", "differs-gru"))]
+    assert len(jax_only) == 4 and all(outcomes[n] == "match" for n in jax_only), outcomes

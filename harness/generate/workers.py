@@ -4,6 +4,13 @@ Each worker (harness/run/case_worker.py) imports its backend once and then answe
 worker that dies on a case, or runs past the per-case timeout, is killed with its process group and
 recorded as "crashed" or "timeout" for that case; the next case starts a fresh worker. This is the
 isolation `harness run` gives: a crash costs one case, never the campaign.
+
+With HARNESS_FUZZ_JAX_MODE=jit (off by default: measured slower, docs/fuzz.md "Throughput"), JAX
+screens each case in the worker's "jit" mode (the forward pass as one jax.jit program instead of
+30-120 eager ops each compiled for its shapes). Whatever that screening does not settle as an agreement
+of all workers (a divergence, a known one too, an error, a crash, a timeout) is run again on JAX as
+users run it ("eager") and judged on that record: the campaign, the shrinker and the keeper only ever
+see a jitted JAX record when the case agrees.
 """
 
 from __future__ import annotations
@@ -23,9 +30,11 @@ import numpy as np
 from harness import artifacts
 from harness.artifacts import ScenarioRecord
 from harness.define.captured import Captured, ErrorInfo
+from harness.generate import findings
 from harness.run import processes
 
 MAX_LINE = 50_000_000
+SCREEN_MODE = "jit"  # the JAX worker's screening mode (harness/run/case_worker.py JAX_MODES)
 
 
 class WorkerError(Exception):
@@ -48,6 +57,7 @@ class Worker:
                                    *(["--compiled"] if compiled else [])]
         self.process: subprocess.Popen | None = None
         self.environment: dict[str, Any] = {}
+        self.jax_modes: tuple[str, ...] = ()  # the modes the worker announced (none: a JAX-less or older worker)
         self.restarts = 0
         self._buffer = b""
         self._sent = 0.0
@@ -73,14 +83,16 @@ class Worker:
             tail = (self.workdir / f"{self.backend}.stderr.log").read_text(errors="replace")[-300:]
             raise WorkerError(f"the {self.backend} case worker did not start ({ready}): {' '.join(tail.split())}")
         self.environment = ready["environment"]
+        self.jax_modes = tuple(ready.get("jax_modes") or ())
 
-    def send(self, case_id: int, spec: dict[str, Any]) -> None:
+    def send(self, case_id: int, spec: dict[str, Any], jax_mode: str | None = None) -> None:
         if self.process is None or self.process.poll() is not None:
             self.restarts += bool(self.environment)  # started before: this is a restart
             self.start()
         assert self.process is not None and self.process.stdin is not None
         try:
-            self.process.stdin.write((json.dumps({"id": case_id, "spec": spec}) + "\n").encode())
+            request = {"id": case_id, "spec": spec, **({"jax_mode": jax_mode} if jax_mode else {})}
+            self.process.stdin.write((json.dumps(request) + "\n").encode())
             self.process.stdin.flush()
         except BrokenPipeError:
             pass  # the answer below reports the crash
@@ -151,13 +163,25 @@ class Worker:
             self._log = None
 
 
+def settled(spec: dict[str, Any], records: dict[str, ScenarioRecord]) -> bool:
+    """Whether a screened case is settled: every record ok and every pair agreeing (noise included).
+    Judged without known entries, so a known divergence is run again too: its fingerprint is made on
+    the records users would get."""
+    if any(r.status != "ok" for r in records.values()):
+        return False
+    verdict = findings.judge(spec, records)
+    return verdict.signature is None and verdict.verdict in ("match", "noise")
+
+
 class Pool:
     """One worker per backend; `run(spec)` sends the case to all of them, then collects the answers."""
 
     def __init__(self, backends: tuple[str, ...] = ("tensorflow", "jax", "torch"), timeout_s: float = 120.0,
-                 command_for: Any = None, workdir: Path | None = None, environ_for: Any = None):
+                 command_for: Any = None, workdir: Path | None = None, environ_for: Any = None,
+                 screen: bool | None = None):
         """`backends` name the workers (a backend, or a version run's label with `command_for` and
-        `environ_for` giving its interpreter and environment: harness/generate/versions.py)."""
+        `environ_for` giving its interpreter and environment: harness/generate/versions.py).
+        `screen`: screen cases in JAX's jit mode (default: off unless HARNESS_FUZZ_JAX_MODE=jit)."""
         self._tmp = None
         if workdir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="harness-fuzz-")
@@ -168,6 +192,8 @@ class Pool:
         self.next_id = 0
         self.seconds = dict.fromkeys(backends, 0.0)  # time each backend spent on cases
         self.cases = 0
+        self.screen = os.environ.get("HARNESS_FUZZ_JAX_MODE") == SCREEN_MODE if screen is None else screen
+        self.rechecks = 0  # cases the screening did not settle, run again as users run them
 
     def start(self) -> None:
         for worker in self.workers.values():  # the imports of the backends overlap
@@ -176,17 +202,31 @@ class Pool:
             worker.wait_ready()
 
     def run(self, spec: dict[str, Any]) -> dict[str, ScenarioRecord]:
-        self.next_id += 1
-        for worker in self.workers.values():
-            worker.send(self.next_id, spec)
-        records = {b: w.receive(self.next_id, spec["name"]) for b, w in self.workers.items()}
-        for backend, record in records.items():
-            self.seconds[backend] += record.duration_s
+        screened = [b for b, w in self.workers.items() if self.screen and SCREEN_MODE in w.jax_modes]
+        records = self._round(spec, {b: SCREEN_MODE if b in screened else None for b in self.workers})
+        if screened and not settled(spec, records):
+            self.rechecks += 1
+            records.update(self._round(spec, dict.fromkeys(screened, "eager")))
         self.cases += 1
         return records
 
+    def _round(self, spec: dict[str, Any], modes: dict[str, str | None]) -> dict[str, ScenarioRecord]:
+        """Send the case to the named workers, all before any answer is read: the backends run it at once."""
+        self.next_id += 1
+        for backend, mode in modes.items():
+            self.workers[backend].send(self.next_id, spec, mode)
+        records = {b: self.workers[b].receive(self.next_id, spec["name"]) for b in modes}
+        for backend, record in records.items():
+            self.seconds[backend] += record.duration_s
+        return records
+
     def environments(self) -> dict[str, dict[str, Any]]:
-        return {b: {**w.environment, "backend": b} for b, w in self.workers.items()}
+        return {b: {**w.environment, "backend": b, **self._screening(w)} for b, w in self.workers.items()}
+
+    def _screening(self, worker: Worker) -> dict[str, str]:
+        if not (self.screen and SCREEN_MODE in worker.jax_modes):
+            return {}
+        return {"jax_mode": f"{SCREEN_MODE} screening, {self.rechecks} of {self.cases} cases run again eagerly"}
 
     def close(self) -> None:
         for worker in self.workers.values():
