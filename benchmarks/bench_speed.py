@@ -3,6 +3,7 @@
     python benchmarks/bench_speed.py install [--sessions torch jax tf tests]   # uv vs virtualenv (pip)
     python benchmarks/bench_speed.py rerun --python .nox/jax/bin/python --backend jax --select 'rnn/*'
     python benchmarks/bench_speed.py tests --python .nox/tests/bin/python tests/test_cli.py ...
+    python benchmarks/bench_speed.py mainjob [--before-steps ...] [--after-steps ...] [-- NOX POSARGS]
 
 - install: `nox --install-only -s S` from a fresh copy of the checkout, once with nox's uv backend and
   once with virtualenv (pip), each in an empty .nox; wall seconds per session.
@@ -11,6 +12,14 @@
   module edited: a comment appended). Checks that the reused arrays are bit-identical to the run they
   came from, and that the incremental run reran exactly the edited module's scenarios.
 - tests: the given test files with pytest-xdist (-n auto) and without (-p no:xdist), interleaved.
+- mainjob: the issue's four figures through nox, as a new user runs them, for two commits ("before",
+  default 4df21c3, and "after", default HEAD), each in its own copy (`git archive`: a clean clone's
+  files, reports/ included): cold (`nox -s tf jax torch` in an empty .nox), warm forced
+  (`HARNESS_NO_REUSE=1 nox -R -s tf jax torch`), incremental (one scenario module edited, `nox -R -s
+  tf jax torch`) and tests (`nox -s tests`); each step on both sides one after the other. Wall
+  seconds per nox session, what each backend reran, and whether the forced run's arrays are
+  bit-identical to the cold run's (and to the other side's forced run). A side's steps without
+  "cold" run in the copy an earlier `mainjob` left (its .nox and artifacts).
 
 Everything runs under /tmp/khb-speed (--work); nothing under reports/. Each line says the load average.
 """
@@ -19,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -149,6 +159,133 @@ def part_tests(args: argparse.Namespace) -> None:
             print(f"| {name} | {wall:.1f} s | {cpu:.1f} s | {last} | {where} |")
 
 
+MAINJOB_STEPS = ("cold", "forced", "incremental", "tests")
+NOX_MAIN = ["nox", "-s", "tf", "jax", "torch"]
+
+
+def mainjob_copy(work: Path, side: str, rev: str) -> Path:
+    """A clean clone's files of `rev` (what `git archive` gives: reports/ included, no .nox)."""
+    target = work / f"mainjob-{side}"
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", "--format=tar", rev], cwd=ROOT, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    return target
+
+
+def nox_timed(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> dict:
+    """Run nox; wall seconds in all and per session (from the time each "Running session" line
+    arrived), each backend run's summary line, and the exit code."""
+    sessions: list[tuple[str, float]] = []
+    lines = []
+    start = time.perf_counter()
+    with subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, errors="replace") as process:
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("nox > Running session "):
+                sessions.append((line.split()[-1], time.perf_counter() - start))
+        code = process.wait()
+    wall = time.perf_counter() - start
+    log.write_text("".join(lines))
+    ends = [at for _, at in sessions[1:]] + [wall]
+    return {"wall": wall, "code": code, "load": os.getloadavg()[0],
+            "sessions": {name: end - at for (name, at), end in zip(sessions, ends)},
+            "runs": [line.strip() for line in lines if " reused from the previous run, " in line],
+            "tail": "".join(lines[-5:])}
+
+
+RUN_LINE = re.compile(r"(\S+): (\d+) scenarios .* in ([\d.]+)s, (\d+) reused from the previous run, (\d+) run")
+
+
+def _what_ran(line: str) -> str:
+    """A backend run's summary line, short: `tensorflow-cpu: 169 scenarios ... in 113.1s, 0 reused
+    from the previous run, 169 run -> ...` -> `tensorflow-cpu 169 run, 0 reused (113.1 s)`."""
+    found = RUN_LINE.search(line)
+    if not found:
+        return line[:80]
+    label, _, wall, reused, run = found.groups()
+    return f"{label} {run} run, {reused} reused ({float(wall):.1f} s)"
+
+
+def _backend_arrays(copy: Path) -> dict:
+    """Every probe's arrays of the three backend artifacts in the copy's reports/results."""
+    out = {}
+    for path in sorted((copy / "reports" / "results").glob("*.json")):
+        arrays, _ = _arrays(path)
+        out.update({(path.stem, *key): value for key, value in arrays.items()})
+    return out
+
+
+def _identical(a: dict, b: dict) -> str:
+    same = sum(1 for key, value in a.items() if b.get(key) == value)
+    return f"{same} of {len(a)} arrays bit-identical" + ("" if len(a) == len(b) else f" ({len(b)} on the other side)")
+
+
+def part_mainjob(args: argparse.Namespace) -> None:
+    revs = {"before": args.before, "after": args.after}
+    steps = {"before": args.before_steps, "after": args.after_steps}
+    copies: dict[str, Path] = {}
+    for side in revs:
+        if "cold" in steps[side]:
+            copies[side] = mainjob_copy(args.work, side, revs[side])
+        elif steps[side]:
+            copies[side] = args.work / f"mainjob-{side}"
+            if not (copies[side] / ".nox").is_dir():
+                sys.exit(f"bench_speed: {copies[side]} has no .nox: run its cold step first "
+                         f"(--{side}-steps cold ...)")
+    base_env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "HARNESS_NO_REUSE")}
+    posargs = ["--", *args.posargs] if args.posargs else []
+    commands = {"cold": [*NOX_MAIN, *posargs], "forced": [*NOX_MAIN[:1], "-R", *NOX_MAIN[1:], *posargs],
+                "incremental": [*NOX_MAIN[:1], "-R", *NOX_MAIN[1:], *posargs],
+                "tests": ["nox", "-s", "tests", *(["--", *args.tests_args.split()] if args.tests_args else [])]}
+    figures: dict[tuple[str, str], dict] = {}
+    arrays: dict[tuple[str, str], dict] = {}
+    order = [side for side in ("before", "after") if side in copies]
+    for number, step in enumerate(MAINJOB_STEPS):
+        for side in order[number % 2:] + order[:number % 2]:  # who goes first alternates
+            if step not in steps[side]:
+                continue
+            copy, env = copies[side], dict(base_env)
+            if step == "cold":
+                shutil.rmtree(copy / ".nox", ignore_errors=True)
+            if step == "forced":
+                env["HARNESS_NO_REUSE"] = "1"
+            edited = copy / args.edit
+            original = edited.read_bytes()
+            if step == "incremental":  # a new comment each time: never the text a previous run saw
+                edited.write_bytes(original + f"\n# edited by bench_speed.py {time.time_ns()}\n".encode())
+            try:
+                figures[side, step] = nox_timed(commands[step], copy, env, args.work / f"mainjob-{side}-{step}.log")
+            finally:
+                edited.write_bytes(original)
+            print(f"{side} {step}: {figures[side, step]['wall']:.1f} s, exit {figures[side, step]['code']}, "
+                  f"load {figures[side, step]['load']:.1f}", file=sys.stderr, flush=True)
+            if step in ("cold", "forced") and figures[side, step]["code"] == 0:
+                arrays[side, step] = _backend_arrays(copy)
+    print("| step | side | wall | per session | what ran | load (1 min) |")
+    print("|---|---|---|---|---|---|")
+    for step in MAINJOB_STEPS:
+        for side in ("before", "after"):
+            if (side, step) not in figures:
+                continue
+            f = figures[side, step]
+            per = ", ".join(f"{name} {seconds:.1f}" for name, seconds in f["sessions"].items())
+            ran = "; ".join(_what_ran(run) for run in f["runs"])
+            failed = "" if f["code"] == 0 else f" **exit {f['code']}**"
+            print(f"| {step} | {side} ({revs[side]}) | {f['wall']:.1f} s{failed} | {per} | {ran} | {f['load']:.1f} |")
+    loads = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\nmachine: {os.cpu_count()} cores; load average at the end {loads}")
+    for side in ("before", "after"):
+        if (side, "cold") in arrays and (side, "forced") in arrays:
+            print(f"{side}: forced vs cold: {_identical(arrays[side, 'forced'], arrays[side, 'cold'])}")
+    if ("before", "forced") in arrays and ("after", "forced") in arrays:
+        print(f"forced, after vs before: {_identical(arrays['after', 'forced'], arrays['before', 'forced'])}")
+    for (side, step), f in figures.items():
+        if f["code"] != 0:
+            print(f"\n{side} {step} FAILED (exit {f['code']}); its last lines:\n{f['tail']}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/khb-speed"))
@@ -164,9 +301,19 @@ def main() -> None:
     tests.add_argument("--python", default=sys.executable)
     tests.add_argument("--repeat", type=int, default=1)
     tests.add_argument("files", nargs="*", default=["tests"])
+    mainjob = parts.add_parser("mainjob", help="the issue's four figures through nox, before and after")
+    mainjob.add_argument("--before", default="4df21c3", help="the commit before (default 4df21c3)")
+    mainjob.add_argument("--after", default="HEAD", help="the commit after (default HEAD)")
+    mainjob.add_argument("--before-steps", nargs="*", choices=MAINJOB_STEPS, default=list(MAINJOB_STEPS))
+    mainjob.add_argument("--after-steps", nargs="*", choices=MAINJOB_STEPS, default=list(MAINJOB_STEPS))
+    mainjob.add_argument("--edit", default="scenarios/pooling_merge.py",
+                         help="the scenario module the incremental step edits (a comment appended)")
+    mainjob.add_argument("--tests-args", default="", help="passed to `nox -s tests` (e.g. 'tests/test_reuse.py')")
+    mainjob.add_argument("posargs", nargs="*",
+                         help="after --: passed to the backend sessions (e.g. --select 'merge/*')")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    {"install": part_install, "rerun": part_rerun, "tests": part_tests}[args.part](args)
+    {"install": part_install, "rerun": part_rerun, "tests": part_tests, "mainjob": part_mainjob}[args.part](args)
 
 
 if __name__ == "__main__":
