@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -240,22 +241,74 @@ def install_project(session: nox.Session, *requirements: str) -> None:
             shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns(*NOT_SOURCES))
         else:
             shutil.copy2(ROOT / name, source / name)
+    digest = source_digest(source)
     mark = _installed_mark(session)
     if mark is not None:
         mark.unlink(missing_ok=True)  # an install that stops half-way leaves no mark
-    session.install(str(source), *requirements)
+    project = str(project_wheel(session, source, digest) or source)
+    session.install(project, *requirements)
     if _installs_skipped(session):
         # `nox -R` (--no-install) skips session.install, and a reused venv would then run the harness
         # as it was when the venv was made: reinstall the project alone (no dependencies), so a warm
         # run always runs the checkout as it is now.
-        if getattr(session, "venv_backend", "") == "uv":  # a uv venv has no pip
+        if _uv(session):  # a uv venv has no pip
             session.run("uv", "pip", "install", "--quiet", "--no-deps", "--reinstall", "--python",
-                        str(Path(session.bin) / "python"), str(source), silent=True, external=True)
+                        str(Path(session.bin) / "python"), project, silent=True, external=True)
         else:
             session.run("python", "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall",
-                        str(source), silent=True)
+                        project, silent=True)
     if mark is not None and not (_installs_skipped(session) and _install_only(session)):  # nox ran no reinstall
-        mark.write_text(source_digest(source) + "\n")  # what was installed: the copy, not the checkout
+        mark.write_text(digest + "\n")  # what was installed: the copy, not the checkout
+
+
+def _uv(session: nox.Session) -> bool:
+    return getattr(session, "venv_backend", "") == "uv"
+
+
+WHEELS = "harness-wheels"  # beside the sessions' venvs: the project's wheel, one folder per source hash
+KEEP_WHEELS = 3
+
+
+def project_wheel(session: nox.Session, source: Path, digest: str) -> Path | None:
+    """The project's wheel built from `source` (whose source_digest is `digest`), built once for every
+    session of the run: installing the folder made each session build it again (2 CPU seconds each,
+    4-5 sessions a main job). None without a venv (nox installs the folder then)."""
+    location = getattr(getattr(session, "virtualenv", None), "location", None)
+    if not isinstance(location, str):
+        return None
+    top = Path(location).parent / WHEELS
+    folder = top / digest[:32]
+    built = sorted(folder.glob("*.whl"))
+    if built:
+        return built[0]
+    top.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=".building-", dir=top))
+    python = str(Path(session.bin) / "python")
+    # Outside session.run, so that --install-only (which runs no command but installs) has it too.
+    command = (["uv", "build", "--wheel", "--quiet", "--python", python, "--out-dir", str(building), str(source)]
+               if _uv(session) else
+               [python, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(building), str(source)])
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+        why = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1] if done.returncode else ""
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        why = str(exc)
+    wheels = sorted(building.glob("*.whl"))
+    if why or len(wheels) != 1:
+        shutil.rmtree(building, ignore_errors=True)
+        session.error(f"building the project's wheel failed: {why or 'no wheel written'}")
+    try:
+        building.rename(folder)
+    except OSError:  # another nox run built it meanwhile: theirs is the same source
+        shutil.rmtree(building, ignore_errors=True)
+    for old in sorted((p for p in top.iterdir() if p.is_dir() and p != folder and not p.name.startswith(".")),
+                      key=lambda p: p.stat().st_mtime)[:-KEEP_WHEELS or None]:
+        shutil.rmtree(old, ignore_errors=True)
+    session.log(f"built the project's wheel once for every session: {_shown(next(folder.glob('*.whl')))}")
+    return next(folder.glob("*.whl"))
+
+
+BUILD_TIMEOUT_S = 600
 
 
 def keep_bytecode(session: nox.Session) -> None:

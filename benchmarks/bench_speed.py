@@ -178,6 +178,7 @@ def nox_timed(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> 
     arrived), each backend run's summary line, and the exit code."""
     sessions: list[tuple[str, float]] = []
     lines = []
+    before = os.times()
     start = time.perf_counter()
     with subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, errors="replace") as process:
@@ -187,9 +188,11 @@ def nox_timed(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> 
                 sessions.append((line.split()[-1], time.perf_counter() - start))
         code = process.wait()
     wall = time.perf_counter() - start
+    after = os.times()
+    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
     log.write_text("".join(lines))
     ends = [at for _, at in sessions[1:]] + [wall]
-    return {"wall": wall, "code": code, "load": os.getloadavg()[0],
+    return {"wall": wall, "cpu": cpu, "code": code, "load": os.getloadavg()[0],
             "sessions": {name: end - at for (name, at), end in zip(sessions, ends)},
             "runs": [line.strip() for line in lines if " reused from the previous run, " in line],
             "tail": "".join(lines[-5:])}
@@ -263,8 +266,8 @@ def part_mainjob(args: argparse.Namespace) -> None:
                   f"load {figures[side, step]['load']:.1f}", file=sys.stderr, flush=True)
             if step in ("cold", "forced") and figures[side, step]["code"] == 0:
                 arrays[side, step] = _backend_arrays(copy)
-    print("| step | side | wall | per session | what ran | load (1 min) |")
-    print("|---|---|---|---|---|---|")
+    print("| step | side | wall | CPU | per session (wall) | what ran | load (1 min) |")
+    print("|---|---|---|---|---|---|---|")
     for step in MAINJOB_STEPS:
         for side in ("before", "after"):
             if (side, step) not in figures:
@@ -273,7 +276,8 @@ def part_mainjob(args: argparse.Namespace) -> None:
             per = ", ".join(f"{name} {seconds:.1f}" for name, seconds in f["sessions"].items())
             ran = "; ".join(_what_ran(run) for run in f["runs"])
             failed = "" if f["code"] == 0 else f" **exit {f['code']}**"
-            print(f"| {step} | {side} ({revs[side]}) | {f['wall']:.1f} s{failed} | {per} | {ran} | {f['load']:.1f} |")
+            print(f"| {step} | {side} ({revs[side]}) | {f['wall']:.1f} s{failed} | {f['cpu']:.1f} s | {per} | {ran} "
+                  f"| {f['load']:.1f} |")
     loads = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\nmachine: {os.cpu_count()} cores; load average at the end {loads}")
     for side in ("before", "after"):

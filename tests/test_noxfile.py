@@ -265,8 +265,27 @@ def _reused_uv_session(noxfile: Any, tmp_path: Path, venv: Path) -> FakeSession:
     return session
 
 
+@pytest.fixture
+def builds(noxfile: Any, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The wheel builds install_project starts (each writes a wheel where it was asked to), in order."""
+    started: list[list[str]] = []
+
+    def run(command: list[str], **kwargs: Any) -> Any:
+        from types import SimpleNamespace
+
+        started.append(command)
+        flag = "--out-dir" if "--out-dir" in command else "--wheel-dir"
+        out = Path(command[command.index(flag) + 1])
+        (out / "keras_mask_harness-0.1.0-py3-none-any.whl").write_text(str(len(started)))
+        return SimpleNamespace(returncode=0, stderr="", stdout="")
+
+    monkeypatch.setattr(noxfile.subprocess, "run", run)
+    return started
+
+
 def test_nox_r_skips_the_reinstall_only_while_the_checkout_is_unchanged(noxfile: Any, tmp_path: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                         monkeypatch: pytest.MonkeyPatch,
+                                                                         builds: list) -> None:
     checkout = tmp_path / "checkout"
     for name in ("harness/run/a.py", "scenarios/b.py", "scenarios/data/saving/c.keras", "pyproject.toml",
                  "README.md", "harness/__pycache__/a.cpython-311.pyc"):
@@ -296,7 +315,48 @@ def test_nox_r_skips_the_reinstall_only_while_the_checkout_is_unchanged(noxfile:
         assert again.ran == []
 
 
-def test_a_failed_reinstall_leaves_no_mark(noxfile: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_project_wheel_is_built_once_per_source_for_every_session(noxfile: Any, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch,
+                                                                      builds: list) -> None:
+    checkout = tmp_path / "checkout"
+    for name in ("harness/a.py", "scenarios/b.py", "pyproject.toml", "README.md"):
+        (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+        (checkout / name).write_text("A = 1\n")
+    monkeypatch.setattr(noxfile, "ROOT", checkout)
+    envs = tmp_path / ".nox"
+    sessions = []
+    for name in ("tf", "jax", "torch", "report"):
+        (envs / name).mkdir(parents=True)
+        sessions.append(_reused_uv_session(noxfile, tmp_path / name, envs / name))
+        (tmp_path / name).mkdir()
+        noxfile.install_project(sessions[-1])
+    assert len(builds) == 1 and builds[0][:3] == ["uv", "build", "--wheel"]
+    (wheel,) = (envs / noxfile.WHEELS).glob("*/*.whl")
+    for session in sessions:  # each session installed that one wheel
+        (install,) = session.ran
+        assert install[:3] == ("uv", "pip", "install") and install[-1] == str(wheel)
+    (checkout / "harness" / "a.py").write_text("A = 2\n")
+    session = _reused_uv_session(noxfile, tmp_path / "tf", envs / "tf")
+    noxfile.install_project(session)
+    assert len(builds) == 2, "another source: another wheel"
+    assert session.ran[-1][-1] != str(wheel)
+
+
+def test_a_failed_wheel_build_fails_the_session_in_one_line(noxfile: Any, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(noxfile.subprocess, "run", lambda command, **kwargs: SimpleNamespace(
+        returncode=1, stderr="Traceback ...\nerror: setuptools could not be found", stdout=""))
+    (tmp_path / "venv").mkdir()
+    session = _reused_uv_session(noxfile, tmp_path, tmp_path / "venv")
+    with pytest.raises(SessionFailed, match="^building the project's wheel failed: error: setuptools could not"):
+        noxfile.install_project(session)
+    assert session.ran == [] and not list((tmp_path / noxfile.WHEELS).glob("*/*.whl"))
+
+
+def test_a_failed_reinstall_leaves_no_mark(noxfile: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           builds: list) -> None:
     venv = tmp_path / "venv"
     venv.mkdir()
     (venv / noxfile.INSTALLED_MARK).write_text("an older checkout\n")
