@@ -249,6 +249,41 @@ def test_a_torch_only_warning_nobody_recorded_under_fit_is_reported(real):
     assert on_tf.get("fit/x", TF, JAX).verdict == "warnings-differ"
 
 
+# ---- warnings every backend gives, worded per backend: the softmax over one key -------------------------
+SOFTMAX = "found/warnings-differ-warning-userwarning-you-are-using-a-softmax-over-axis--f53b09"
+
+
+def softmax_warning(shape: str) -> tuple[str, str]:
+    return ("UserWarning", f"You are using a softmax over axis -1 of a tensor of shape {shape}. This axis has size 1. "
+            "The softmax operation will always return the value 1, which is likely not what you intended.")
+
+
+def test_a_warning_each_backend_words_its_own_way_is_known_when_each_text_is_described(real):
+    tf_text, torch_text = softmax_warning("(1, 1, 1)"), softmax_warning("torch.Size([1, 1, 1])")
+    probes = {"l7": make_probe(np.ones((1, 1, 1), np.float32))}
+    runs = three_runs(*([make_record(SOFTMAX, probes, warnings=[w])] for w in (tf_text, tf_text, torch_text)))
+    result = judged(runs, real)
+    for pair in ((TF, TORCH), (JAX, TORCH)):
+        assert_known(result, SOFTMAX, pair, "torch-softmax-size-one-warning-shape-text")
+    assert result.get(SOFTMAX, TF, JAX).verdict == "match"
+
+
+@pytest.mark.parametrize("tf_warns,torch_warns,reason", [
+    # TensorFlow words it for another shape: its own text is not the one described
+    ([softmax_warning("(2, 1, 1)")], [softmax_warning("torch.Size([1, 1, 1])")], "a warning only on the other backend"),
+    # PyTorch's text on TensorFlow: a pattern that names torch describes only torch's side
+    ([softmax_warning("torch.Size([1, 1, 1])")], [softmax_warning("(1, 1, 1)")], "a warning only on the other backend"),
+    # a second PyTorch warning that no pattern describes
+    ([], [softmax_warning("torch.Size([1, 1, 1])"), ("UserWarning", "something else")], "a warning no pattern matches"),
+    # only PyTorch warns: the entry says every backend warns, each in its own words
+    ([], [softmax_warning("torch.Size([1, 1, 1])")], "tensorflow does not give its own text of the warning"),
+])
+def test_a_per_backend_warning_pattern_absorbs_nothing_else(real, tf_warns, torch_warns, reason):
+    probes = {"l7": make_probe(np.ones((1, 1, 1), np.float32))}
+    runs = three_runs(*([make_record(SOFTMAX, probes, warnings=w)] for w in (tf_warns, tf_warns, torch_warns)))
+    assert_new(judged(runs, real), SOFTMAX, (TF, TORCH), "warnings-differ", reason)
+
+
 # ---- masks: Reshape to the same shape on JAX ------------------------------------------------------------
 def test_reshape_mask_is_known_only_when_jax_has_the_mask(real):
     name = "found/mask-differs-reshape-jax-tf-torch-a21362"

@@ -138,12 +138,18 @@ def _whole_pair(fp: Fingerprint, raw: str, records, backends, odd: int) -> str:
                 return f"{backends[side]} raised {shown!r}, which no error pattern matches"
         return ""
     only = [_warnings(records[s]) - _warnings(records[1 - s]) for s in (0, 1)]
-    if only[1 - odd]:
-        category, message = sorted(only[1 - odd])[0]
-        return f"a warning only on the other backend: {category}: {message[:120]!r}"
+    # A pattern without a backend is a warning of the odd side alone. One that names a backend is that
+    # backend's text of a warning every backend gives but words differently (PyTorch prints a shape as
+    # torch.Size([1, 1, 1]), the others as (1, 1, 1)): then the other side has its own text too.
+    for category, message in sorted(only[1 - odd]):
+        if not any(p.backend == backends[1 - odd] and p.matches(category, message) for p in fp.warnings):
+            return f"a warning only on the other backend: {category}: {message[:120]!r}"
     for category, message in sorted(only[odd]):
-        if not any(p.matches(category, message) for p in fp.warnings):
+        if not any(p.backend in ("", backends[odd]) and p.matches(category, message) for p in fp.warnings):
             return f"a warning no pattern matches: {category}: {message[:120]!r}"
+    theirs = [p for p in fp.warnings if p.backend == backends[1 - odd]]
+    if theirs and not any(p.matches(c, m) for c, m in only[1 - odd] for p in theirs):
+        return f"{backends[1 - odd]} does not give its own text of the warning"
     return ""
 
 
