@@ -320,3 +320,41 @@ def attention_layer():
     m = layers.Masking(name="masking")(inp)
     out = layers.Attention(name="attention")([m, m], return_attention_scores=True)
     return keras.Model(inp, out), [ATT_X]
+
+
+# causal attention over a padded value with an unmasked query: the fuzz finding of the versions campaign
+def _no_allowed_key_steps_finite(c):
+    """Row 3 is left-padded: its steps 0 and 1 may attend only to keys that are padding. Their values
+    (3.15.1: the average over every key; the nightly: 0) go in the evidence line."""
+    out = {p: c.output(p)[3, :2] for p in ("attention", "additive")}
+    finite = all(bool(np.isfinite(v).all()) for v in out.values())
+    return finite, "steps 0-1 of the left-padded row (no allowed key): " + "; ".join(
+        f"{p} {np.round(v, 3).tolist()}" for p, v in out.items())
+
+
+@scenario(
+    "attn/causal-value-padding",
+    description="Attention and AdditiveAttention([x, Masking(x)], use_causal_mask=True): an unmasked query over "
+                "a padded value. Kept steps must ignore later and padded steps. A left-padded row's first "
+                "steps have no allowed key: Keras 3.15.1 spreads their weights over every key, future ones "
+                "included (a causality leak); keras-nightly from 3.16.0.dev2026101404 gives them 0. The "
+                "evidence line prints those steps; the next-Keras comparison shows the change",
+    tags=("attention", "masking", "causal", "additive"),
+    expect=[
+        expect("causal + value padding: prefix outputs independent of later and padded steps (Attention)",
+               _causal_prefix_agrees("attention", CAUSAL_GROUPS)),
+        expect("causal + value padding: prefix outputs independent of later and padded steps (AdditiveAttention)",
+               _causal_prefix_agrees("additive", CAUSAL_GROUPS)),
+        expect("the output has no mask (the query had none)", mask_is("attention", None)),
+        expect("steps with no allowed key are finite", _no_allowed_key_steps_finite),
+    ],
+)
+def causal_value_padding():
+    import keras
+    from keras import layers
+
+    inp = keras.Input(CAUSAL_X.shape[1:], name="x")
+    m = layers.Masking(name="masking")(inp)
+    dot = layers.Attention(name="attention")([inp, m], use_causal_mask=True)
+    additive = layers.AdditiveAttention(name="additive")([inp, m], use_causal_mask=True)
+    return keras.Model(inp, [dot, additive]), [CAUSAL_X]
