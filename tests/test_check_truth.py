@@ -6,6 +6,10 @@ artifacts: no backend runs here."""
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -178,21 +182,34 @@ def test_training_that_raises_everywhere_is_reported_per_backend_and_matched_by_
     assert [v.difference.known for v in judge(*other).paths if v.part == "training"] == [None]
 
 
-def test_error_chain_is_recorded_innermost_last():
-    pytest.importorskip("keras")
-    from harness.run.capture import error_info
+ERROR_CHAIN = """
+import json
+from harness.run.capture import error_info
 
+try:
     try:
         try:
-            try:
-                raise OSError("disk")
-            except OSError as inner:
-                raise ValueError("layer") from inner
-        except ValueError:
-            raise TypeError("Could not deserialize")  # noqa: B904 (raised while handling: the context)
-    except TypeError as exc:
-        info = error_info(exc)
-    assert info.causes == ("ValueError: layer", "OSError: disk")
+            raise OSError("disk")
+        except OSError as inner:
+            raise ValueError("layer") from inner
+    except ValueError:
+        raise TypeError("Could not deserialize")  # raised while handling: the context
+except TypeError as exc:
+    info = error_info(exc)
+print(json.dumps(info.causes))
+"""
+
+
+def test_error_chain_is_recorded_innermost_last():
+    # harness.run.capture imports keras: in a child, on the quickest backend to import, so that this process
+    # never holds a backend (it would cost 10-40 s here, and `list`/`run` could no longer fork their loader)
+    backend = next((b for b in ("jax", "torch", "tensorflow") if importlib.util.find_spec(b)), None)
+    if importlib.util.find_spec("keras") is None or backend is None:
+        pytest.skip("needs keras and a backend")
+    done = subprocess.run([sys.executable, "-c", ERROR_CHAIN], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT)}, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == ["ValueError: layer", "OSError: disk"]
 
 
 def test_console_says_agree_only_when_everything_ran_and_matched(capsys):

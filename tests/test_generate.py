@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harness.__main__ import main
 from harness.define import spec as specs
 from harness.define.spec import SpecError
 from harness.generate import coverage, generator, grammar, mutate, repro
@@ -155,9 +156,16 @@ def test_shards() -> None:
             parse_shard(bad)
 
 
-def _fuzz(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
+def _fuzz(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "harness", "fuzz", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
+
+
+def assert_one_error_line(code: int, err: str) -> None:
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("harness: error: "), err
+    assert "Traceback" not in err
 
 
 @pytest.mark.parametrize("args", [
@@ -166,7 +174,9 @@ def _fuzz(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
     ["--backends", "jax"], ["--backends", "tf,cntk"], ["--backend", "cntk"], ["--versions", "3.15.1"],
     ["--versions", "3.15.1,3.15.1", "--backend", "torch"], ["--backend", "torch"],
 ])
-def test_bad_input_is_one_error_line_and_exit_2(args: list[str], tmp_path: Path) -> None:
+def test_bad_input_is_one_error_line_and_exit_2(args: list[str], tmp_path: Path, capsys) -> None:
+    """In this process, as tests/test_cli.py does (a Python start each cost 3-6 s on a loaded machine);
+    the next test runs one case as a command, end to end."""
     malformed = tmp_path / "bad.json"
     malformed.write_text("{not json")
     unknown = tmp_path / "unknown.json"
@@ -177,32 +187,32 @@ def test_bad_input_is_one_error_line_and_exit_2(args: list[str], tmp_path: Path)
     blocker.write_text("")
     replace = {"MALFORMED": str(malformed), "UNKNOWN_OP": str(unknown), "MISSING": str(tmp_path / "none.json"),
                "UNWRITABLE": str(blocker / "out")}
-    result = _fuzz(*[replace.get(a, a) for a in args], "--out", str(tmp_path / "o"), tmp_path=tmp_path) \
-        if "--out" not in args else _fuzz(*[replace.get(a, a) for a in args], tmp_path=tmp_path)
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("harness: error: "), result.stderr
-    assert "Traceback" not in result.stderr
+    argv = [replace.get(a, a) for a in args] + ([] if "--out" in args else ["--out", str(tmp_path / "o")])
+    before = set(sys.modules)
+    code = main(["fuzz", *argv])
+    assert_one_error_line(code, capsys.readouterr().err)
+    assert not (set(sys.modules) - before) & {"keras", "tensorflow", "jax", "torch"}, "nor imports a backend"
+
+
+def test_bad_input_as_a_command_is_one_error_line_and_exit_2(tmp_path: Path) -> None:
+    result = _fuzz("--budget", "soon", "--out", str(tmp_path / "o"))
+    assert_one_error_line(result.returncode, result.stderr)
 
 
 @pytest.mark.backend
-def test_a_covering_set_of_specs_builds_and_runs_on_torch(tmp_path: Path) -> None:
+def test_a_covering_set_of_specs_builds_and_runs_on_torch(torch_case_pool) -> None:
     """Every production, built by keras and called, through the real case worker (torch: the quickest)."""
-    from harness.generate import workers
-
     chosen, covered = _covering_set(_cases(400, seed=0))
     assert covered == set(coverage.ALL_PRODUCTIONS)
     built = 0
-    with workers.Pool(("torch",), timeout_s=120, workdir=tmp_path) as pool:
-        pool.start()
-        for case in chosen:
-            record = pool.run(case)["torch"]
-            # A layer that fails when called is a backend's behaviour (a finding, e.g. torch's unrolled
-            # backward LSTM with a mask); a spec the builder cannot construct is a grammar fault.
-            error = record.captured.error
-            assert record.status == "ok" or error.message.startswith("Exception encountered when calling"), \
-                (case["name"], error)
-            built += record.status == "ok"
+    for case in chosen:
+        record = torch_case_pool.run(case)["torch"]
+        # A layer that fails when called is a backend's behaviour (a finding, e.g. torch's unrolled
+        # backward LSTM with a mask); a spec the builder cannot construct is a grammar fault.
+        error = record.captured.error
+        assert record.status == "ok" or error.message.startswith("Exception encountered when calling"), \
+            (case["name"], error)
+        built += record.status == "ok"
     assert built >= len(chosen) - 2
 
 

@@ -82,9 +82,7 @@ def test_repro_script_seeds_weights_by_weight_seed() -> None:
 
 
 @pytest.mark.backend
-def test_renaming_a_case_keeps_its_weights_on_a_real_backend(tmp_path: Path) -> None:
-    from harness.generate import workers
-
+def test_renaming_a_case_keeps_its_weights_on_a_real_backend(torch_case_pool) -> None:
     case = grammar.check({
         "version": 1, "name": "fuzz/s9-1", "weight_seed": "fuzz/s9-1", "seed": 5, "batch": 2, "time": 3,
         "dtype_policy": None, "training": False,
@@ -92,11 +90,10 @@ def test_renaming_a_case_keeps_its_weights_on_a_real_backend(tmp_path: Path) -> 
         "layers": [{"name": "l0", "op": "Masking", "args": {"mask_value": 0.0}, "in": ["x0"]},
                    {"name": "l1", "op": "GRU", "args": {"units": 2}, "in": ["l0"]}],
         "outputs": ["l1"]})
-    with workers.Pool(("torch",), timeout_s=120, workdir=tmp_path) as pool:
-        pool.start()
-        original = pool.run(case)["torch"].captured.probes["l1"].values
-        renamed = pool.run({**case, "name": "found/renamed"})["torch"].captured.probes["l1"].values
-        reseeded = pool.run({**case, "weight_seed": "other"})["torch"].captured.probes["l1"].values
+    pool = torch_case_pool
+    original = pool.run(case)["torch"].captured.probes["l1"].values
+    renamed = pool.run({**case, "name": "found/renamed"})["torch"].captured.probes["l1"].values
+    reseeded = pool.run({**case, "weight_seed": "other"})["torch"].captured.probes["l1"].values
     np.testing.assert_array_equal(original, renamed)
     assert not np.allclose(original, reseeded)  # the seed does decide the weights
 

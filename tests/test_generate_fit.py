@@ -125,21 +125,17 @@ def test_repro_of_a_forward_case_has_no_training() -> None:
 
 
 @pytest.mark.backend
-def test_fit_cases_train_on_a_real_backend_and_the_claims_read_their_capture(tmp_path: Path) -> None:
+def test_fit_cases_train_on_a_real_backend_and_the_claims_read_their_capture(torch_case_pool) -> None:
     """Fit cases of every sample-weight rank through the real torch case worker: fit/ probes captured."""
-    from harness.generate import workers
-
     chosen = {}
     for case in _fit_cases(200):
         chosen.setdefault((case["fit"]["loss"], case["fit"].get("sample_weight_rank")), case)
-    with workers.Pool(("torch",), timeout_s=120, workdir=tmp_path) as pool:
-        pool.start()
-        for (loss, rank), case in sorted(chosen.items(), key=str):
-            record = pool.run(case)["torch"]
-            if rank == 1:  # a (batch,) weight on a masked (batch, time) output raises (known: fit/*weight*)
-                continue
-            assert record.status == "ok", (case["name"], record.captured.error)
-            probes = record.captured.probes
-            assert "fit/evaluate/after/loss" in probes and any(k.startswith("fit/history/") for k in probes)
-            results = fitmode.claim_results(case, record.captured)
-            assert results and any(k.startswith("T2") for k in results)
+    for (loss, rank), case in sorted(chosen.items(), key=str):
+        record = torch_case_pool.run(case)["torch"]
+        if rank == 1:  # a (batch,) weight on a masked (batch, time) output raises (known: fit/*weight*)
+            continue
+        assert record.status == "ok", (case["name"], record.captured.error)
+        probes = record.captured.probes
+        assert "fit/evaluate/after/loss" in probes and any(k.startswith("fit/history/") for k in probes)
+        results = fitmode.claim_results(case, record.captured)
+        assert results and any(k.startswith("T2") for k in results)

@@ -7,6 +7,7 @@ the right status, and still run the scenarios after each crash (in a fresh worke
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -15,14 +16,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("keras")
-pytest.importorskip("jax")
-
 from harness import artifacts
-from harness.report import cli as report_cli  # noqa: E402
-from harness.report import render  # noqa: E402
+from harness.report import cli as report_cli
+from harness.report import render
 
-pytestmark = pytest.mark.backend
+# Looked up, not imported: importing keras here would import its default backend, TensorFlow, into the
+# pytest process (15-70 s at collection, in every xdist worker) for a run that happens in a subprocess.
+pytestmark = [pytest.mark.backend,
+              pytest.mark.skipif(any(importlib.util.find_spec(p) is None for p in ("keras", "jax")),
+                                 reason="needs keras and jax")]
 
 ROOT = Path(__file__).resolve().parents[1]
 FAULTS = Path(__file__).resolve().parent / "fixtures" / "faults.py"

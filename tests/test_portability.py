@@ -133,8 +133,12 @@ def _run_seed(tmp_path: Path, backend: str, label: str, **env: str):
 @pytest.mark.backend
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None or importlib.util.find_spec("keras") is None,
                     reason="needs keras and torch")
-def test_keras3_seed_masks_through_the_portability_layer(tmp_path):
-    run = _run_seed(tmp_path, "torch", "torch-cpu")
+def test_keras3_seed_masks_through_the_portability_layer(seed_run):
+    """The session's seed run (tests/helpers/shared_runs.py): its torch run, label torch-cpu."""
+    from harness import artifacts
+
+    assert seed_run.done.returncode == 0, seed_run.done.stderr[-2000:]
+    run = artifacts.read(seed_run.results / "torch-cpu.json")
     assert run.environment["keras_flavour"] == "keras"
     record = run.records["seed/rnn-model"]
     assert record.status == "ok"
