@@ -478,8 +478,13 @@ def tests(session: nox.Session) -> None:
     check_python(session)
     install_project(session, *dict.fromkeys(pins("tensorflow") + pins("jax") + pins("torch") + pins("test")
                                             + pins("report")))
-    # pytest-xdist is installed: `nox -s tests -- -n auto` runs the tests on every core (docs/speed.md)
-    session.run("python", "-m", "pytest", *session.posargs)
+    session.run("python", "-m", "pytest", *TESTS_IN_PARALLEL, *session.posargs)
+
+
+# pytest-xdist: the tests on every core (docs/speed.md). The tests that share one backend run form a group
+# (tests/helpers/shared_runs.py) that loadgroup keeps on one process; `nox -s tests -- -n 0` (the last -n
+# wins) runs every test in the one pytest process, as plain `pytest` does.
+TESTS_IN_PARALLEL = ("-n", "auto", "--dist", "loadgroup")
 
 
 @nox.session(python=PYTHON)
