@@ -221,8 +221,15 @@ def _backend_arrays(copy: Path) -> dict:
 
 
 def _identical(a: dict, b: dict) -> str:
-    same = sum(1 for key, value in a.items() if b.get(key) == value)
-    return f"{same} of {len(a)} arrays bit-identical" + ("" if len(a) == len(b) else f" ({len(b)} on the other side)")
+    """How many of the arrays both runs captured are bit-identical (dtype, shape, bytes); the rest
+    (scenarios or probes only one side has) counted apart."""
+    common = a.keys() & b.keys()
+    same = sum(1 for key in common if a[key] == b[key])
+    differ = sorted({key[:2] for key in common if a[key] != b[key]})
+    return (f"{same} of {len(common)} arrays both captured bit-identical"
+            + (f" (differ: {', '.join('/'.join(k) for k in differ[:6])})" if differ else "")
+            + (f"; only in the first: {len(a.keys() - common)}, only in the second: {len(b.keys() - common)}"
+               if len(common) != max(len(a), len(b)) else ""))
 
 
 def part_mainjob(args: argparse.Namespace) -> None:
