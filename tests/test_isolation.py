@@ -75,7 +75,8 @@ def fault_run(tmp_path_factory):
     env["FAULTS_BUILD_LOG"] = str(workdir / "builds.log")
     done = subprocess.run(
         [sys.executable, "-m", "harness", "run", "--backend", "jax", "--scenarios", str(FAULTS),
-         "--results", str(results), "--timeout", str(TIMEOUT_S), "--no-compiled", "-q"],
+         "--results", str(results), "--timeout", str(TIMEOUT_S), "--no-compiled", "-q",
+         "--workers", "1"],  # one lane: each fault is followed by a healthy scenario in the same lane
         cwd=workdir, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     paths = sorted(results.glob("*.json"))

@@ -158,14 +158,15 @@ def test_a_malformed_scenario_list_from_the_child_is_refused():
 # ---- the worker: every wait bounded, every death recorded --------------------------------------------------
 
 def supervise(tmp_path: Path, monkeypatch, scenarios: dict[str, tuple[str, ...]], *, timeout: float = 2.0,
-              env: dict[str, str] | None = None, bound: float = 20) -> artifacts.Artifact:
+              env: dict[str, str] | None = None, bound: float = 20, workers: int = 1) -> artifacts.Artifact:
     fake_worker.patch(monkeypatch)
     for key, value in (env or {}).items():
         monkeypatch.setenv(key, value)
     path = scenario_file(tmp_path, scenarios)
     infos = loader.load([str(path)], None, timeout_s=30)
     options = runner.RunOptions(backend="jax", sources=[str(path)], names=[i.name for i in infos],
-                                results_dir=tmp_path / "results", label="fake", timeout_s=timeout, quiet=True)
+                                results_dir=tmp_path / "results", label="fake", timeout_s=timeout, quiet=True,
+                                workers=workers)
     with within(bound):
         json_path = runner.run(infos, options)
     assert not list((tmp_path / "results").glob(".partial-*")), "the journal folder is cleaned up"
@@ -263,7 +264,8 @@ def _running(pid: int) -> bool:
 
 def _start_run(tmp_path: Path, path: Path, log: Path, extra_env: dict[str, str], *flags: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
-    env.update({"FAKE_LOG": str(log), **extra_env})
+    # one worker: what these tests count (finished, resumed) is one lane's; test_speed_run has two
+    env.update({"FAKE_LOG": str(log), "HARNESS_WORKERS": "1", **extra_env})
     return subprocess.Popen([sys.executable, "-c", DRIVER, "run", "--backend", "jax", "--scenarios", str(path),
                              "--results", str(tmp_path / "results"), "--label", "fake", "--timeout", "60",
                              "-q", *flags], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -151,6 +151,7 @@ def _run_backends(chosen: list[str], interpreters: dict[str, Path], scenarios: l
         env["PYTHONPATH"] = str(code_path())  # this checkout's harness, the other env's keras
         command = [str(interpreters[backend]), "-m", "harness", "run", "--backend", backend,
                    "--scenarios", str(scenario_file), "--results", str(results), "--timeout", str(args.timeout),
+                   "--workers", "1",  # the backends already run at once, one worker each
                    *[x for n in names for x in ("--select", n)],
                    *([] if args.compiled else ["--no-compiled"]), *(["-q"] if args.quiet else [])]
         subprocess.run(command, env=env, stdin=subprocess.DEVNULL, check=False)

@@ -14,7 +14,7 @@ from harness import artifacts
 from harness.cli import EXIT_OK, UsageError, add_scenario_options, positive_seconds
 from harness.define import registry
 from harness.define.info import ScenarioInfo
-from harness.run import backends, loader
+from harness.run import backends, lanes, loader
 
 
 def add_parser(commands: Any) -> None:
@@ -43,6 +43,10 @@ def add_parser(commands: Any) -> None:
                           "(the same as HARNESS_NO_REUSE=1)")
     run.add_argument("--no-cache", action="store_true",
                      help="no compilation caches (the same as HARNESS_NO_CACHE=1)")
+    run.add_argument("--workers", type=lanes.parse_workers, metavar="N",
+                     help="worker processes at once, each on its share of the scenarios (default: "
+                          "HARNESS_WORKERS, else 2 on a machine with 2+ cores and no accelerator, else 1; "
+                          "1 per backend with --backend all)")
     run.set_defaults(handler=cmd_run)
 
 
@@ -89,12 +93,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     backend = backends.canonical(args.backend)
     backends.check_runnable(backend)
     backends.prepare_process(backend)
+    workers = _workers(args)
     chosen = _load(args, backend)
     label = args.label and artifacts.check_label(args.label)
     options = runner.RunOptions(backend=backend, sources=args.scenarios or list(registry.DEFAULT_SOURCES),
                                 names=[s.name for s in chosen], results_dir=args.results,
                                 label=label, timeout_s=args.timeout, quiet=args.quiet,
-                                compiled=args.compiled, resume=args.resume, reuse=args.reuse)
+                                compiled=args.compiled, resume=args.resume, reuse=args.reuse,
+                                workers=workers)
     runner.run(chosen, options)
     return EXIT_OK
 
@@ -107,7 +113,17 @@ def _run_flags(args: argparse.Namespace) -> list[str]:
     for pattern in args.select or []:
         flags += ["--select", pattern]
     return (flags + ([] if args.compiled else ["--no-compiled"]) + (["-q"] if args.quiet else [])
-            + (["--resume"] if args.resume else []) + ([] if args.reuse else ["--no-reuse"]))
+            + (["--resume"] if args.resume else []) + ([] if args.reuse else ["--no-reuse"])
+            + ["--workers", str(_workers(args, backend_count=len(backends.BACKENDS)))])
+
+
+def _workers(args: argparse.Namespace, backend_count: int = 1) -> int:
+    if args.workers:
+        return args.workers
+    try:
+        return lanes.default_workers(backend_count)
+    except ValueError as exc:
+        raise UsageError(f"{lanes.ENV_WORKERS}: {exc}") from None
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import json
 import os
 import shutil
@@ -21,7 +22,7 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +36,7 @@ from harness.define import registry
 from harness.define.captured import Captured, ErrorInfo
 from harness.define.info import ScenarioInfo, as_info, scenario_meta
 from harness.define.registry import Scenario
-from harness.run import backends, caches, processes, reuse
+from harness.run import backends, caches, lanes, processes, reuse
 
 POLL_S = 0.02
 
@@ -53,6 +54,7 @@ class RunOptions:
     out: TextIO = field(default_factory=lambda: sys.stdout)
     resume: bool = False  # reuse what interrupted runs of the same backend and label journalled
     reuse: bool = True  # reuse unchanged scenarios' results from the previous artifact (run/reuse.py)
+    workers: int = 1  # worker processes at once, each on its share of the scenarios (run/lanes.py)
 
 
 def run(scenarios: list[ScenarioInfo] | list[Scenario], options: RunOptions) -> Path:
@@ -81,7 +83,7 @@ def run(scenarios: list[ScenarioInfo] | list[Scenario], options: RunOptions) -> 
     records.update(kept)
     remaining = [s.name for s in scenarios if s.name not in records]
     started = time.perf_counter()
-    attempt = 0
+    attempts = itertools.count(1)  # journal-<n>.jsonl: one per worker started, whichever lane
     with _interruptible(), (journal_dir / "supervisor.jsonl").open("a") as own_journal:
         def failed(name: str, status: str, message: str, duration: float) -> None:
             """A record the supervisor makes (crash, timeout), journalled like the worker's."""
@@ -90,24 +92,11 @@ def run(scenarios: list[ScenarioInfo] | list[Scenario], options: RunOptions) -> 
             _journal(own_journal, {"event": "done", "entry": entry, "arrays": None})
             _progress(options, records[name])
 
+        durations = lanes.previous_durations(options.results_dir, options.backend, options.label) if (
+            options.workers > 1 and len(remaining) > 1) else {}
         try:
-            while remaining:
-                attempt += 1
-                journal = journal_dir / f"journal-{attempt}.jsonl"
-                batch = remaining[:SCENARIOS_PER_WORKER]
-                in_flight, env, failure = _supervise_worker(options, batch, journal, records, failed)
-                environment = env or environment  # this run's worker, else the reused artifact's
-                if in_flight is not None:
-                    remaining = remaining[remaining.index(in_flight) + 1:]
-                    continue
-                if failure is None and all(name in records for name in batch):
-                    remaining = remaining[len(batch):]  # a fresh worker for the next batch
-                    continue
-                # The worker failed outside any scenario (starting, importing, between scenarios): a
-                # fresh one would too, so what is left is recorded with the reason and the run ends.
-                for name in [n for n in remaining if n not in records]:
-                    failed(name, *(failure or ("crashed", "worker exited early")), 0.0)
-                remaining = []
+            found = lanes.drive([_lane(options, share, journal_dir, attempts, records, failed)
+                                 for share in lanes.shares(remaining, options.workers, durations)], POLL_S)
         except KeyboardInterrupt:
             # counted from the journal: it may hold entries this loop had not read yet
             finished = sum(journal.read_text().count('"event": "done"')
@@ -115,6 +104,8 @@ def run(scenarios: list[ScenarioInfo] | list[Scenario], options: RunOptions) -> 
             raise KeyboardInterrupt(f"{finished} finished scenario(s) kept in "
                                     f"{safety.printable(journal_dir)}; `harness run --resume` with the "
                                     f"same options reuses them") from None
+    # this run's workers' (the first lane's that reported), else the reused artifact's
+    environment = next((env for env in found if env), environment)
     environment["command"] = "python -m harness " + " ".join(sys.argv[1:])
     environment["time"] = datetime.now(UTC).isoformat(timespec="seconds")
     environment["run_wall_s"] = round(time.perf_counter() - started, 3)
@@ -230,11 +221,36 @@ SCENARIOS_PER_WORKER = 500
 
 
 
+def _lane(options: RunOptions, names: list[str], journal_dir: Path, attempts: Iterator[int],
+          records: dict[str, ScenarioRecord], failed: Callable[..., None]) -> lanes.Lane:
+    """One lane: its scenarios through one worker at a time, a fresh one per batch or after a crash.
+    Yields while it waits; returns the environment its workers reported ({} if none did)."""
+    remaining = list(names)
+    environment: dict[str, Any] = {}
+    while remaining:
+        journal = journal_dir / f"journal-{next(attempts)}.jsonl"
+        batch = remaining[:SCENARIOS_PER_WORKER]
+        in_flight, env, failure = yield from _supervise_worker(options, batch, journal, records, failed)
+        environment = env or environment
+        if in_flight is not None:
+            remaining = remaining[remaining.index(in_flight) + 1:]
+            continue
+        if failure is None and all(name in records for name in batch):
+            remaining = remaining[len(batch):]  # a fresh worker for the next batch
+            continue
+        # The worker failed outside any scenario (starting, importing, between scenarios): a
+        # fresh one would too, so what is left of this lane is recorded with the reason.
+        for name in [n for n in remaining if n not in records]:
+            failed(name, *(failure or ("crashed", "worker exited early")), 0.0)
+        remaining = []
+    return environment
+
+
 def _supervise_worker(options: RunOptions, names: list[str], journal: Path,
                       records: dict[str, ScenarioRecord], failed: Callable[..., None],
-                      ) -> tuple[str | None, dict[str, Any], tuple[str, str] | None]:
-    """Run one worker; return the scenario it died or hung on (or None), the environment, and, if it
-    failed outside any scenario, (status, why).
+                      ) -> Generator[None, None, tuple[str | None, dict[str, Any], tuple[str, str] | None]]:
+    """Run one worker, yielding while it waits (lanes.drive steps it); return the scenario it died or
+    hung on (or None), the environment, and, if it failed outside any scenario, (status, why).
 
     Every wait has a bound: starting (processes.STARTUP_S), importing the scenario files, each scenario,
     and the time between scenarios and before exiting (--timeout each).
@@ -294,7 +310,7 @@ def _supervise_worker(options: RunOptions, names: list[str], journal: Path,
                         return None, environment, None
                     return None, environment, ("timeout", f"worker stopped: {phase} took longer than "
                                                           f"{limit:g} s")
-                time.sleep(POLL_S)
+                yield
     finally:
         processes.stop(worker)  # interrupted, or the journal could not be read: no orphan goes on
     if in_flight is not None:
