@@ -30,6 +30,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     for name in CACHE_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv(caches.ENV_DIR, str(tmp_path / "cache"))
+    # configure may move this process's bytecode cache (bytecode()): put it back afterwards
+    monkeypatch.setattr(sys, "pycache_prefix", None)
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
     return tmp_path / "cache"
 
 
@@ -57,6 +60,34 @@ def test_switched_off_sets_nothing(clean_env: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv(caches.ENV_OFF, value)
     assert caches.configure("jax").startswith("off")
     assert "JAX_COMPILATION_CACHE_DIR" not in os.environ and not clean_env.exists()
+
+
+def test_without_bytecode_writes_the_compiled_modules_go_to_the_cache_folder(clean_env: Path, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)  # PYTHONDONTWRITEBYTECODE=1
+    assert caches.configure("torch").endswith("; Python bytecode too)")
+    assert sys.pycache_prefix == str(clean_env / "python-bytecode") and not sys.dont_write_bytecode
+    module = tmp_path / "src" / "bytecode_probe_module.py"
+    module.parent.mkdir()
+    module.write_text("VALUE = 42\n")
+    monkeypatch.syspath_prepend(str(module.parent))
+    import bytecode_probe_module  # noqa: F401  (compiled into the prefix, nothing beside the source)
+
+    assert list(clean_env.glob("python-bytecode/**/bytecode_probe_module.*.pyc"))
+    assert not (module.parent / "__pycache__").exists()
+
+
+def test_bytecode_is_left_alone_when_python_writes_it_or_the_user_chose_a_folder(
+        clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "bytecode" not in caches.configure("torch") and sys.pycache_prefix is None
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    monkeypatch.setattr(sys, "pycache_prefix", "/users/own")
+    assert "bytecode" not in caches.configure("torch")
+    assert (sys.pycache_prefix, sys.dont_write_bytecode) == ("/users/own", True)
+    monkeypatch.setattr(sys, "pycache_prefix", None)
+    monkeypatch.setenv(caches.ENV_OFF, "1")
+    caches.configure("torch")
+    assert (sys.pycache_prefix, sys.dont_write_bytecode) == (None, True), "no cache means none of them"
 
 
 def test_warm_cache_is_reported_with_its_size(clean_env: Path) -> None:
