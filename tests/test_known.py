@@ -383,7 +383,7 @@ def test_the_real_registry_loads_with_one_entry_per_cause(real):
     # the two causes the published report listed twice are one entry each, with several fingerprints
     by_id = {e.id: e for e in real}
     assert len(by_id["jax-rnn-masked-step-outputs-initial-state"].fingerprints) == 2
-    assert len(by_id["tf-adam-sparse-embedding-step"].fingerprints) == 3
+    assert len(by_id["tf-adam-sparse-embedding-step"].fingerprints) == 4  # + the seed-26 fuzz case 4fe2b6
 
 
 def test_loader_reads_fingerprints(tmp_path):
