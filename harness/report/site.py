@@ -55,8 +55,9 @@ VERSIONS = "keras-versions.md"
 ENVIRONMENT = "environment.md"
 TRAINING = "training.md"
 NEXT_KERAS = "next-keras.md"
+FOUND = "found-by-generation.md"
 # heatmap.png: the single-page report's figure
-OWNED_TOP = (EVIDENCE, VERSIONS, ENVIRONMENT, TRAINING, NEXT_KERAS, "heatmap.png")
+OWNED_TOP = (EVIDENCE, VERSIONS, ENVIRONMENT, TRAINING, NEXT_KERAS, FOUND, "heatmap.png")
 VOLATILE = ("time", "run_wall_s", "compilation_cache", "git_revision", "command")  # differ run to run
 SLOWEST = 10  # scenarios per run listed on the environment page
 
@@ -85,7 +86,8 @@ def build(data: ReportModel, first: str = FIRST) -> dict[str, str]:
     groups = data.families
     version_text = versions.render(data)
     training_text, next_text = training.render(data), next_keras.render(data)
-    pages = {first: first_page(data, groups, bool(version_text), bool(training_text), next_text)}
+    found_text = found.render(data)
+    pages = {first: first_page(data, groups, bool(version_text), bool(training_text), next_text, found_text)}
     for family, sub in _subsets(data).items():
         names = groups[family]
         pages[family_page(family)] = _family(sub, family, names, first)
@@ -100,6 +102,8 @@ def build(data: ReportModel, first: str = FIRST) -> dict[str, str]:
         pages[TRAINING] = _page("Masks in training", training_text, first)
     if next_text:
         pages[NEXT_KERAS] = _page("What changes in the next Keras", next_text, first)
+    if found_text:
+        pages[FOUND] = _page("Found by generation", found_text, first)
     return relocate(pages, first)
 
 
@@ -108,7 +112,7 @@ def _page(title: str, body: str, first: str) -> str:
 
 
 def first_page(data: ReportModel, groups: dict[str, list[str]], has_versions: bool, has_training: bool,
-               next_text: str) -> str:
+               next_text: str, found_text: str = "") -> str:
     # The answer first, then the evidence that fits on one page (under 80 KB); everything per
     # scenario is one link away on its family's page. Add a section here with one line.
     sections = [
@@ -124,7 +128,7 @@ def first_page(data: ReportModel, groups: dict[str, list[str]], has_versions: bo
         _by_family(data, groups),
         compiled.render(data),
         known.render(data),
-        found.render(data),
+        _found_digest(found_text),
         _made(data),
     ]
     return "\n\n".join(s for s in sections if s) + "\n"
@@ -146,6 +150,17 @@ def _header(data: ReportModel, groups: dict[str, list[str]], has_versions: bool,
         f"`python -m harness report` from the artifacts in {md.code(data.results_dir)}; nothing here is "
         "edited by hand ([how to reproduce it](#how-this-report-was-made)).",
     ])
+
+
+def _found_digest(section: str) -> str:
+    """The found-by-generation section as the first page shows it: its heading and opening paragraph;
+    the table (one wide row per kept finding, growing with every campaign) is on its own page."""
+    if not section:
+        return ""
+    head, _, rest = section.partition("\n\n")
+    opening = rest.split("\n\n", 1)[0]
+    return "\n\n".join([head, opening, f"Each one's shrunk model, verdict, first difference, repro script "
+                                        f"and upstream link: [Found by generation]({FOUND})."])
 
 
 def _next_keras(section: str, has_versions: bool) -> str:
