@@ -221,3 +221,21 @@ def test_the_workflow_merges_with_fuzz_merge() -> None:
     assert "python -m harness fuzz-merge fuzz-out/shard-* --out fuzz-out" in text
     assert 'merged.setdefault(entry["signature"]' not in text
 
+
+
+@pytest.mark.parametrize("files", [{}, {"findings.json": "[{}]"}, {"findings.json": "[1]"},
+                                   {"findings.json": '{"a": 1}'}, {"campaign.json": "[1, 2]"},
+                                   {"campaign.json": '{"causes": [1]}'}, {"findings.json": "{not json"}],
+                         ids=["empty-folder", "entry-without-signature", "entry-not-an-object",
+                              "findings-not-a-list", "campaign-not-an-object", "causes-not-an-object",
+                              "not-json"])
+def test_fuzz_merge_refuses_a_folder_that_is_not_a_shard_in_one_line(tmp_path: Path, capsys, files) -> None:
+    shard = tmp_path / "shard-0"
+    shard.mkdir()
+    for name, text in files.items():
+        (shard / name).write_text(text)
+    from harness.__main__ import main
+    assert main(["fuzz-merge", str(shard), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("harness: error: ") and "Traceback" not in err
+    assert not (tmp_path / "out" / "findings.json").exists(), "nothing is written for a refused merge"

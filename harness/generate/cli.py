@@ -17,6 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from harness import safety
 from harness.artifacts import ArtifactError
 from harness.compare.known import DEFAULT_KNOWN
 from harness.define.spec import SpecError
@@ -93,6 +94,9 @@ def cmd_merge(args: argparse.Namespace) -> int:
         merged = shards.merge(args.shards)
     except shards.ShardError as exc:
         raise FuzzInputError(str(exc)) from None
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:  # a field of the wrong shape, deeper down
+        raise FuzzInputError(f"a shard's campaign.json or findings.json is not what `harness fuzz` writes "
+                             f"({type(exc).__name__}: {safety.printable(str(exc))[:120]})") from None
     _prepare_out(args.out)
     findings.write_json(args.out / "findings.json", merged["findings"])
     findings.write_json(args.out / "campaign.json", merged["campaign"])
@@ -115,7 +119,6 @@ def _prepare_out(out: Path) -> None:
 
 
 def _read_spec(path: Path) -> dict:
-    from harness import safety
     from harness.define import spec as specs
     from harness.generate import grammar
 

@@ -51,12 +51,17 @@ def merge(folders: list[Path]) -> dict[str, Any]:
     signatures: Counter[str] = Counter()
     reaches, wall = [], 0.0
     for folder in folders:
-        if not folder.is_dir():
-            raise ShardError(f"{safety.printable(folder)}: not a shard folder")
+        if not folder.is_dir() or not any((folder / n).exists() for n in ("campaign.json", "findings.json")):
+            raise ShardError(f"{safety.printable(folder)}: not a shard folder (no campaign.json or findings.json)")
         shard = folder.name
         campaign = _read(folder / "campaign.json", {})
+        findings = _read(folder / "findings.json", [])
+        if not isinstance(campaign, dict) or not isinstance(findings, list) or not all(
+                isinstance(e, dict) and isinstance(e.get("signature"), str) for e in findings):
+            raise ShardError(f"{safety.printable(folder)}: campaign.json or findings.json is not what "
+                             "`harness fuzz` writes")
         hits = campaign.get("causes", {})
-        for entry in _read(folder / "findings.json", []):
+        for entry in findings:
             cause = entry.get("cause") or entry["signature"]  # a finding written before causes: its signature
             merged = by_cause.get(cause)
             if merged is None or _size(entry) < _size(merged):  # the smallest shrunk case stands for it
