@@ -341,7 +341,7 @@ def test_resume_ignores_a_run_that_is_still_going_and_a_damaged_journal(tmp_path
     options = runner.RunOptions(backend="jax", sources=[], names=[], results_dir=results, label="fake",
                                 resume=True)
     with within(5):
-        kept, folders = runner._resumable(options, {})
+        kept, folders, _ = runner._resumable(options, {})
     assert kept == {} and folders == [], "neither the live run's journal nor the damaged one is used"
     [warning] = capsys.readouterr().err.splitlines()
     assert warning.startswith("harness: warning: not resuming from ") and "FIFO" in warning
@@ -357,9 +357,24 @@ def test_resume_never_reads_arrays_named_outside_the_journal_folder(tmp_path, ca
         json.dumps({"event": "done", "entry": entry, "arrays": "../../outside.npz"}) + "\n")
     options = runner.RunOptions(backend="jax", sources=[], names=[], results_dir=results, label="fake",
                                 resume=True)
-    kept, folders = runner._resumable(options, {})
+    kept, folders, _ = runner._resumable(options, {})
     assert kept == {} and folders == []
     assert "cannot be a file name" in capsys.readouterr().err
+
+
+def test_resume_keeps_the_environment_its_workers_reported(tmp_path):
+    """Interrupted after every scenario finished, a --resume starts no worker: the artifact's
+    environment (and so its default label, e.g. torch-cpu) must come from the journal, not be lost."""
+    results = tmp_path / "results"
+    stale = results / ".partial-fake-finished"
+    stale.mkdir(parents=True)
+    (stale / "run.json").write_text('{"backend": "jax", "label": null, "compiled": true, "pid": 999999999}')
+    reported = {"backend": "jax", "device": "cpu", "keras": "3.15.1"}
+    (stale / "journal-1.jsonl").write_text(json.dumps({"event": "environment", "environment": reported}) + "\n")
+    options = runner.RunOptions(backend="jax", sources=[], names=[], results_dir=results, label=None,
+                                resume=True)
+    kept, folders, environment = runner._resumable(options, {})
+    assert folders == [stale] and environment == reported
 
 
 def test_run_from_a_thread_with_scenarios_a_trusted_caller_imported(tmp_path, monkeypatch):

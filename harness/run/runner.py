@@ -67,8 +67,9 @@ def run(scenarios: list[ScenarioInfo] | list[Scenario], options: RunOptions) -> 
     by_name = {s.name: as_info(s) for s in scenarios}
     records: dict[str, ScenarioRecord] = {}
     reused: list[Path] = []
+    resumed_environment: dict[str, Any] = {}
     if options.resume:
-        records, reused = _resumable(options, by_name)
+        records, reused, resumed_environment = _resumable(options, by_name)
         if not options.quiet:
             print(f"  resuming: {len(records)} scenario(s) finished by an interrupted run are kept",
                   file=options.out, flush=True)
@@ -80,6 +81,7 @@ def run(scenarios: list[ScenarioInfo] | list[Scenario], options: RunOptions) -> 
          "pid": os.getpid()}).encode())
     fingerprints = _fingerprints(scenarios, options)
     kept, environment = _reusable(options, fingerprints, records)
+    environment = environment or resumed_environment  # no worker may start: the interrupted run's
     records.update(kept)
     remaining = [s.name for s in scenarios if s.name not in records]
     started = time.perf_counter()
@@ -170,12 +172,15 @@ def _interruptible():
         signal.signal(signal.SIGTERM, previous)
 
 
-def _resumable(options: RunOptions, by_name: dict[str, ScenarioInfo]) -> tuple[dict[str, ScenarioRecord],
-                                                                             list[Path]]:
+def _resumable(options: RunOptions, by_name: dict[str, ScenarioInfo],
+               ) -> tuple[dict[str, ScenarioRecord], list[Path], dict[str, Any]]:
     """Records journalled by interrupted runs of the same backend, label and passes whose scenario
-    definition is unchanged; and the journal folders they came from (removed once this run is in)."""
+    definition is unchanged; the journal folders they came from (removed once this run is in); and
+    the environment their workers reported (the artifact's, when every scenario is resumed and no
+    worker starts: without it the label became '<backend>-unknown')."""
     kept: dict[str, ScenarioRecord] = {}
     folders = []
+    environment: dict[str, Any] = {}
     for folder in sorted(options.results_dir.glob(".partial-*")):
         if folder.is_symlink() or not folder.is_dir():
             continue
@@ -189,6 +194,8 @@ def _resumable(options: RunOptions, by_name: dict[str, ScenarioInfo]) -> tuple[d
                 text = safety.read_bounded(journal, limit=artifacts.MAX_MANIFEST_BYTES, inside=folder)
                 for line in text.decode().splitlines(keepends=True):
                     entry = json.loads(line) if line.endswith("\n") else {}  # a torn last line: skip
+                    if entry.get("event") == "environment":
+                        environment = dict(entry["environment"])
                     if entry.get("event") != "done":
                         continue
                     record = _record_from_journal(entry, folder)
@@ -201,7 +208,7 @@ def _resumable(options: RunOptions, by_name: dict[str, ScenarioInfo]) -> tuple[d
                   f"{' '.join(str(exc).split())[:200]}", file=sys.stderr)
             continue
         folders.append(folder)
-    return kept, folders
+    return kept, folders, environment
 
 
 def _alive(pid: int) -> bool:
